@@ -1,0 +1,201 @@
+//! Connections to the two backends and their migrations. The log and the vault each get their
+//! own pool: on SQLite two files, on Postgres two schemas reached through two roles, so neither
+//! connection can read the other's tables. Must not know about events or keys beyond that.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Executor};
+
+use crate::error::{Result, StoreError};
+
+/// Migrations of the SQLite event log (`events.db`).
+pub static SQLITE_EVENTS_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite/events");
+/// Migrations of the SQLite key vault (`keys.db`).
+pub static SQLITE_VAULT_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite/vault");
+/// Migrations of the Postgres log and vault schemas.
+pub static PG_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Where the store lives.
+#[derive(Clone)]
+pub enum Location {
+    /// Embedded: `events.db` and `keys.db` inside this directory.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database URL (secrets inside it are never printed).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(dir) => write!(f, "Sqlite({})", dir.display()),
+            Location::Postgres(url) => write!(f, "Postgres({})", redact_url(url)),
+        }
+    }
+}
+
+/// A URL with its password replaced, safe for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A pool on either backend; queries are written once where the SQL is portable.
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to whichever concrete pool `$db` holds. The body is
+/// compiled once per backend, so portable SQL stays written once.
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+impl Db {
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
+    pub(crate) async fn close(&self) {
+        on_db!(self, p => p.close().await)
+    }
+}
+
+/// The pair of pools a store uses.
+pub(crate) struct Pools {
+    pub log: Db,
+    pub vault: Db,
+}
+
+/// Creates or upgrades the schema at `location`. Safe to run concurrently and repeatedly.
+///
+/// # Errors
+/// `InvalidInput` for an unusable location, `Migrate`/`Database` when the database fails.
+pub async fn migrate(location: &Location) -> Result<()> {
+    match location {
+        Location::Sqlite(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::invalid("data dir", format!("{}: {e}", dir.display())))?;
+            let log = sqlite_pool(&dir.join("events.db"), 1).await?;
+            SQLITE_EVENTS_MIGRATOR.run(&log).await?;
+            log.close().await;
+            let vault = sqlite_pool(&dir.join("keys.db"), 1).await?;
+            SQLITE_VAULT_MIGRATOR.run(&vault).await?;
+            vault.close().await;
+        }
+        Location::Postgres(url) => {
+            let admin = PgPoolOptions::new().max_connections(1).connect_with(pg_options(url)?).await?;
+            PG_MIGRATOR.run(&admin).await?;
+            admin.close().await;
+        }
+    }
+    Ok(())
+}
+
+/// Opens both pools, after migrating.
+pub(crate) async fn connect(location: &Location, pool_size: u32) -> Result<Pools> {
+    migrate(location).await?;
+    match location {
+        Location::Sqlite(dir) => Ok(Pools {
+            log: Db::Sqlite(sqlite_pool(&dir.join("events.db"), pool_size).await?),
+            vault: Db::Sqlite(sqlite_pool(&dir.join("keys.db"), 2).await?),
+        }),
+        Location::Postgres(url) => Ok(Pools {
+            log: Db::Postgres(pg_role_pool(url, pool_size, "vigil_log_writer", "vigil").await?),
+            vault: Db::Postgres(pg_role_pool(url, 2, "vigil_key_keeper", "vigil_vault").await?),
+        }),
+    }
+}
+
+pub(crate) fn pg_options(url: &str) -> Result<PgConnectOptions> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::invalid("database url", format!("{}: {e}", redact_url(url))))?;
+    // Statements carry nothing personal (payloads are bound, and sealed), but bound values
+    // can appear in slow-statement logs; logs are for operators, not for data.
+    Ok(options.disable_statement_logging())
+}
+
+async fn pg_role_pool(url: &str, size: u32, role: &'static str, schema: &'static str) -> Result<PgPool> {
+    let pool = PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                // Dropping to the narrow role makes the grants, not only the code, enforce
+                // append-only history and key separation.
+                conn.execute(sqlx::AssertSqlSafe(format!("set role {role}; set search_path to {schema}")))
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect_with(pg_options(url)?)
+        .await?;
+    Ok(pool)
+}
+
+pub(crate) async fn sqlite_pool(path: &Path, size: u32) -> Result<SqlitePool> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: an acknowledged append survives power loss, not only a process crash.
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true)
+        .disable_statement_logging();
+    let pool = SqlitePoolOptions::new()
+        .max_connections(size.max(1))
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_never_print() {
+        let loc = Location::Postgres("postgres://vigil:s3cret@db:5432/vigil".into());
+        let shown = format!("{loc:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("vigil:***@db:5432/vigil"), "{shown}");
+    }
+}
+
+/// The few statements whose SQL differs between backends.
+pub(crate) trait Dialect {
+    /// Starts a write transaction. SQLite must take the write lock up front (IMMEDIATE), or
+    /// two writers deadlock upgrading their read locks.
+    const BEGIN_WRITE: &'static str;
+}
+
+impl Dialect for SqlitePool {
+    const BEGIN_WRITE: &'static str = "begin immediate";
+}
+
+impl Dialect for PgPool {
+    const BEGIN_WRITE: &'static str = "begin";
+}
+
+pub(crate) fn begin_write<P: Dialect>(_: &P) -> &'static str {
+    P::BEGIN_WRITE
+}

@@ -1,0 +1,43 @@
+//! # vigil-eventstore
+//!
+//! The append-only event log every other part of vigil stands on.
+//!
+//! - **Appends** go through one appender task per process that commits whatever is queued in
+//!   one transaction (group commit) while holding the chain head, so global positions are
+//!   gapless and in commit order on SQLite and Postgres alike.
+//! - **Payloads** are sealed with AES-256-GCM under the data key of their subject; the
+//!   associated data binds each ciphertext to its event. Data keys live only wrapped by the
+//!   master key, in a vault apart from the log (a separate file or schema and role).
+//! - **Shredding** a subject fences it in the log and destroys its keys; its events then read
+//!   as [`Payload::Erased`].
+//! - **Integrity**: each event's hash covers its predecessor's hash, its clear header and its
+//!   ciphertext ([`chain`]), so the chain still verifies after shredding.
+//!
+//! This crate must not know HTTP, GraphQL or business rules, and must not install telemetry.
+
+#![warn(missing_docs)]
+
+mod appender;
+pub mod chain;
+mod crypto;
+mod db;
+mod error;
+mod log;
+mod model;
+mod store;
+mod subscribe;
+mod time;
+mod upcast;
+mod vault;
+mod verify;
+
+pub use crypto::{MasterKey, random_key_bytes};
+pub use db::{Location, PG_MIGRATOR, SQLITE_EVENTS_MIGRATOR, SQLITE_VAULT_MIGRATOR, migrate, redact_url};
+pub use error::{Result, StoreError};
+pub use model::{
+    AppendOutcome, AppendRequest, Envelope, ExpectedVersion, MAX_EVENTS_PER_APPEND, MAX_PAYLOAD_BYTES, Metadata,
+    NewEvent, Payload, RecordedEvent, SYSTEM_SUBJECT,
+};
+pub use store::{ERASURE_LEDGER, EventStore, SUBJECT_ERASED, ShredReport, StoreConfig};
+pub use upcast::{UpcastStep, Upcasters};
+pub use vault::MasterRotation;

@@ -1,0 +1,414 @@
+//! SQL of the event log: the chain head, the lookups an append needs under the write lock,
+//! batch inserts and range reads. Portable statements are written once (`on_db!`); where the
+//! dialects differ (arrays on Postgres, `json_each` on SQLite) both forms sit side by side.
+//! Must not decrypt, hash or decide anything: the appender and the store do that.
+
+use std::collections::HashMap;
+
+use sqlx::sqlite::Sqlite;
+use sqlx::{QueryBuilder, Row};
+use uuid::Uuid;
+
+use crate::chain::genesis;
+use crate::db::{Db, on_db};
+use crate::error::{Result, StoreError};
+use crate::model::{AppendOutcome, Envelope};
+
+/// A row of the events table: the clear envelope plus the sealed payload.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredRow {
+    pub env: Envelope,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+/// The chain head: where the next append continues.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Head {
+    pub position: u64,
+    pub hash: [u8; 32],
+    pub recorded_at: i64,
+}
+
+/// A stream's last version and the subject it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tip {
+    pub version: u64,
+    pub subject: Uuid,
+}
+
+pub(crate) const COLUMNS: &str = "position, event_id, stream_id, stream_version, subject_id, event_type, schema_version, \
+     recorded_at, actor, correlation_id, causation_id, command_id, key_id, nonce, ciphertext, prev_hash, hash";
+
+pub(crate) fn to_i64(v: u64, what: &'static str) -> Result<i64> {
+    i64::try_from(v).map_err(|_| StoreError::invalid(what, "out of range"))
+}
+
+fn to_u64(v: i64, what: &str) -> Result<u64> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative {what}")))
+}
+
+fn hash32(v: Vec<u8>, what: &str) -> Result<[u8; 32]> {
+    v.try_into().map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
+}
+
+/// Decodes one events row on either backend.
+pub(crate) fn row_to_stored<R: Row>(row: &R) -> Result<StoredRow>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i32: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Uuid: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<Uuid>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let schema_version: i32 = row.try_get("schema_version")?;
+    Ok(StoredRow {
+        env: Envelope {
+            position: to_u64(row.try_get("position")?, "position")?,
+            event_id: row.try_get("event_id")?,
+            stream_id: row.try_get("stream_id")?,
+            stream_version: to_u64(row.try_get("stream_version")?, "stream version")?,
+            subject: row.try_get("subject_id")?,
+            event_type: row.try_get("event_type")?,
+            schema_version: u32::try_from(schema_version)
+                .map_err(|_| StoreError::Corrupt("negative schema version".into()))?,
+            recorded_at_micros: row.try_get("recorded_at")?,
+            actor: row.try_get("actor")?,
+            correlation_id: row.try_get("correlation_id")?,
+            causation_id: row.try_get("causation_id")?,
+            command_id: row.try_get("command_id")?,
+            key_id: row.try_get("key_id")?,
+            prev_hash: hash32(row.try_get("prev_hash")?, "prev_hash")?,
+            hash: hash32(row.try_get("hash")?, "hash")?,
+        },
+        nonce: row.try_get("nonce")?,
+        ciphertext: row.try_get("ciphertext")?,
+    })
+}
+
+/// Creates the genesis head on a fresh log.
+pub(crate) async fn ensure_head(db: &Db) -> Result<()> {
+    on_db!(db, p => sqlx::query("insert into chain_head (id, last_position, last_hash, last_recorded_at) values (1, 0, $1, 0) on conflict (id) do nothing")
+        .bind(genesis().to_vec()).execute(p).await.map(|_| ())?);
+    Ok(())
+}
+
+fn head_from_row<R: Row>(row: &R) -> Result<Head>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(Head {
+        position: to_u64(row.try_get("last_position")?, "head position")?,
+        hash: hash32(row.try_get("last_hash")?, "head hash")?,
+        recorded_at: row.try_get("last_recorded_at")?,
+    })
+}
+
+/// Reads the chain head outside any write transaction.
+pub(crate) async fn read_head(db: &Db) -> Result<Head> {
+    on_db!(db, p => head_from_row(&sqlx::query("select last_position, last_hash, last_recorded_at from chain_head where id = 1").fetch_one(p).await?))
+}
+
+/// Lookups taken inside an append transaction, after the head lock.
+pub(crate) struct Lookups {
+    pub tips: HashMap<String, Tip>,
+    pub erased: HashMap<Uuid, u64>,
+    pub commands: HashMap<Uuid, (String, AppendOutcome)>,
+}
+
+fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String> {
+    serde_json::to_string(items).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn hex_list(ids: &[Uuid]) -> Result<String> {
+    json_list(&ids.iter().map(|u| hex::encode(u.as_bytes())).collect::<Vec<_>>())
+}
+
+macro_rules! outcome_from_row {
+    ($row:expr) => {
+        AppendOutcome {
+            first_version: to_u64($row.try_get("first_version")?, "version")?,
+            last_version: to_u64($row.try_get("last_version")?, "version")?,
+            first_position: to_u64($row.try_get("first_position")?, "position")?,
+            last_position: to_u64($row.try_get("last_position")?, "position")?,
+        }
+    };
+}
+
+/// Takes the chain head inside a Postgres transaction, locking it until commit. This lock is
+/// what makes positions gapless and in commit order across processes.
+pub(crate) async fn lock_head_pg(tx: &mut sqlx::PgConnection) -> Result<Head> {
+    let row = sqlx::query("select last_position, last_hash, last_recorded_at from chain_head where id = 1 for update")
+        .fetch_one(tx)
+        .await?;
+    head_from_row(&row)
+}
+
+/// Reads the head inside a SQLite IMMEDIATE transaction (which already excludes writers).
+pub(crate) async fn lock_head_sqlite(tx: &mut sqlx::SqliteConnection) -> Result<Head> {
+    let row = sqlx::query("select last_position, last_hash, last_recorded_at from chain_head where id = 1")
+        .fetch_one(tx)
+        .await?;
+    head_from_row(&row)
+}
+
+pub(crate) async fn lookups_pg(
+    tx: &mut sqlx::PgConnection,
+    streams: &[String],
+    subjects: &[Uuid],
+    commands: &[Uuid],
+) -> Result<Lookups> {
+    let mut out = Lookups { tips: HashMap::new(), erased: HashMap::new(), commands: HashMap::new() };
+    let rows = sqlx::query(
+        "select s.id as stream_id, e.stream_version, e.subject_id from unnest($1::text[]) as s(id) \
+         cross join lateral (select stream_version, subject_id from events where stream_id = s.id \
+         order by stream_version desc limit 1) e",
+    )
+    .bind(streams)
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in rows {
+        let tip = Tip { version: to_u64(row.try_get("stream_version")?, "version")?, subject: row.try_get("subject_id")? };
+        out.tips.insert(row.try_get("stream_id")?, tip);
+    }
+    let rows = sqlx::query("select subject_id, ledger_position from erased_subjects where subject_id = any($1)")
+        .bind(subjects)
+        .fetch_all(&mut *tx)
+        .await?;
+    for row in rows {
+        out.erased.insert(row.try_get("subject_id")?, to_u64(row.try_get("ledger_position")?, "position")?);
+    }
+    if !commands.is_empty() {
+        let rows = sqlx::query("select * from commands where command_id = any($1)")
+            .bind(commands)
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in rows {
+            out.commands.insert(row.try_get("command_id")?, (row.try_get("stream_id")?, outcome_from_row!(row)));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn lookups_sqlite(
+    tx: &mut sqlx::SqliteConnection,
+    streams: &[String],
+    subjects: &[Uuid],
+    commands: &[Uuid],
+) -> Result<Lookups> {
+    let mut out = Lookups { tips: HashMap::new(), erased: HashMap::new(), commands: HashMap::new() };
+    let rows = sqlx::query(
+        "select j.value as stream_id, e.stream_version, e.subject_id from json_each($1) j \
+         join events e on e.stream_id = j.value and e.stream_version = \
+         (select max(stream_version) from events where stream_id = j.value)",
+    )
+    .bind(json_list(streams)?)
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in rows {
+        let tip = Tip { version: to_u64(row.try_get("stream_version")?, "version")?, subject: row.try_get("subject_id")? };
+        out.tips.insert(row.try_get("stream_id")?, tip);
+    }
+    let rows = sqlx::query(
+        "select subject_id, ledger_position from erased_subjects where subject_id in (select unhex(value) from json_each($1))",
+    )
+    .bind(hex_list(subjects)?)
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in rows {
+        out.erased.insert(row.try_get("subject_id")?, to_u64(row.try_get("ledger_position")?, "position")?);
+    }
+    if !commands.is_empty() {
+        let rows = sqlx::query("select * from commands where command_id in (select unhex(value) from json_each($1))")
+            .bind(hex_list(commands)?)
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in rows {
+            out.commands.insert(row.try_get("command_id")?, (row.try_get("stream_id")?, outcome_from_row!(row)));
+        }
+    }
+    Ok(out)
+}
+
+/// What one append transaction writes besides events.
+pub(crate) struct Writes<'a> {
+    pub rows: &'a [StoredRow],
+    pub commands: &'a [(Uuid, String, AppendOutcome)],
+    pub fences: &'a [(Uuid, i64, u64)],
+    pub head: Head,
+}
+
+pub(crate) async fn write_pg(tx: &mut sqlx::PgConnection, w: &Writes<'_>) -> Result<()> {
+    if !w.rows.is_empty() {
+        let mut cols = PgColumns::default();
+        for r in w.rows {
+            cols.push(r)?;
+        }
+        sqlx::query(
+            "insert into events (position, event_id, stream_id, stream_version, subject_id, event_type, schema_version, \
+             recorded_at, actor, correlation_id, causation_id, command_id, key_id, nonce, ciphertext, prev_hash, hash) \
+             select * from unnest($1::int8[], $2::uuid[], $3::text[], $4::int8[], $5::uuid[], $6::text[], $7::int4[], \
+             $8::int8[], $9::text[], $10::uuid[], $11::uuid[], $12::uuid[], $13::uuid[], $14::bytea[], $15::bytea[], \
+             $16::bytea[], $17::bytea[])",
+        )
+        .bind(cols.position).bind(cols.event_id).bind(cols.stream_id).bind(cols.stream_version)
+        .bind(cols.subject).bind(cols.event_type).bind(cols.schema_version).bind(cols.recorded_at)
+        .bind(cols.actor).bind(cols.correlation).bind(cols.causation).bind(cols.command)
+        .bind(cols.key_id).bind(cols.nonce).bind(cols.ciphertext).bind(cols.prev_hash).bind(cols.hash)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (id, stream, o) in w.commands {
+        sqlx::query("insert into commands (command_id, stream_id, first_version, last_version, first_position, last_position) values ($1, $2, $3, $4, $5, $6)")
+            .bind(id).bind(stream).bind(to_i64(o.first_version, "version")?).bind(to_i64(o.last_version, "version")?)
+            .bind(to_i64(o.first_position, "position")?).bind(to_i64(o.last_position, "position")?)
+            .execute(&mut *tx).await?;
+    }
+    for (subject, at, position) in w.fences {
+        sqlx::query("insert into erased_subjects (subject_id, erased_at, ledger_position) values ($1, $2, $3)")
+            .bind(subject).bind(at).bind(to_i64(*position, "position")?).execute(&mut *tx).await?;
+    }
+    sqlx::query("update chain_head set last_position = $1, last_hash = $2, last_recorded_at = $3 where id = 1")
+        .bind(to_i64(w.head.position, "position")?)
+        .bind(w.head.hash.to_vec())
+        .bind(w.head.recorded_at)
+        .execute(&mut *tx)
+        .await?;
+    // Delivered at commit, in commit order, to every listening process.
+    sqlx::query("select pg_notify('vigil_events', $1)")
+        .bind(w.head.position.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct PgColumns {
+    position: Vec<i64>,
+    event_id: Vec<Uuid>,
+    stream_id: Vec<String>,
+    stream_version: Vec<i64>,
+    subject: Vec<Uuid>,
+    event_type: Vec<String>,
+    schema_version: Vec<i32>,
+    recorded_at: Vec<i64>,
+    actor: Vec<String>,
+    correlation: Vec<Option<Uuid>>,
+    causation: Vec<Option<Uuid>>,
+    command: Vec<Option<Uuid>>,
+    key_id: Vec<Uuid>,
+    nonce: Vec<Vec<u8>>,
+    ciphertext: Vec<Vec<u8>>,
+    prev_hash: Vec<Vec<u8>>,
+    hash: Vec<Vec<u8>>,
+}
+
+impl PgColumns {
+    fn push(&mut self, r: &StoredRow) -> Result<()> {
+        let e = &r.env;
+        self.position.push(to_i64(e.position, "position")?);
+        self.event_id.push(e.event_id);
+        self.stream_id.push(e.stream_id.clone());
+        self.stream_version.push(to_i64(e.stream_version, "stream version")?);
+        self.subject.push(e.subject);
+        self.event_type.push(e.event_type.clone());
+        self.schema_version.push(i32::try_from(e.schema_version).map_err(|_| StoreError::invalid("schema_version", "too large"))?);
+        self.recorded_at.push(e.recorded_at_micros);
+        self.actor.push(e.actor.clone());
+        self.correlation.push(e.correlation_id);
+        self.causation.push(e.causation_id);
+        self.command.push(e.command_id);
+        self.key_id.push(e.key_id);
+        self.nonce.push(r.nonce.clone());
+        self.ciphertext.push(r.ciphertext.clone());
+        self.prev_hash.push(e.prev_hash.to_vec());
+        self.hash.push(e.hash.to_vec());
+        Ok(())
+    }
+}
+
+/// Rows per multi-row INSERT on SQLite (17 parameters each, far below SQLite's limit).
+const SQLITE_CHUNK: usize = 500;
+
+pub(crate) async fn write_sqlite(tx: &mut sqlx::SqliteConnection, w: &Writes<'_>) -> Result<()> {
+    for chunk in w.rows.chunks(SQLITE_CHUNK) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("insert into events ({COLUMNS}) "));
+        let mut err = None;
+        qb.push_values(chunk, |mut b, r| {
+            let e = &r.env;
+            let (Ok(pos), Ok(ver)) = (to_i64(e.position, "position"), to_i64(e.stream_version, "version")) else {
+                err = Some(StoreError::invalid("position", "out of range"));
+                return;
+            };
+            b.push_bind(pos).push_bind(e.event_id).push_bind(e.stream_id.clone()).push_bind(ver)
+                .push_bind(e.subject).push_bind(e.event_type.clone()).push_bind(i64::from(e.schema_version))
+                .push_bind(e.recorded_at_micros).push_bind(e.actor.clone()).push_bind(e.correlation_id)
+                .push_bind(e.causation_id).push_bind(e.command_id).push_bind(e.key_id)
+                .push_bind(r.nonce.clone()).push_bind(r.ciphertext.clone())
+                .push_bind(e.prev_hash.to_vec()).push_bind(e.hash.to_vec());
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
+        qb.build().persistent(true).execute(&mut *tx).await?;
+    }
+    for (id, stream, o) in w.commands {
+        sqlx::query("insert into commands (command_id, stream_id, first_version, last_version, first_position, last_position) values ($1, $2, $3, $4, $5, $6)")
+            .bind(id).bind(stream).bind(to_i64(o.first_version, "version")?).bind(to_i64(o.last_version, "version")?)
+            .bind(to_i64(o.first_position, "position")?).bind(to_i64(o.last_position, "position")?)
+            .execute(&mut *tx).await?;
+    }
+    for (subject, at, position) in w.fences {
+        sqlx::query("insert into erased_subjects (subject_id, erased_at, ledger_position) values ($1, $2, $3)")
+            .bind(subject).bind(at).bind(to_i64(*position, "position")?).execute(&mut *tx).await?;
+    }
+    sqlx::query("update chain_head set last_position = $1, last_hash = $2, last_recorded_at = $3 where id = 1")
+        .bind(to_i64(w.head.position, "position")?)
+        .bind(w.head.hash.to_vec())
+        .bind(w.head.recorded_at)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Up to `limit` rows from `from` (inclusive) in position order.
+pub(crate) async fn read_range(db: &Db, from: u64, limit: u64) -> Result<Vec<StoredRow>> {
+    let from = to_i64(from, "from")?;
+    let limit = to_i64(limit, "limit")?;
+    on_db!(db, p => {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from events where position >= $1 order by position limit $2")))
+            .bind(from).bind(limit).fetch_all(p).await?;
+        rows.iter().map(row_to_stored).collect()
+    })
+}
+
+/// Up to `limit` rows of one stream from version `from` (inclusive).
+pub(crate) async fn read_stream(db: &Db, stream: &str, from: u64, limit: u64) -> Result<Vec<StoredRow>> {
+    let from = to_i64(from, "from")?;
+    let limit = to_i64(limit, "limit")?;
+    on_db!(db, p => {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from events where stream_id = $1 and stream_version >= $2 order by stream_version limit $3")))
+            .bind(stream).bind(from).bind(limit).fetch_all(p).await?;
+        rows.iter().map(row_to_stored).collect()
+    })
+}
+
+/// Up to `limit` rows of one subject from position `from` (inclusive).
+pub(crate) async fn read_subject(db: &Db, subject: Uuid, from: u64, limit: u64) -> Result<Vec<StoredRow>> {
+    let from = to_i64(from, "from")?;
+    let limit = to_i64(limit, "limit")?;
+    on_db!(db, p => {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from events where subject_id = $1 and position >= $2 order by position limit $3")))
+            .bind(subject).bind(from).bind(limit).fetch_all(p).await?;
+        rows.iter().map(row_to_stored).collect()
+    })
+}
+
+/// Subjects fenced in the log, for reconciling an interrupted shred with the vault.
+pub(crate) async fn erased_subjects(db: &Db) -> Result<Vec<Uuid>> {
+    Ok(on_db!(db, p => sqlx::query_scalar("select subject_id from erased_subjects").fetch_all(p).await?))
+}

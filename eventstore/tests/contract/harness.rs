@@ -1,0 +1,154 @@
+//! Opens a fresh store on either backend for one test, plus a raw "behind the store's back"
+//! connection for tamper tests. Postgres comes from `VIGIL_TEST_PG_URL` (a superuser on the
+//! throwaway cluster `ops/test.sh` starts); each test gets its own database.
+
+use std::path::PathBuf;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Executor};
+use vigil_eventstore::{EventStore, Location, MasterKey, StoreConfig, Upcasters};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestDb {
+    pub backend: Backend,
+    pub location: Location,
+    pub key_bytes: [u8; 32],
+    _dir: tempfile::TempDir,
+}
+
+/// The Postgres URL, or `None` (skip) outside CI. In CI a missing Postgres fails the suite.
+pub fn pg_url() -> Option<String> {
+    match std::env::var("VIGIL_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true but VIGIL_TEST_PG_URL is not set: the Postgres suite must run (use ops/test.sh)")
+        }
+        _ => {
+            eprintln!("VIGIL_TEST_PG_URL not set: skipping the Postgres case (run ops/test.sh for the full suite)");
+            None
+        }
+    }
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let location = match backend {
+            Backend::Sqlite => Location::Sqlite(dir.path().join("data")),
+            Backend::Postgres => {
+                let url = pg_url()?;
+                let name = format!("vigil_t_{}", uuid::Uuid::new_v4().simple());
+                let admin = PgPoolOptions::new().max_connections(1).connect(&url).await.expect("connect to test postgres");
+                admin.execute(sqlx::AssertSqlSafe(format!("create database {name}"))).await.expect("create database");
+                admin.close().await;
+                let opts: PgConnectOptions = url.parse().expect("url");
+                let opts = opts.database(&name);
+                Location::Postgres(opts.to_url_lossy().to_string())
+            }
+        };
+        let mut key_bytes = [0u8; 32];
+        getrandom::fill(&mut key_bytes).expect("rng");
+        Some(TestDb { backend, location, key_bytes, _dir: dir })
+    }
+
+    pub fn key(&self) -> MasterKey {
+        MasterKey::from_bytes(&self.key_bytes).expect("key")
+    }
+
+    pub async fn open(&self) -> EventStore {
+        self.open_with(self.key(), Upcasters::default()).await.expect("open store")
+    }
+
+    pub async fn open_with(&self, key: MasterKey, upcasters: Upcasters) -> vigil_eventstore::Result<EventStore> {
+        let mut config = StoreConfig::new(self.location.clone(), key);
+        config.upcasters = upcasters;
+        EventStore::open(config).await
+    }
+
+    pub fn sqlite_dir(&self) -> PathBuf {
+        match &self.location {
+            Location::Sqlite(dir) => dir.clone(),
+            Location::Postgres(_) => panic!("not a sqlite store"),
+        }
+    }
+
+    /// Runs SQL against the log as the database owner, bypassing the immutability triggers:
+    /// what an attacker with raw database access could do.
+    pub async fn tamper(&self, sql: &str) {
+        match &self.location {
+            Location::Sqlite(dir) => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("events.db"));
+                let mut conn = opts.connect().await.expect("raw sqlite");
+                conn.execute("drop trigger if exists events_refuse_update; drop trigger if exists events_refuse_delete")
+                    .await
+                    .expect("drop triggers");
+                conn.execute(sqlx::AssertSqlSafe(sql.to_string())).await.expect("tamper");
+            }
+            Location::Postgres(url) => {
+                let mut conn = url.parse::<PgConnectOptions>().expect("url").connect().await.expect("raw pg");
+                let sql = format!("set session_replication_role = replica; set search_path to vigil; {sql}");
+                conn.execute(sqlx::AssertSqlSafe(sql)).await.expect("tamper");
+            }
+        }
+    }
+
+    /// Runs SQL against the log the way the application connects (the log role on Postgres),
+    /// returning the database's answer.
+    pub async fn as_app(&self, sql: &str) -> Result<(), sqlx::Error> {
+        match &self.location {
+            Location::Sqlite(dir) => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("events.db"));
+                let mut conn = opts.connect().await?;
+                conn.execute(sqlx::AssertSqlSafe(sql.to_string())).await.map(|_| ())
+            }
+            Location::Postgres(url) => {
+                let mut conn = url.parse::<PgConnectOptions>().expect("url").connect().await?;
+                let sql = format!("set role vigil_log_writer; set search_path to vigil; {sql}");
+                conn.execute(sqlx::AssertSqlSafe(sql)).await.map(|_| ())
+            }
+        }
+    }
+
+    /// Runs SQL as the database owner with triggers active.
+    pub async fn as_owner(&self, sql: &str) -> Result<(), sqlx::Error> {
+        match &self.location {
+            Location::Sqlite(_) => self.as_app(sql).await,
+            Location::Postgres(url) => {
+                let mut conn = url.parse::<PgConnectOptions>().expect("url").connect().await?;
+                let sql = format!("set search_path to vigil; {sql}");
+                conn.execute(sqlx::AssertSqlSafe(sql)).await.map(|_| ())
+            }
+        }
+    }
+}
+
+/// Declares one contract case and runs it against both backends.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = crate::harness::TestDb::new(crate::harness::Backend::Sqlite).await.expect("sqlite");
+                    crate::cases::$name(db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = crate::harness::TestDb::new(crate::harness::Backend::Postgres).await {
+                        crate::cases::$name(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+pub(crate) use contract;
