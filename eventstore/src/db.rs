@@ -151,7 +151,12 @@ async fn pg_role_pool(url: &str, size: u32, role: &'static str, schema: &'static
     Ok(pool)
 }
 
-pub(crate) async fn sqlite_pool(path: &Path, size: u32) -> Result<SqlitePool> {
+/// A SQLite pool with the store's pragmas (WAL, `synchronous=FULL`, busy timeout, foreign
+/// keys). Public so benchmarks measure their raw baselines through the very same client path.
+///
+/// # Errors
+/// When the file cannot be opened.
+pub async fn sqlite_pool(path: &Path, size: u32) -> Result<SqlitePool> {
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -198,4 +203,27 @@ impl Dialect for PgPool {
 
 pub(crate) fn begin_write<P: Dialect>(_: &P) -> &'static str {
     P::BEGIN_WRITE
+}
+
+/// Whether a SQLite data dir already has a master key registered in its vault. A dev key may
+/// only be generated when it has none; otherwise the vault's keys would be orphaned.
+///
+/// # Errors
+/// When the vault file exists but cannot be read.
+pub async fn sqlite_vault_has_master_key(dir: &Path) -> Result<bool> {
+    let path = dir.join("keys.db");
+    if !path.exists() {
+        return Ok(false);
+    }
+    let pool = sqlite_pool(&path, 1).await?;
+    let exists: i64 = sqlx::query_scalar("select count(*) from sqlite_master where type = 'table' and name = 'kek'")
+        .fetch_one(&pool)
+        .await?;
+    let registered: i64 = if exists > 0 {
+        sqlx::query_scalar("select count(*) from kek").fetch_one(&pool).await?
+    } else {
+        0
+    };
+    pool.close().await;
+    Ok(registered > 0)
 }

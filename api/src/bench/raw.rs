@@ -1,0 +1,166 @@
+//! Raw baselines: the same rows, sizes and batch sizes as the store writes, but with no
+//! encryption, no chain and no bookkeeping: plain multi-row INSERTs, single-row INSERT
+//! transactions, and a plain scan, all through sqlx like the store itself.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::{QueryBuilder, Row};
+
+pub enum RawDb {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+macro_rules! on_raw {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            RawDb::Sqlite($pool) => $body,
+            RawDb::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// One row shaped like a stored event: same columns, same byte sizes.
+#[derive(Clone)]
+pub struct RawRow {
+    stream: String,
+    event_type: String,
+    actor: String,
+    ids: [uuid::Uuid; 2],
+    nonce: Vec<u8>,
+    ciphertext: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl RawRow {
+    pub fn sized_like(ciphertext_len: usize) -> RawRow {
+        RawRow {
+            stream: format!("health-{}", uuid::Uuid::new_v4()),
+            event_type: "HealthLogRecorded".into(),
+            actor: "system:bench".into(),
+            ids: [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()],
+            nonce: vec![7; 12],
+            ciphertext: vec![42; ciphertext_len],
+            hash: vec![9; 32],
+        }
+    }
+}
+
+const CREATE: &str = "create table if not exists bench_raw (position bigint primary key, event_id blob_t not null, \
+    stream_id text not null, stream_version bigint not null, subject_id blob_t not null, event_type text not null, \
+    schema_version integer not null, recorded_at bigint not null, actor text not null, key_id blob_t not null, \
+    nonce bytes_t not null, ciphertext bytes_t not null, prev_hash bytes_t not null, hash bytes_t not null)";
+
+const SCAN_SQLITE: &str = "select position, event_id, stream_id, stream_version, subject_id, event_type, schema_version, \
+    recorded_at, actor, correlation_id, causation_id, command_id, key_id, nonce, ciphertext, prev_hash, hash \
+    from events where position >= $1 order by position limit $2";
+const SCAN_PG: &str = "select position, event_id, stream_id, stream_version, subject_id, event_type, schema_version, \
+    recorded_at, actor, correlation_id, causation_id, command_id, key_id, nonce, ciphertext, prev_hash, hash \
+    from vigil.events where position >= $1 order by position limit $2";
+
+impl RawDb {
+    pub async fn reset(&self) -> anyhow::Result<()> {
+        on_raw!(self, p => {
+            let (blob, bytes) = if matches!(self, RawDb::Postgres(_)) { ("uuid", "bytea") } else { ("blob", "blob") };
+            sqlx::query("drop table if exists bench_raw").execute(p).await?;
+            sqlx::query(sqlx::AssertSqlSafe(CREATE.replace("blob_t", blob).replace("bytes_t", bytes))).execute(p).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_raw!(self, p => p.close().await)
+    }
+
+    /// Inserts `n` rows in multi-row INSERTs of `batch` rows from one task; rows/s.
+    pub async fn multi_row_insert(&self, row: &RawRow, n: u64, batch: u64) -> anyhow::Result<f64> {
+        self.reset().await?;
+        let started = Instant::now();
+        let mut position = 0i64;
+        while (position as u64) < n {
+            let size = batch.min(n - position as u64);
+            on_raw!(self, p => {
+                let mut qb = QueryBuilder::new("insert into bench_raw ");
+                qb.push_values(0..size, |mut b, i| {
+                    let pos = position + i as i64 + 1;
+                    b.push_bind(pos).push_bind(row.ids[0]).push_bind(row.stream.clone()).push_bind(pos)
+                        .push_bind(row.ids[1]).push_bind(row.event_type.clone()).push_bind(1i32).push_bind(pos)
+                        .push_bind(row.actor.clone()).push_bind(row.ids[1]).push_bind(row.nonce.clone())
+                        .push_bind(row.ciphertext.clone()).push_bind(row.hash.clone()).push_bind(row.hash.clone());
+                });
+                qb.build().execute(p).await?;
+            });
+            position += size as i64;
+        }
+        Ok(super::rate(n, started))
+    }
+
+    /// `tasks` concurrent tasks each run single-row INSERT transactions until `n` rows exist;
+    /// rows/s and the per-insert latencies.
+    pub async fn single_row_inserts(self: &Arc<Self>, row: &RawRow, n: u64, tasks: u64) -> anyhow::Result<(f64, Vec<Duration>)> {
+        self.reset().await?;
+        let counter = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let started = Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| {
+                let (db, row, counter) = (self.clone(), row.clone(), counter.clone());
+                tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    loop {
+                        let pos = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        if pos as u64 > n {
+                            break;
+                        }
+                        let t = Instant::now();
+                        on_raw!(&*db, p => sqlx::query("insert into bench_raw values ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9, $10, $11, $12, $13)")
+                            .bind(pos).bind(row.ids[0]).bind(row.stream.clone()).bind(pos).bind(row.ids[1])
+                            .bind(row.event_type.clone()).bind(pos).bind(row.actor.clone()).bind(row.ids[1])
+                            .bind(row.nonce.clone()).bind(row.ciphertext.clone()).bind(row.hash.clone()).bind(row.hash.clone())
+                            .execute(p).await.map(|_| ())?);
+                        lat.push(t.elapsed());
+                    }
+                    anyhow::Ok(lat)
+                })
+            })
+            .collect();
+        let mut latencies = Vec::new();
+        for h in handles {
+            latencies.extend(h.await??);
+        }
+        Ok((super::rate(n, started), latencies))
+    }
+
+    /// Pages through `events` by position exactly like the store's readers, decoding every
+    /// column into owned values; rows/s.
+    pub async fn scan_events(&self, page: i64) -> anyhow::Result<(f64, u64)> {
+        let started = Instant::now();
+        let mut next = 1i64;
+        let mut total = 0u64;
+        loop {
+            let n = on_raw!(self, p => {
+                let sql = if matches!(self, RawDb::Postgres(_)) { SCAN_PG } else { SCAN_SQLITE };
+                let rows = sqlx::query(sql)
+                    .bind(next).bind(page).fetch_all(p).await?;
+                for row in &rows {
+                    let _: (i64, uuid::Uuid, String, i64, uuid::Uuid, String, i32, i64, String) = (
+                        row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?,
+                        row.try_get(5)?, row.try_get(6)?, row.try_get(7)?, row.try_get(8)?,
+                    );
+                    let _: (Option<uuid::Uuid>, Option<uuid::Uuid>, Option<uuid::Uuid>, uuid::Uuid) =
+                        (row.try_get(9)?, row.try_get(10)?, row.try_get(11)?, row.try_get(12)?);
+                    let _: (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) = (row.try_get(13)?, row.try_get(14)?, row.try_get(15)?, row.try_get(16)?);
+                }
+                if let Some(last) = rows.last() {
+                    next = last.try_get::<i64, _>(0)? + 1;
+                }
+                rows.len()
+            });
+            total += n as u64;
+            if (n as i64) < page {
+                break;
+            }
+        }
+        Ok((super::rate(total, started), total))
+    }
+}

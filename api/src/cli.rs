@@ -1,0 +1,120 @@
+//! The command line, as clap types. Names and flags here are part of vigil's contract.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// vigil: a privacy-first health-protocol tracker backend.
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data lives; every command takes these.
+#[derive(Debug, Args, Clone)]
+pub struct StoreArgs {
+    /// Directory of the embedded SQLite store (events.db, keys.db).
+    #[arg(long, global = true, default_value = "./vigil-data", env = "VIGIL_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL (postgres://…); overrides --data-dir.
+    #[arg(long, global = true, env = "VIGIL_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or upgrade the schema.
+    Migrate,
+    /// Write realistic test events (deterministic content with --seed).
+    Seed(SeedArgs),
+    /// Verify the whole hash chain; exit 0 when intact, 3 when broken.
+    Verify,
+    /// Auditors' replay: one JSON object per event and line.
+    Events(EventsArgs),
+    /// Data-key and master-key management.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Benchmarks, each beside a raw baseline measured in the same run.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Number of data subjects (users).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub subjects: u64,
+    /// Events per subject.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub events_per_subject: u64,
+    /// Seed for the generated content.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only this stream.
+    #[arg(long, conflicts_with = "subject")]
+    pub stream: Option<String>,
+    /// Only events sealed under this subject's keys.
+    #[arg(long)]
+    pub subject: Option<uuid::Uuid>,
+    /// First position (or stream version with --stream), inclusive.
+    #[arg(long, default_value_t = 1)]
+    pub from: u64,
+    /// At most this many events.
+    #[arg(long)]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Crypto-shred a subject: destroy every version of its data key.
+    Shred {
+        /// The subject (user) id.
+        #[arg(long)]
+        subject: uuid::Uuid,
+    },
+    /// Re-wrap every data key under a new master key; events are not touched.
+    RotateMaster {
+        /// File holding the new master key (base64 of 32 bytes). Also VIGIL_NEW_MASTER_KEY(_FILE).
+        /// For a dev store with a generated key file, a new key is generated when omitted.
+        #[arg(long)]
+        new_key_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Batched append and 64-writer group commit vs raw INSERT baselines.
+    Append(BenchArgs),
+    /// verify_chain vs a raw scan.
+    Verify(BenchArgs),
+    /// read_all (decrypting) vs a raw scan.
+    Read(BenchArgs),
+    /// Shredding a subject with 100k events vs one with 100.
+    Shred(BenchArgs),
+    /// Append latency on an empty store vs after --events prefilled events.
+    Scale(BenchArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    /// Events per measured run (prefill size for `scale`).
+    #[arg(long)]
+    pub events: Option<u64>,
+    /// Runs per figure; the median is reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub runs: u32,
+    /// Concurrent writers for the group-commit figure.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub writers: u32,
+    /// Events per batch for the batched-append figure.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch: u32,
+}

@@ -1,0 +1,109 @@
+//! Runs each CLI command against the store. Opening the store (location, master key, pending
+//! dev-key rotation) happens here once for every command.
+
+mod events;
+mod keys;
+mod seed;
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use vigil_eventstore::{EventStore, Location, StoreConfig, StoreError};
+
+use crate::cli::{Cli, Command, StoreArgs};
+use crate::master_key::{self, KeySource};
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Migrate => {
+            let location = location(&cli.store)?;
+            vigil_eventstore::migrate(&location).await?;
+            println!("schema is up to date at {location:?}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Seed(args) => seed::run(&cli.store, args).await,
+        Command::Verify => verify(&cli.store).await,
+        Command::Events(args) => events::run(&cli.store, args).await,
+        Command::Keys(cmd) => keys::run(&cli.store, cmd).await,
+        Command::Bench(cmd) => crate::bench::run(&cli.store, cmd).await,
+    }
+}
+
+/// The store location named by the flags; a malformed URL is refused before connecting.
+pub fn location(args: &StoreArgs) -> anyhow::Result<Location> {
+    match &args.database_url {
+        Some(url) => {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                bail!("--database-url must be a postgres:// URL, got {}", vigil_eventstore::redact_url(url));
+            }
+            url.parse::<sqlx::postgres::PgConnectOptions>()
+                .with_context(|| format!("malformed database URL {}", vigil_eventstore::redact_url(url)))?;
+            Ok(Location::Postgres(url.clone()))
+        }
+        None => Ok(Location::Sqlite(args.data_dir.clone())),
+    }
+}
+
+/// Opens the store with the resolved master key. A dev store whose key rotation was
+/// interrupted after the vault committed finishes it here (promotes `master.key.next`).
+pub async fn open(args: &StoreArgs) -> anyhow::Result<(EventStore, KeySource)> {
+    let location = location(args)?;
+    let (key, source) = master_key::resolve(&location).await?;
+    let pending = match &source {
+        KeySource::DevFile(path) => Some((path.clone(), path.with_extension("key.next"))),
+        _ => None,
+    };
+    match EventStore::open(StoreConfig::new(location.clone(), key)).await {
+        Ok(store) => {
+            if let Some((_, next)) = pending.filter(|(_, next)| next.exists()) {
+                // The vault never accepted this key, so nothing can depend on it.
+                std::fs::remove_file(&next).with_context(|| format!("cannot remove {}", next.display()))?;
+                tracing::warn!(path = %next.display(), "removed the key of an unfinished master-key rotation");
+            }
+            Ok((store, source))
+        }
+        Err(StoreError::WrongMasterKey(reason)) => match pending.filter(|(_, next)| next.exists()) {
+            Some((current, next)) => {
+                let key = master_key::read_key_file(&next)?;
+                let store = EventStore::open(StoreConfig::new(location, key))
+                    .await
+                    .context("neither master.key nor master.key.next opens the vault")?;
+                std::fs::rename(&next, &current).context("cannot promote master.key.next")?;
+                eprintln!("finished an interrupted master-key rotation: {} is now current", current.display());
+                Ok((store, KeySource::DevFile(current)))
+            }
+            None => Err(StoreError::WrongMasterKey(reason).into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn progress(total: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    let style = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(what.to_string());
+    bar
+}
+
+async fn verify(args: &StoreArgs) -> anyhow::Result<ExitCode> {
+    let (store, _) = open(args).await?;
+    let total = store.head_position().await?;
+    let bar = progress(total, "verifying");
+    let result = store.verify_chain(|done, _| bar.set_position(done)).await?;
+    bar.finish_and_clear();
+    store.close().await;
+    match result {
+        Ok(report) => {
+            println!("chain intact: {} events, head {}", report.events, hex::encode(report.head_hash));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            println!("chain broken at position {}: {}", broken.position, broken.fault);
+            Ok(ExitCode::from(3))
+        }
+    }
+}

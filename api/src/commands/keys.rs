@@ -1,0 +1,80 @@
+//! `vigil keys shred` and `vigil keys rotate-master`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use vigil_eventstore::{MasterKey, Metadata};
+
+use crate::cli::{KeysCommand, StoreArgs};
+use crate::commands::open;
+use crate::master_key::{self, KeySource};
+
+pub async fn run(args: &StoreArgs, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KeysCommand::Shred { subject } => {
+            let (store, _) = open(args).await?;
+            let report = store.shred(subject, Metadata::actor("system:cli")).await?;
+            store.close().await;
+            println!(
+                "subject {} erased: ledger entry at position {}, {} key version(s) destroyed",
+                report.subject, report.ledger_position, report.keys_destroyed
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::RotateMaster { new_key_file } => rotate_master(args, new_key_file).await,
+    }
+}
+
+fn explicit_new_key(file: Option<PathBuf>) -> anyhow::Result<Option<MasterKey>> {
+    if let Some(path) = file {
+        return Ok(Some(master_key::read_key_file(&path)?));
+    }
+    let direct = std::env::var("VIGIL_NEW_MASTER_KEY").ok().filter(|v| !v.is_empty());
+    let path = std::env::var("VIGIL_NEW_MASTER_KEY_FILE").ok().filter(|v| !v.is_empty());
+    match (direct, path) {
+        (Some(_), Some(_)) => bail!("set only one of VIGIL_NEW_MASTER_KEY and VIGIL_NEW_MASTER_KEY_FILE"),
+        (Some(text), None) => Ok(Some(master_key::parse_key(&text, "VIGIL_NEW_MASTER_KEY")?)),
+        (None, Some(path)) => Ok(Some(master_key::read_key_file(&PathBuf::from(path))?)),
+        (None, None) => Ok(None),
+    }
+}
+
+async fn rotate_master(args: &StoreArgs, file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let new_key = explicit_new_key(file)?;
+    let (store, source) = open(args).await?;
+    let rotation = match (new_key, source) {
+        (Some(key), _) => {
+            let rotation = store.rotate_master(key).await?;
+            println!(
+                "master key rotated to version {}: {} data key(s) re-wrapped, no event touched. \
+                 Point VIGIL_MASTER_KEY(_FILE) at the new key now; the old one is refused from here on.",
+                rotation.kek_version, rotation.rewrapped
+            );
+            rotation
+        }
+        (None, KeySource::DevFile(current)) => {
+            // Write the new key durably before the vault switches to it, so a crash in between
+            // can always be finished (see `commands::open`).
+            let next = current.with_extension("key.next");
+            let key = MasterKey::generate()?;
+            master_key::write_key_file(&next, &key)
+                .with_context(|| format!("{} exists: an earlier rotation did not finish", next.display()))?;
+            let rotation = store.rotate_master(key).await?;
+            std::fs::rename(&next, &current).context("cannot replace the dev master key file")?;
+            println!(
+                "master key rotated to version {}: {} data key(s) re-wrapped, no event touched; {} replaced",
+                rotation.kek_version,
+                rotation.rewrapped,
+                current.display()
+            );
+            rotation
+        }
+        (None, _) => bail!(
+            "give the new master key with --new-key-file, VIGIL_NEW_MASTER_KEY or VIGIL_NEW_MASTER_KEY_FILE"
+        ),
+    };
+    let _ = rotation;
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}

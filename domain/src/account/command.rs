@@ -1,0 +1,85 @@
+//! Account commands. Raw user input (handle, email) arrives as text and is validated in
+//! `decide`, so a rejection names the rule that failed.
+
+use time::OffsetDateTime;
+
+use super::state::{BillingTier, Role, Settings};
+use crate::values::UserId;
+
+/// Requests an account can receive.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AccountCommand {
+    /// Open the account.
+    Register {
+        /// Minted by the caller.
+        user_id: UserId,
+        /// The handle the user chose, or `None` to generate one from `handle_seed`.
+        handle: Option<String>,
+        /// Seed for the generated handle; the caller retries with another seed if the
+        /// generated handle is taken.
+        handle_seed: u64,
+        /// The email, treated as a secret.
+        email: String,
+        /// Initial role (normally [`Role::User`]; staff accounts are created by admins).
+        role: Role,
+        /// Now, as read by the caller.
+        registered_at: OffsetDateTime,
+    },
+    /// Replace the public handle (uniqueness checked by the caller).
+    ChangeHandle {
+        /// The new handle as typed.
+        handle: String,
+        /// Now.
+        changed_at: OffsetDateTime,
+    },
+    /// Replace the email secret.
+    ChangeEmail {
+        /// The new email as typed.
+        email: String,
+        /// Now.
+        changed_at: OffsetDateTime,
+    },
+    /// Give the account another role (who may do this is decided by the api).
+    ChangeRole {
+        /// The new role.
+        role: Role,
+        /// Now.
+        changed_at: OffsetDateTime,
+    },
+    /// Replace display preferences.
+    ChangeSettings {
+        /// The complete new settings.
+        settings: Settings,
+        /// Now.
+        changed_at: OffsetDateTime,
+    },
+    /// Opt in to AI processing of the user's data.
+    GiveAiProcessingConsent {
+        /// Now.
+        at: OffsetDateTime,
+    },
+    /// Opt out of AI processing.
+    WithdrawAiProcessingConsent {
+        /// Now.
+        at: OffsetDateTime,
+    },
+    /// Record a tier change the payment provider confirmed.
+    ChangeBillingTier {
+        /// The new tier.
+        tier: BillingTier,
+        /// The provider's transaction reference.
+        external_transaction_id: String,
+        /// Now.
+        changed_at: OffsetDateTime,
+    },
+    /// Ask for the account and all its data to be erased.
+    RequestErasure {
+        /// Now.
+        requested_at: OffsetDateTime,
+    },
+    /// Record that erasure (key destruction) finished.
+    CompleteErasure {
+        /// Now.
+        completed_at: OffsetDateTime,
+    },
+}

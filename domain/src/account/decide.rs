@@ -1,0 +1,120 @@
+//! Account rules. Repeating a change that is already in effect yields no events, so a
+//! retried request is harmless; billing is the exception because it cites a payment.
+
+use super::command::AccountCommand;
+use super::error::AccountError;
+use super::event::AccountEvent;
+use super::state::{AccountState, AccountStatus, ExternalTransactionId};
+use crate::values::{EmailAddress, Handle};
+
+/// The aggregate's `decide`.
+pub(super) fn decide(state: &AccountState, command: AccountCommand) -> Result<Vec<AccountEvent>, AccountError> {
+    if let AccountCommand::Register {
+        user_id,
+        handle,
+        handle_seed,
+        email,
+        role,
+        registered_at,
+    } = command
+    {
+        if state.status != AccountStatus::Unregistered {
+            return Err(AccountError::AlreadyRegistered);
+        }
+        let (handle, handle_generated) = match handle {
+            Some(text) => (Handle::parse(&text)?, false),
+            None => (Handle::generate(handle_seed), true),
+        };
+        return Ok(vec![AccountEvent::AccountRegistered {
+            user_id,
+            handle,
+            handle_generated,
+            email: EmailAddress::parse(&email)?,
+            role,
+            registered_at,
+        }]);
+    }
+
+    match state.status {
+        AccountStatus::Unregistered => return Err(AccountError::NotRegistered),
+        AccountStatus::Erased => return Err(AccountError::Erased),
+        AccountStatus::ErasureRequested => {
+            return match command {
+                AccountCommand::CompleteErasure { completed_at } => {
+                    Ok(vec![AccountEvent::ErasureCompleted { completed_at }])
+                }
+                // A second request while one is pending changes nothing.
+                AccountCommand::RequestErasure { .. } => Ok(vec![]),
+                _ => Err(AccountError::ErasurePending),
+            };
+        }
+        AccountStatus::Active => {}
+    }
+
+    match command {
+        AccountCommand::Register { .. } => Err(AccountError::AlreadyRegistered),
+        AccountCommand::ChangeHandle { handle, changed_at } => {
+            let to = Handle::parse(&handle)?;
+            Ok(match &state.handle {
+                Some(from) if *from == to => vec![],
+                Some(from) => vec![AccountEvent::HandleChanged {
+                    from: from.clone(),
+                    to,
+                    changed_at,
+                }],
+                None => return Err(AccountError::NotRegistered),
+            })
+        }
+        AccountCommand::ChangeEmail { email, changed_at } => {
+            let email = EmailAddress::parse(&email)?;
+            if state.email.as_ref() == Some(&email) {
+                return Ok(vec![]);
+            }
+            Ok(vec![AccountEvent::EmailChanged { email, changed_at }])
+        }
+        AccountCommand::ChangeRole { role, changed_at } => match state.role {
+            Some(from) if from == role => Ok(vec![]),
+            Some(from) => Ok(vec![AccountEvent::RoleChanged {
+                from,
+                to: role,
+                changed_at,
+            }]),
+            None => Err(AccountError::NotRegistered),
+        },
+        AccountCommand::ChangeSettings { settings, changed_at } => {
+            if state.settings == settings {
+                return Ok(vec![]);
+            }
+            Ok(vec![AccountEvent::SettingsChanged { settings, changed_at }])
+        }
+        AccountCommand::GiveAiProcessingConsent { at } => Ok(if state.ai_processing_consent {
+            vec![]
+        } else {
+            vec![AccountEvent::AiProcessingConsentGiven { at }]
+        }),
+        AccountCommand::WithdrawAiProcessingConsent { at } => Ok(if state.ai_processing_consent {
+            vec![AccountEvent::AiProcessingConsentWithdrawn { at }]
+        } else {
+            vec![]
+        }),
+        AccountCommand::ChangeBillingTier {
+            tier,
+            external_transaction_id,
+            changed_at,
+        } => {
+            let external_transaction_id =
+                ExternalTransactionId::parse(&external_transaction_id).ok_or(AccountError::InvalidTransactionId)?;
+            if state.tier == tier {
+                return Err(AccountError::TierUnchanged);
+            }
+            Ok(vec![AccountEvent::BillingTierChanged {
+                from: state.tier,
+                to: tier,
+                external_transaction_id,
+                changed_at,
+            }])
+        }
+        AccountCommand::RequestErasure { requested_at } => Ok(vec![AccountEvent::ErasureRequested { requested_at }]),
+        AccountCommand::CompleteErasure { .. } => Err(AccountError::ErasureNotRequested),
+    }
+}

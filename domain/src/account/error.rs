@@ -1,0 +1,35 @@
+//! Account rejections.
+
+use crate::values::{EmailError, HandleError};
+
+/// Why an account command was rejected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    /// `Register` on an account that already exists.
+    #[error("the account is already registered")]
+    AlreadyRegistered,
+    /// Any command but `Register` on an account that does not exist.
+    #[error("the account is not registered")]
+    NotRegistered,
+    /// The chosen handle breaks a handle rule.
+    #[error("invalid handle: {0}")]
+    InvalidHandle(#[from] HandleError),
+    /// The email is not acceptable.
+    #[error("invalid email: {0}")]
+    InvalidEmail(#[from] EmailError),
+    /// The transaction reference is empty, too long or not printable ASCII.
+    #[error("the external transaction id must be 1–128 printable ASCII characters")]
+    InvalidTransactionId,
+    /// A tier change to the tier already held.
+    #[error("the account is already on that billing tier")]
+    TierUnchanged,
+    /// Erasure was requested: the account accepts nothing but completing it.
+    #[error("erasure has been requested; the account is frozen")]
+    ErasurePending,
+    /// The account was erased; nothing more may happen to it.
+    #[error("the account has been erased")]
+    Erased,
+    /// `CompleteErasure` without a prior request.
+    #[error("erasure was not requested")]
+    ErasureNotRequested,
+}

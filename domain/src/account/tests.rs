@@ -1,0 +1,379 @@
+use proptest::prelude::*;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::*;
+use crate::test_support::{assert_events_round_trip, assert_replay_is_deterministic, uuid};
+use crate::testing::given;
+use crate::values::{EmailAddress, EmailError, Handle, HandleError, UserId};
+
+const T0: OffsetDateTime = datetime!(2026-03-01 09:00 UTC);
+const T1: OffsetDateTime = datetime!(2026-03-02 09:00 UTC);
+
+fn user() -> UserId {
+    UserId::from_uuid(uuid(1))
+}
+
+fn register(handle: Option<&str>) -> AccountCommand {
+    AccountCommand::Register {
+        user_id: user(),
+        handle: handle.map(str::to_owned),
+        handle_seed: 0,
+        email: "someone@example.org".into(),
+        role: Role::User,
+        registered_at: T0,
+    }
+}
+
+fn registered() -> AccountEvent {
+    AccountEvent::AccountRegistered {
+        user_id: user(),
+        handle: Handle::parse("IronForge42").unwrap(),
+        handle_generated: false,
+        email: EmailAddress::parse("someone@example.org").unwrap(),
+        role: Role::User,
+        registered_at: T0,
+    }
+}
+
+fn erasure_requested() -> AccountEvent {
+    AccountEvent::ErasureRequested { requested_at: T1 }
+}
+
+#[test]
+fn registering_with_a_chosen_handle_records_it() {
+    given::<Account>([])
+        .when(register(Some("IronForge42")))
+        .then_events([registered()]);
+}
+
+#[test]
+fn registering_without_a_handle_generates_one_from_the_seed() {
+    let events = given::<Account>([]).when(register(None)).then_accepted();
+    let AccountEvent::AccountRegistered {
+        handle,
+        handle_generated,
+        ..
+    } = &events[0]
+    else {
+        panic!("unexpected {events:?}");
+    };
+    assert_eq!(handle.as_str(), "IronForge10");
+    assert!(handle_generated);
+}
+
+#[test]
+fn a_new_account_has_ai_consent_off_and_default_settings() {
+    let state = given::<Account>([registered()]).state().clone();
+    assert!(!state.ai_processing_consent);
+    assert_eq!(state.settings.lab_units, UnitSystem::Conventional);
+    assert_eq!(state.settings.weight_unit, WeightUnit::Kg);
+    assert_eq!(state.tier, BillingTier::Free);
+}
+
+#[test]
+fn registering_twice_is_rejected() {
+    given::<Account>([registered()])
+        .when(register(Some("IronForge42")))
+        .then_rejected(AccountError::AlreadyRegistered);
+}
+
+#[test]
+fn registering_with_a_reserved_handle_is_rejected() {
+    given::<Account>([])
+        .when(register(Some("admin")))
+        .then_rejected(AccountError::InvalidHandle(HandleError::Reserved("admin".into())));
+}
+
+#[test]
+fn registering_with_a_malformed_email_is_rejected() {
+    let mut command = register(None);
+    if let AccountCommand::Register { email, .. } = &mut command {
+        *email = "not an email".into();
+    }
+    given::<Account>([])
+        .when(command)
+        .then_rejected(AccountError::InvalidEmail(EmailError::Malformed));
+}
+
+#[test]
+fn any_other_command_before_registration_is_rejected() {
+    given::<Account>([])
+        .when(AccountCommand::RequestErasure { requested_at: T0 })
+        .then_rejected(AccountError::NotRegistered);
+}
+
+#[test]
+fn changing_the_handle_records_old_and_new() {
+    given::<Account>([registered()])
+        .when(AccountCommand::ChangeHandle {
+            handle: "QuietOtter7".into(),
+            changed_at: T1,
+        })
+        .then_events([AccountEvent::HandleChanged {
+            from: Handle::parse("IronForge42").unwrap(),
+            to: Handle::parse("QuietOtter7").unwrap(),
+            changed_at: T1,
+        }]);
+}
+
+#[test]
+fn changing_the_handle_to_the_same_handle_records_nothing() {
+    given::<Account>([registered()])
+        .when(AccountCommand::ChangeHandle {
+            handle: "IronForge42".into(),
+            changed_at: T1,
+        })
+        .then_events([]);
+}
+
+#[test]
+fn changing_to_an_invalid_handle_is_rejected() {
+    given::<Account>([registered()])
+        .when(AccountCommand::ChangeHandle {
+            handle: "x".into(),
+            changed_at: T1,
+        })
+        .then_rejected(AccountError::InvalidHandle(HandleError::Length { len: 1 }));
+}
+
+#[test]
+fn changing_the_email_records_only_the_new_secret() {
+    given::<Account>([registered()])
+        .when(AccountCommand::ChangeEmail {
+            email: "other@example.org".into(),
+            changed_at: T1,
+        })
+        .then_events([AccountEvent::EmailChanged {
+            email: EmailAddress::parse("other@example.org").unwrap(),
+            changed_at: T1,
+        }]);
+}
+
+#[test]
+fn changing_to_an_invalid_email_is_rejected() {
+    given::<Account>([registered()])
+        .when(AccountCommand::ChangeEmail {
+            email: "".into(),
+            changed_at: T1,
+        })
+        .then_rejected(AccountError::InvalidEmail(EmailError::Empty));
+}
+
+#[test]
+fn changing_the_role_records_old_and_new() {
+    given::<Account>([registered()])
+        .when(AccountCommand::ChangeRole {
+            role: Role::Support,
+            changed_at: T1,
+        })
+        .then_events([AccountEvent::RoleChanged {
+            from: Role::User,
+            to: Role::Support,
+            changed_at: T1,
+        }]);
+}
+
+#[test]
+fn changing_settings_records_the_complete_new_settings() {
+    let settings = Settings {
+        lab_units: UnitSystem::Si,
+        weight_unit: WeightUnit::Lb,
+    };
+    let state = given::<Account>([registered()])
+        .when(AccountCommand::ChangeSettings {
+            settings,
+            changed_at: T1,
+        })
+        .then_events([AccountEvent::SettingsChanged {
+            settings,
+            changed_at: T1,
+        }]);
+    assert_eq!(state.settings, settings);
+}
+
+#[test]
+fn giving_then_withdrawing_ai_consent_is_recorded_each_time() {
+    let state = given::<Account>([registered()])
+        .when(AccountCommand::GiveAiProcessingConsent { at: T1 })
+        .then_events([AccountEvent::AiProcessingConsentGiven { at: T1 }]);
+    assert!(state.ai_processing_consent);
+    given::<Account>([registered(), AccountEvent::AiProcessingConsentGiven { at: T1 }])
+        .when(AccountCommand::WithdrawAiProcessingConsent { at: T1 })
+        .then_events([AccountEvent::AiProcessingConsentWithdrawn { at: T1 }]);
+}
+
+#[test]
+fn withdrawing_consent_that_was_never_given_records_nothing() {
+    given::<Account>([registered()])
+        .when(AccountCommand::WithdrawAiProcessingConsent { at: T1 })
+        .then_events([]);
+}
+
+#[test]
+fn a_billing_tier_change_keeps_only_the_external_reference() {
+    given::<Account>([registered()])
+        .when(AccountCommand::ChangeBillingTier {
+            tier: BillingTier::Plus,
+            external_transaction_id: "txn_123".into(),
+            changed_at: T1,
+        })
+        .then_events([AccountEvent::BillingTierChanged {
+            from: BillingTier::Free,
+            to: BillingTier::Plus,
+            external_transaction_id: ExternalTransactionId::parse("txn_123").unwrap(),
+            changed_at: T1,
+        }]);
+}
+
+#[test]
+fn a_billing_tier_change_without_a_usable_reference_is_rejected() {
+    for reference in ["", "has space", &"x".repeat(129)] {
+        given::<Account>([registered()])
+            .when(AccountCommand::ChangeBillingTier {
+                tier: BillingTier::Plus,
+                external_transaction_id: reference.to_owned(),
+                changed_at: T1,
+            })
+            .then_rejected(AccountError::InvalidTransactionId);
+    }
+}
+
+#[test]
+fn a_billing_change_to_the_current_tier_is_rejected() {
+    given::<Account>([registered()])
+        .when(AccountCommand::ChangeBillingTier {
+            tier: BillingTier::Free,
+            external_transaction_id: "txn_1".into(),
+            changed_at: T1,
+        })
+        .then_rejected(AccountError::TierUnchanged);
+}
+
+#[test]
+fn requesting_erasure_freezes_the_account() {
+    given::<Account>([registered()])
+        .when(AccountCommand::RequestErasure { requested_at: T1 })
+        .then_events([erasure_requested()]);
+    given::<Account>([registered(), erasure_requested()])
+        .when(AccountCommand::GiveAiProcessingConsent { at: T1 })
+        .then_rejected(AccountError::ErasurePending);
+}
+
+#[test]
+fn requesting_erasure_twice_records_nothing_more() {
+    given::<Account>([registered(), erasure_requested()])
+        .when(AccountCommand::RequestErasure { requested_at: T1 })
+        .then_events([]);
+}
+
+#[test]
+fn completing_erasure_forgets_the_email_and_ends_the_account() {
+    let state = given::<Account>([registered(), erasure_requested()])
+        .when(AccountCommand::CompleteErasure { completed_at: T1 })
+        .then_events([AccountEvent::ErasureCompleted { completed_at: T1 }]);
+    assert_eq!(state.status, AccountStatus::Erased);
+    assert_eq!(state.email, None);
+}
+
+#[test]
+fn completing_erasure_that_was_not_requested_is_rejected() {
+    given::<Account>([registered()])
+        .when(AccountCommand::CompleteErasure { completed_at: T1 })
+        .then_rejected(AccountError::ErasureNotRequested);
+}
+
+#[test]
+fn nothing_is_accepted_after_erasure() {
+    given::<Account>([
+        registered(),
+        erasure_requested(),
+        AccountEvent::ErasureCompleted { completed_at: T1 },
+    ])
+    .when(AccountCommand::RequestErasure { requested_at: T1 })
+    .then_rejected(AccountError::Erased);
+}
+
+#[test]
+fn every_account_event_round_trips_through_serde() {
+    assert_events_round_trip(
+        &[
+            registered(),
+            AccountEvent::HandleChanged {
+                from: Handle::parse("IronForge42").unwrap(),
+                to: Handle::parse("QuietOtter7").unwrap(),
+                changed_at: T1,
+            },
+            AccountEvent::EmailChanged {
+                email: EmailAddress::parse("b@example.org").unwrap(),
+                changed_at: T1,
+            },
+            AccountEvent::RoleChanged {
+                from: Role::User,
+                to: Role::Superadmin,
+                changed_at: T1,
+            },
+            AccountEvent::SettingsChanged {
+                settings: Settings::default(),
+                changed_at: T1,
+            },
+            AccountEvent::AiProcessingConsentGiven { at: T1 },
+            AccountEvent::AiProcessingConsentWithdrawn { at: T1 },
+            AccountEvent::BillingTierChanged {
+                from: BillingTier::Free,
+                to: BillingTier::Pro,
+                external_transaction_id: ExternalTransactionId::parse("pi_1").unwrap(),
+                changed_at: T1,
+            },
+            erasure_requested(),
+            AccountEvent::ErasureCompleted { completed_at: T1 },
+        ],
+        10,
+    );
+}
+
+fn any_command() -> impl Strategy<Value = AccountCommand> {
+    let role = prop_oneof![
+        Just(Role::User),
+        Just(Role::Support),
+        Just(Role::Auditor),
+        Just(Role::Admin),
+        Just(Role::Superadmin)
+    ];
+    let tier = prop_oneof![Just(BillingTier::Free), Just(BillingTier::Plus), Just(BillingTier::Pro)];
+    prop_oneof![
+        (any::<u64>(), role.clone()).prop_map(|(seed, role)| AccountCommand::Register {
+            user_id: UserId::from_uuid(uuid(1)),
+            handle: None,
+            handle_seed: seed,
+            email: "a@example.org".into(),
+            role,
+            registered_at: T0,
+        }),
+        "[A-Za-z_][A-Za-z0-9_]{0,25}".prop_map(|handle| AccountCommand::ChangeHandle { handle, changed_at: T1 }),
+        role.prop_map(|role| AccountCommand::ChangeRole { role, changed_at: T1 }),
+        any::<bool>().prop_map(|si| AccountCommand::ChangeSettings {
+            settings: Settings {
+                lab_units: if si { UnitSystem::Si } else { UnitSystem::Conventional },
+                weight_unit: WeightUnit::Kg,
+            },
+            changed_at: T1
+        }),
+        Just(AccountCommand::GiveAiProcessingConsent { at: T1 }),
+        Just(AccountCommand::WithdrawAiProcessingConsent { at: T1 }),
+        tier.prop_map(|tier| AccountCommand::ChangeBillingTier {
+            tier,
+            external_transaction_id: "txn".into(),
+            changed_at: T1
+        }),
+        Just(AccountCommand::RequestErasure { requested_at: T1 }),
+        Just(AccountCommand::CompleteErasure { completed_at: T1 }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn replaying_any_accepted_account_history_is_deterministic(commands in prop::collection::vec(any_command(), 0..30)) {
+        assert_replay_is_deterministic::<Account>(commands);
+    }
+}
