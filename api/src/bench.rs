@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use sqlx::{ConnectOptions, Executor};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Executor};
 use uuid::Uuid;
 use vigil_eventstore::{EventStore, Location, MasterKey, StoreConfig};
 
@@ -36,7 +36,12 @@ impl BenchDb {
                 let location = Location::Sqlite(data.clone());
                 vigil_eventstore::migrate(&location).await?;
                 let raw = raw::RawDb::Sqlite(vigil_eventstore::sqlite_pool(&data.join("events.db"), 64).await?);
-                Ok(BenchDb { location, raw, _dir: Some(tmp), drop_pg: None })
+                Ok(BenchDb {
+                    location,
+                    raw,
+                    _dir: Some(tmp),
+                    drop_pg: None,
+                })
             }
             Location::Postgres(url) => {
                 let name = format!("vigil_bench_{}", Uuid::new_v4().simple());
@@ -51,7 +56,12 @@ impl BenchDb {
                 let location = Location::Postgres(bench_url.clone());
                 vigil_eventstore::migrate(&location).await?;
                 let raw = raw::RawDb::Postgres(PgPoolOptions::new().max_connections(64).connect(&bench_url).await?);
-                Ok(BenchDb { location, raw, _dir: None, drop_pg: Some((url, name)) })
+                Ok(BenchDb {
+                    location,
+                    raw,
+                    _dir: None,
+                    drop_pg: Some((url, name)),
+                })
             }
         }
     }
@@ -65,7 +75,11 @@ impl BenchDb {
         self.raw.close().await;
         if let Some((url, name)) = self.drop_pg {
             let admin = PgPoolOptions::new().max_connections(1).connect(&url).await?;
-            admin.execute(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)"))).await?;
+            admin
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "drop database if exists {name} with (force)"
+                )))
+                .await?;
         }
         Ok(())
     }
@@ -81,7 +95,10 @@ impl BenchDb {
 pub async fn run(args: &StoreArgs, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     let db = BenchDb::create(args).await?;
     let store = db.open_store().await?;
-    println!("vigil bench on {} — medians of runs; ratio = vigil / raw", db.describe());
+    println!(
+        "vigil bench on {} — medians of runs; ratio = vigil / raw",
+        db.describe()
+    );
     let result = match cmd {
         BenchCommand::Append(a) => figures::append(&db, &store, &a).await,
         BenchCommand::Verify(a) => figures::scan(&db, &store, &a, figures::ScanKind::Verify).await,

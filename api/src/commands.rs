@@ -35,7 +35,10 @@ pub fn location(args: &StoreArgs) -> anyhow::Result<Location> {
     match &args.database_url {
         Some(url) => {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                bail!("--database-url must be a postgres:// URL, got {}", vigil_eventstore::redact_url(url));
+                bail!(
+                    "--database-url must be a postgres:// URL, got {}",
+                    vigil_eventstore::redact_url(url)
+                );
             }
             url.parse::<sqlx::postgres::PgConnectOptions>()
                 .with_context(|| format!("malformed database URL {}", vigil_eventstore::redact_url(url)))?;
@@ -70,7 +73,10 @@ pub async fn open(args: &StoreArgs) -> anyhow::Result<(EventStore, KeySource)> {
                     .await
                     .context("neither master.key nor master.key.next opens the vault")?;
                 std::fs::rename(&next, &current).context("cannot promote master.key.next")?;
-                eprintln!("finished an interrupted master-key rotation: {} is now current", current.display());
+                eprintln!(
+                    "finished an interrupted master-key rotation: {} is now current",
+                    current.display()
+                );
                 Ok((store, KeySource::DevFile(current)))
             }
             None => Err(StoreError::WrongMasterKey(reason).into()),
@@ -98,7 +104,11 @@ async fn verify(args: &StoreArgs) -> anyhow::Result<ExitCode> {
     store.close().await;
     match result {
         Ok(report) => {
-            println!("chain intact: {} events, head {}", report.events, hex::encode(report.head_hash));
+            println!(
+                "chain intact: {} events, head {}",
+                report.events,
+                hex::encode(report.head_hash)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(broken) => {

@@ -28,7 +28,10 @@ pub fn parse_key(text: &str, origin: &str) -> anyhow::Result<MasterKey> {
         .decode(text.trim())
         .map_err(|_| anyhow::anyhow!("{origin} is not valid base64 (expected 32 random bytes in base64)"))?;
     if bytes.len() != 32 {
-        bail!("{origin} decodes to {} bytes; a master key is exactly 32 bytes", bytes.len());
+        bail!(
+            "{origin} decodes to {} bytes; a master key is exactly 32 bytes",
+            bytes.len()
+        );
     }
     Ok(MasterKey::from_bytes(&bytes)?)
 }
@@ -97,7 +100,9 @@ pub fn write_key_file(path: &Path, key: &MasterKey) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).with_context(|| format!("cannot create key file {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create key file {}", path.display()))?;
     let text = zeroize::Zeroizing::new(STANDARD.encode(key.expose_bytes()));
     file.write_all(text.as_bytes())?;
     file.write_all(b"\n")?;
@@ -113,7 +118,10 @@ mod tests {
     fn a_malformed_key_gets_a_clear_error() {
         let err = parse_key("not base64!!", "VIGIL_MASTER_KEY").err().unwrap().to_string();
         assert!(err.contains("not valid base64"), "{err}");
-        let err = parse_key(&STANDARD.encode([1u8; 16]), "VIGIL_MASTER_KEY").err().unwrap().to_string();
+        let err = parse_key(&STANDARD.encode([1u8; 16]), "VIGIL_MASTER_KEY")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("16 bytes"), "{err}");
         assert!(parse_key(&STANDARD.encode([1u8; 32]), "k").is_ok());
     }

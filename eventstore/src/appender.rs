@@ -117,10 +117,10 @@ impl Appender {
         let mut ready = Vec::with_capacity(jobs.len());
         for job in jobs {
             let subject = job.req.subject;
-            if !keys.contains_key(&subject) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(subject) {
                 match self.vault.active_key(subject).await {
                     Ok(key) => {
-                        keys.insert(subject, key);
+                        slot.insert(key);
                     }
                     Err(e) => {
                         let _ = job.reply.send(Err(e));
@@ -185,7 +185,12 @@ struct Plan {
 
 impl Plan {
     fn writes(&self) -> Writes<'_> {
-        Writes { rows: &self.rows, commands: &self.commands, fences: &self.fences, head: self.head }
+        Writes {
+            rows: &self.rows,
+            commands: &self.commands,
+            fences: &self.fences,
+            head: self.head,
+        }
     }
 }
 
@@ -194,7 +199,13 @@ impl Plan {
 fn plan(jobs: &[Job], keys: &HashMap<Uuid, Arc<DataKey>>, mut head: Head, mut found: Lookups) -> Result<Plan> {
     // The store's clock, but never behind the head: recorded_at is monotonic along positions.
     head.recorded_at = head.recorded_at.max(now_micros());
-    let mut plan = Plan { rows: Vec::new(), commands: Vec::new(), fences: Vec::new(), outcomes: Vec::new(), head };
+    let mut plan = Plan {
+        rows: Vec::new(),
+        commands: Vec::new(),
+        fences: Vec::new(),
+        outcomes: Vec::new(),
+        head,
+    };
     for job in jobs {
         let outcome = plan_one(&mut plan, &mut found, job, keys);
         plan.outcomes.push(outcome);
@@ -202,18 +213,32 @@ fn plan(jobs: &[Job], keys: &HashMap<Uuid, Arc<DataKey>>, mut head: Head, mut fo
     Ok(plan)
 }
 
-fn plan_one(plan: &mut Plan, found: &mut Lookups, job: &Job, keys: &HashMap<Uuid, Arc<DataKey>>) -> Result<AppendOutcome> {
+fn plan_one(
+    plan: &mut Plan,
+    found: &mut Lookups,
+    job: &Job,
+    keys: &HashMap<Uuid, Arc<DataKey>>,
+) -> Result<AppendOutcome> {
     let req = &job.req;
     if let Some(command_id) = req.metadata.command_id
         && let Some((stream, outcome)) = found.commands.get(&command_id)
     {
-        return if *stream == req.stream { Ok(*outcome) } else { Err(StoreError::CommandIdReused { command_id }) };
+        return if *stream == req.stream {
+            Ok(*outcome)
+        } else {
+            Err(StoreError::CommandIdReused { command_id })
+        };
     }
     if let Some(fenced) = job.fence
         && let Some(position) = found.erased.get(&fenced)
     {
         // Already shredded: report the original ledger entry, write nothing.
-        return Ok(AppendOutcome { first_version: 0, last_version: 0, first_position: *position, last_position: *position });
+        return Ok(AppendOutcome {
+            first_version: 0,
+            last_version: 0,
+            first_position: *position,
+            last_position: *position,
+        });
     }
     if found.erased.contains_key(&req.subject) {
         return Err(StoreError::SubjectErased { subject: req.subject });
@@ -222,13 +247,21 @@ fn plan_one(plan: &mut Plan, found: &mut Lookups, job: &Job, keys: &HashMap<Uuid
     if let Some(tip) = tip
         && tip.subject != req.subject
     {
-        return Err(StoreError::StreamSubjectMismatch { stream: req.stream.clone() });
+        return Err(StoreError::StreamSubjectMismatch {
+            stream: req.stream.clone(),
+        });
     }
     let actual = tip.map_or(0, |t| t.version);
     if !req.expected.admits(actual) {
-        return Err(StoreError::Conflict { stream: req.stream.clone(), expected: req.expected, actual });
+        return Err(StoreError::Conflict {
+            stream: req.stream.clone(),
+            expected: req.expected,
+            actual,
+        });
     }
-    let key = keys.get(&req.subject).ok_or(StoreError::SubjectErased { subject: req.subject })?;
+    let key = keys
+        .get(&req.subject)
+        .ok_or(StoreError::SubjectErased { subject: req.subject })?;
     let first_position = plan.head.position + 1;
     let mut rows = Vec::with_capacity(req.events.len());
     let mut head = plan.head;
@@ -262,7 +295,11 @@ fn plan_one(plan: &mut Plan, found: &mut Lookups, job: &Job, keys: &HashMap<Uuid
         env.hash = link_hash(&env.prev_hash, &env, &nonce, &ciphertext);
         head.position = env.position;
         head.hash = env.hash;
-        rows.push(StoredRow { env, nonce: nonce.to_vec(), ciphertext });
+        rows.push(StoredRow {
+            env,
+            nonce: nonce.to_vec(),
+            ciphertext,
+        });
     }
     let outcome = AppendOutcome {
         first_version: actual + 1,
@@ -272,7 +309,13 @@ fn plan_one(plan: &mut Plan, found: &mut Lookups, job: &Job, keys: &HashMap<Uuid
     };
     plan.head = head;
     plan.rows.extend(rows);
-    found.tips.insert(req.stream.clone(), crate::log::Tip { version: outcome.last_version, subject: req.subject });
+    found.tips.insert(
+        req.stream.clone(),
+        crate::log::Tip {
+            version: outcome.last_version,
+            subject: req.subject,
+        },
+    );
     if let Some(command_id) = req.metadata.command_id {
         plan.commands.push((command_id, req.stream.clone(), outcome));
         found.commands.insert(command_id, (req.stream.clone(), outcome));

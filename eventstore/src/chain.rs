@@ -128,7 +128,10 @@ pub struct LinkWalker {
 
 impl Default for LinkWalker {
     fn default() -> Self {
-        LinkWalker { next_position: 1, last_hash: genesis() }
+        LinkWalker {
+            next_position: 1,
+            last_hash: genesis(),
+        }
     }
 }
 
@@ -139,10 +142,18 @@ impl LinkWalker {
     /// The break found at this row.
     pub fn step(&mut self, position: u64, prev_hash: &[u8; 32], hash: &[u8; 32]) -> Result<(), ChainBreak> {
         if position != self.next_position {
-            return Err(ChainBreak { position, fault: ChainFault::Gap { expected: self.next_position } });
+            return Err(ChainBreak {
+                position,
+                fault: ChainFault::Gap {
+                    expected: self.next_position,
+                },
+            });
         }
         if prev_hash != &self.last_hash {
-            return Err(ChainBreak { position, fault: ChainFault::BrokenLink });
+            return Err(ChainBreak {
+                position,
+                fault: ChainFault::BrokenLink,
+            });
         }
         self.next_position += 1;
         self.last_hash = *hash;
@@ -171,9 +182,15 @@ impl LinkWalker {
             });
         }
         if head_hash != &self.last_hash {
-            return Err(ChainBreak { position: self.count(), fault: ChainFault::HeadMismatch });
+            return Err(ChainBreak {
+                position: self.count(),
+                fault: ChainFault::HeadMismatch,
+            });
         }
-        Ok(ChainReport { events: self.count(), head_hash: self.last_hash })
+        Ok(ChainReport {
+            events: self.count(),
+            head_hash: self.last_hash,
+        })
     }
 }
 
@@ -207,7 +224,10 @@ mod tests {
         // Changing the canonical encoding silently would orphan every stored chain; a new
         // encoding needs a new tag, never an edit to this one.
         let h = link_hash(&genesis(), &envelope(1), &[1; 12], b"ciphertext");
-        assert_eq!(hex::encode(h), "bdc443e83c00793abcb7529f39a7f80f5f83ca332c5271199bcb2c331c71b7e0");
+        assert_eq!(
+            hex::encode(h),
+            "bdc443e83c00793abcb7529f39a7f80f5f83ca332c5271199bcb2c331c71b7e0"
+        );
     }
 
     #[test]
@@ -229,8 +249,14 @@ mod tests {
         let mut w = LinkWalker::default();
         let h1 = [1; 32];
         w.step(1, &genesis(), &h1).unwrap();
-        assert_eq!(w.clone().step(3, &h1, &[2; 32]).unwrap_err().fault, ChainFault::Gap { expected: 2 });
-        assert_eq!(w.clone().step(2, &[9; 32], &[2; 32]).unwrap_err().fault, ChainFault::BrokenLink);
+        assert_eq!(
+            w.clone().step(3, &h1, &[2; 32]).unwrap_err().fault,
+            ChainFault::Gap { expected: 2 }
+        );
+        assert_eq!(
+            w.clone().step(2, &[9; 32], &[2; 32]).unwrap_err().fault,
+            ChainFault::BrokenLink
+        );
         w.step(2, &h1, &[2; 32]).unwrap();
         assert!(w.finish(2, &[2; 32]).is_ok());
         assert_eq!(

@@ -80,7 +80,13 @@ impl MasterKey {
         let aad = wrap_aad(dek.key_id, dek.subject, dek.version, kek_version);
         let wrapped = self
             .cipher
-            .encrypt(&Nonce::from(nonce), AeadPayload { msg: dek.bytes.as_ref(), aad: &aad })
+            .encrypt(
+                &Nonce::from(nonce),
+                AeadPayload {
+                    msg: dek.bytes.as_ref(),
+                    aad: &aad,
+                },
+            )
             .map_err(|_| StoreError::Corrupt("wrapping a data key failed".into()))?;
         Ok((nonce, wrapped))
     }
@@ -95,7 +101,13 @@ impl MasterKey {
         let aad = wrap_aad(row.key_id, row.subject, row.dek_version, row.kek_version);
         let plain = Zeroizing::new(
             self.cipher
-                .decrypt(&Nonce::from(nonce), AeadPayload { msg: &row.wrapped, aad: &aad })
+                .decrypt(
+                    &Nonce::from(nonce),
+                    AeadPayload {
+                        msg: &row.wrapped,
+                        aad: &aad,
+                    },
+                )
                 .map_err(|_| StoreError::WrongMasterKey(format!("data key {} does not unwrap", row.key_id)))?,
         );
         DataKey::from_bytes(row.key_id, row.subject, row.dek_version, &plain)
@@ -156,9 +168,15 @@ impl DataKey {
             .try_into()
             .map_err(|_| StoreError::Corrupt(format!("data key {key_id} has a bad length")))?;
         let bytes = Zeroizing::new(array);
-        let cipher = Aes256Gcm::new_from_slice(bytes.as_ref())
-            .map_err(|_| StoreError::Corrupt("unusable data key".into()))?;
-        Ok(DataKey { key_id, subject, version, bytes, cipher })
+        let cipher =
+            Aes256Gcm::new_from_slice(bytes.as_ref()).map_err(|_| StoreError::Corrupt("unusable data key".into()))?;
+        Ok(DataKey {
+            key_id,
+            subject,
+            version,
+            bytes,
+            cipher,
+        })
     }
 
     pub(crate) fn generate(key_id: Uuid, subject: Uuid, version: i32) -> Result<Self> {
@@ -171,7 +189,13 @@ impl DataKey {
         let aad = self.aad(ctx);
         let ciphertext = self
             .cipher
-            .encrypt(&Nonce::from(nonce), AeadPayload { msg: plaintext, aad: &aad })
+            .encrypt(
+                &Nonce::from(nonce),
+                AeadPayload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| StoreError::Corrupt("sealing a payload failed".into()))?;
         Ok((nonce, ciphertext))
     }
@@ -181,7 +205,13 @@ impl DataKey {
         let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
         let aad = self.aad(ctx);
         self.cipher
-            .decrypt(&Nonce::from(nonce), AeadPayload { msg: ciphertext, aad: &aad })
+            .decrypt(
+                &Nonce::from(nonce),
+                AeadPayload {
+                    msg: ciphertext,
+                    aad: &aad,
+                },
+            )
             .ok()
     }
 
@@ -227,7 +257,10 @@ mod tests {
         let id = Uuid::now_v7();
         let (nonce, ct) = key.seal(&ctx(id), b"{\"bp\":\"128/82\"}").unwrap();
         assert_eq!(key.open(&ctx(id), &nonce, &ct).unwrap(), b"{\"bp\":\"128/82\"}");
-        assert!(key.open(&ctx(Uuid::now_v7()), &nonce, &ct).is_none(), "moved to another event");
+        assert!(
+            key.open(&ctx(Uuid::now_v7()), &nonce, &ct).is_none(),
+            "moved to another event"
+        );
         let mut other_version = ctx(id);
         other_version.stream_version = 4;
         assert!(key.open(&other_version, &nonce, &ct).is_none());

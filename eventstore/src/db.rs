@@ -102,7 +102,10 @@ pub async fn migrate(location: &Location) -> Result<()> {
             vault.close().await;
         }
         Location::Postgres(url) => {
-            let admin = PgPoolOptions::new().max_connections(1).connect_with(pg_options(url)?).await?;
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(pg_options(url)?)
+                .await?;
             PG_MIGRATOR.run(&admin).await?;
             admin.close().await;
         }
@@ -141,8 +144,10 @@ async fn pg_role_pool(url: &str, size: u32, role: &'static str, schema: &'static
             Box::pin(async move {
                 // Dropping to the narrow role makes the grants, not only the code, enforce
                 // append-only history and key separation.
-                conn.execute(sqlx::AssertSqlSafe(format!("set role {role}; set search_path to {schema}")))
-                    .await?;
+                conn.execute(sqlx::AssertSqlSafe(format!(
+                    "set role {role}; set search_path to {schema}"
+                )))
+                .await?;
                 Ok(())
             })
         })
@@ -171,19 +176,6 @@ pub async fn sqlite_pool(path: &Path, size: u32) -> Result<SqlitePool> {
         .connect_with(options)
         .await?;
     Ok(pool)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_passwords_never_print() {
-        let loc = Location::Postgres("postgres://vigil:s3cret@db:5432/vigil".into());
-        let shown = format!("{loc:?}");
-        assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(shown.contains("vigil:***@db:5432/vigil"), "{shown}");
-    }
 }
 
 /// The few statements whose SQL differs between backends.
@@ -226,4 +218,17 @@ pub async fn sqlite_vault_has_master_key(dir: &Path) -> Result<bool> {
     };
     pool.close().await;
     Ok(registered > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_never_print() {
+        let loc = Location::Postgres("postgres://vigil:s3cret@db:5432/vigil".into());
+        let shown = format!("{loc:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("vigil:***@db:5432/vigil"), "{shown}");
+    }
 }

@@ -32,7 +32,10 @@ mod vault;
 mod verify;
 
 pub use crypto::{MasterKey, random_key_bytes};
-pub use db::{Location, PG_MIGRATOR, SQLITE_EVENTS_MIGRATOR, SQLITE_VAULT_MIGRATOR, migrate, redact_url, sqlite_pool, sqlite_vault_has_master_key};
+pub use db::{
+    Location, PG_MIGRATOR, SQLITE_EVENTS_MIGRATOR, SQLITE_VAULT_MIGRATOR, migrate, redact_url, sqlite_pool,
+    sqlite_vault_has_master_key,
+};
 pub use error::{Result, StoreError};
 pub use model::{
     AppendOutcome, AppendRequest, Envelope, ExpectedVersion, MAX_EVENTS_PER_APPEND, MAX_PAYLOAD_BYTES, Metadata,

@@ -49,7 +49,8 @@ fn to_u64(v: i64, what: &str) -> Result<u64> {
 }
 
 fn hash32(v: Vec<u8>, what: &str) -> Result<[u8; 32]> {
-    v.try_into().map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
+    v.try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
 }
 
 /// Decodes one events row on either backend.
@@ -162,7 +163,11 @@ pub(crate) async fn lookups_pg(
     subjects: &[Uuid],
     commands: &[Uuid],
 ) -> Result<Lookups> {
-    let mut out = Lookups { tips: HashMap::new(), erased: HashMap::new(), commands: HashMap::new() };
+    let mut out = Lookups {
+        tips: HashMap::new(),
+        erased: HashMap::new(),
+        commands: HashMap::new(),
+    };
     let rows = sqlx::query(
         "select s.id as stream_id, e.stream_version, e.subject_id from unnest($1::text[]) as s(id) \
          cross join lateral (select stream_version, subject_id from events where stream_id = s.id \
@@ -172,7 +177,10 @@ pub(crate) async fn lookups_pg(
     .fetch_all(&mut *tx)
     .await?;
     for row in rows {
-        let tip = Tip { version: to_u64(row.try_get("stream_version")?, "version")?, subject: row.try_get("subject_id")? };
+        let tip = Tip {
+            version: to_u64(row.try_get("stream_version")?, "version")?,
+            subject: row.try_get("subject_id")?,
+        };
         out.tips.insert(row.try_get("stream_id")?, tip);
     }
     let rows = sqlx::query("select subject_id, ledger_position from erased_subjects where subject_id = any($1)")
@@ -180,7 +188,10 @@ pub(crate) async fn lookups_pg(
         .fetch_all(&mut *tx)
         .await?;
     for row in rows {
-        out.erased.insert(row.try_get("subject_id")?, to_u64(row.try_get("ledger_position")?, "position")?);
+        out.erased.insert(
+            row.try_get("subject_id")?,
+            to_u64(row.try_get("ledger_position")?, "position")?,
+        );
     }
     if !commands.is_empty() {
         let rows = sqlx::query("select * from commands where command_id = any($1)")
@@ -188,7 +199,10 @@ pub(crate) async fn lookups_pg(
             .fetch_all(&mut *tx)
             .await?;
         for row in rows {
-            out.commands.insert(row.try_get("command_id")?, (row.try_get("stream_id")?, outcome_from_row!(row)));
+            out.commands.insert(
+                row.try_get("command_id")?,
+                (row.try_get("stream_id")?, outcome_from_row!(row)),
+            );
         }
     }
     Ok(out)
@@ -200,7 +214,11 @@ pub(crate) async fn lookups_sqlite(
     subjects: &[Uuid],
     commands: &[Uuid],
 ) -> Result<Lookups> {
-    let mut out = Lookups { tips: HashMap::new(), erased: HashMap::new(), commands: HashMap::new() };
+    let mut out = Lookups {
+        tips: HashMap::new(),
+        erased: HashMap::new(),
+        commands: HashMap::new(),
+    };
     let rows = sqlx::query(
         "select j.value as stream_id, e.stream_version, e.subject_id from json_each($1) j \
          join events e on e.stream_id = j.value and e.stream_version = \
@@ -210,7 +228,10 @@ pub(crate) async fn lookups_sqlite(
     .fetch_all(&mut *tx)
     .await?;
     for row in rows {
-        let tip = Tip { version: to_u64(row.try_get("stream_version")?, "version")?, subject: row.try_get("subject_id")? };
+        let tip = Tip {
+            version: to_u64(row.try_get("stream_version")?, "version")?,
+            subject: row.try_get("subject_id")?,
+        };
         out.tips.insert(row.try_get("stream_id")?, tip);
     }
     let rows = sqlx::query(
@@ -220,7 +241,10 @@ pub(crate) async fn lookups_sqlite(
     .fetch_all(&mut *tx)
     .await?;
     for row in rows {
-        out.erased.insert(row.try_get("subject_id")?, to_u64(row.try_get("ledger_position")?, "position")?);
+        out.erased.insert(
+            row.try_get("subject_id")?,
+            to_u64(row.try_get("ledger_position")?, "position")?,
+        );
     }
     if !commands.is_empty() {
         let rows = sqlx::query("select * from commands where command_id in (select unhex(value) from json_each($1))")
@@ -228,7 +252,10 @@ pub(crate) async fn lookups_sqlite(
             .fetch_all(&mut *tx)
             .await?;
         for row in rows {
-            out.commands.insert(row.try_get("command_id")?, (row.try_get("stream_id")?, outcome_from_row!(row)));
+            out.commands.insert(
+                row.try_get("command_id")?,
+                (row.try_get("stream_id")?, outcome_from_row!(row)),
+            );
         }
     }
     Ok(out)
@@ -270,7 +297,11 @@ pub(crate) async fn write_pg(tx: &mut sqlx::PgConnection, w: &Writes<'_>) -> Res
     }
     for (subject, at, position) in w.fences {
         sqlx::query("insert into erased_subjects (subject_id, erased_at, ledger_position) values ($1, $2, $3)")
-            .bind(subject).bind(at).bind(to_i64(*position, "position")?).execute(&mut *tx).await?;
+            .bind(subject)
+            .bind(at)
+            .bind(to_i64(*position, "position")?)
+            .execute(&mut *tx)
+            .await?;
     }
     sqlx::query("update chain_head set last_position = $1, last_hash = $2, last_recorded_at = $3 where id = 1")
         .bind(to_i64(w.head.position, "position")?)
@@ -316,7 +347,8 @@ impl PgColumns {
         self.stream_version.push(to_i64(e.stream_version, "stream version")?);
         self.subject.push(e.subject);
         self.event_type.push(e.event_type.clone());
-        self.schema_version.push(i32::try_from(e.schema_version).map_err(|_| StoreError::invalid("schema_version", "too large"))?);
+        self.schema_version
+            .push(i32::try_from(e.schema_version).map_err(|_| StoreError::invalid("schema_version", "too large"))?);
         self.recorded_at.push(e.recorded_at_micros);
         self.actor.push(e.actor.clone());
         self.correlation.push(e.correlation_id);
@@ -344,12 +376,23 @@ pub(crate) async fn write_sqlite(tx: &mut sqlx::SqliteConnection, w: &Writes<'_>
                 err = Some(StoreError::invalid("position", "out of range"));
                 return;
             };
-            b.push_bind(pos).push_bind(e.event_id).push_bind(e.stream_id.clone()).push_bind(ver)
-                .push_bind(e.subject).push_bind(e.event_type.clone()).push_bind(i64::from(e.schema_version))
-                .push_bind(e.recorded_at_micros).push_bind(e.actor.clone()).push_bind(e.correlation_id)
-                .push_bind(e.causation_id).push_bind(e.command_id).push_bind(e.key_id)
-                .push_bind(r.nonce.clone()).push_bind(r.ciphertext.clone())
-                .push_bind(e.prev_hash.to_vec()).push_bind(e.hash.to_vec());
+            b.push_bind(pos)
+                .push_bind(e.event_id)
+                .push_bind(e.stream_id.clone())
+                .push_bind(ver)
+                .push_bind(e.subject)
+                .push_bind(e.event_type.clone())
+                .push_bind(i64::from(e.schema_version))
+                .push_bind(e.recorded_at_micros)
+                .push_bind(e.actor.clone())
+                .push_bind(e.correlation_id)
+                .push_bind(e.causation_id)
+                .push_bind(e.command_id)
+                .push_bind(e.key_id)
+                .push_bind(r.nonce.clone())
+                .push_bind(r.ciphertext.clone())
+                .push_bind(e.prev_hash.to_vec())
+                .push_bind(e.hash.to_vec());
         });
         if let Some(e) = err {
             return Err(e);
@@ -364,7 +407,11 @@ pub(crate) async fn write_sqlite(tx: &mut sqlx::SqliteConnection, w: &Writes<'_>
     }
     for (subject, at, position) in w.fences {
         sqlx::query("insert into erased_subjects (subject_id, erased_at, ledger_position) values ($1, $2, $3)")
-            .bind(subject).bind(at).bind(to_i64(*position, "position")?).execute(&mut *tx).await?;
+            .bind(subject)
+            .bind(at)
+            .bind(to_i64(*position, "position")?)
+            .execute(&mut *tx)
+            .await?;
     }
     sqlx::query("update chain_head set last_position = $1, last_hash = $2, last_recorded_at = $3 where id = 1")
         .bind(to_i64(w.head.position, "position")?)

@@ -93,13 +93,8 @@ impl NewEvent {
     ///
     /// # Errors
     /// `InvalidInput` when the value cannot be serialized.
-    pub fn json<T: Serialize>(
-        event_type: impl Into<String>,
-        schema_version: u32,
-        payload: &T,
-    ) -> Result<Self> {
-        let payload = serde_json::to_vec(payload)
-            .map_err(|e| StoreError::invalid("payload", e.to_string()))?;
+    pub fn json<T: Serialize>(event_type: impl Into<String>, schema_version: u32, payload: &T) -> Result<Self> {
+        let payload = serde_json::to_vec(payload).map_err(|e| StoreError::invalid("payload", e.to_string()))?;
         Ok(NewEvent {
             event_type: event_type.into(),
             schema_version,

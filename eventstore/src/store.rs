@@ -41,7 +41,12 @@ pub struct StoreConfig {
 impl StoreConfig {
     /// A config with default upcasters and pool size.
     pub fn new(location: Location, master_key: MasterKey) -> Self {
-        StoreConfig { location, master_key, upcasters: Upcasters::default(), pool_size: 8 }
+        StoreConfig {
+            location,
+            master_key,
+            upcasters: Upcasters::default(),
+            pool_size: 8,
+        }
     }
 }
 
@@ -107,7 +112,14 @@ impl EventStore {
         };
         let appender = Appender::spawn(pools.log.clone(), vault.clone(), head_tx);
         Ok(EventStore {
-            inner: Arc::new(Inner { log: pools.log, vault, appender, head_rx, upcasters: config.upcasters, listener }),
+            inner: Arc::new(Inner {
+                log: pools.log,
+                vault,
+                appender,
+                head_rx,
+                upcasters: config.upcasters,
+                listener,
+            }),
         })
     }
 
@@ -134,12 +146,23 @@ impl EventStore {
         events: Vec<NewEvent>,
         metadata: Metadata,
     ) -> Result<AppendOutcome> {
-        self.append(AppendRequest { stream: stream.into(), subject, expected, events, metadata }).await
+        self.append(AppendRequest {
+            stream: stream.into(),
+            subject,
+            expected,
+            events,
+            metadata,
+        })
+        .await
     }
 
     async fn submit(&self, req: AppendRequest, fence: Option<Uuid>) -> Result<AppendOutcome> {
         let (reply, answer) = oneshot::channel();
-        self.inner.appender.send(Job { req, fence, reply }).await.map_err(|_| StoreError::ShuttingDown)?;
+        self.inner
+            .appender
+            .send(Job { req, fence, reply })
+            .await
+            .map_err(|_| StoreError::ShuttingDown)?;
         answer.await.map_err(|_| StoreError::ShuttingDown)?
     }
 
@@ -148,7 +171,8 @@ impl EventStore {
     /// # Errors
     /// Decryption, upcast and database errors.
     pub async fn read_stream(&self, stream: &str, from: u64, limit: u64) -> Result<Vec<RecordedEvent>> {
-        self.open_rows(log::read_stream(&self.inner.log, stream, from, limit).await?).await
+        self.open_rows(log::read_stream(&self.inner.log, stream, from, limit).await?)
+            .await
     }
 
     /// Events of the whole log from position `from` (inclusive, positions start at 1).
@@ -156,7 +180,8 @@ impl EventStore {
     /// # Errors
     /// Decryption, upcast and database errors.
     pub async fn read_all(&self, from: u64, limit: u64) -> Result<Vec<RecordedEvent>> {
-        self.open_rows(log::read_range(&self.inner.log, from, limit).await?).await
+        self.open_rows(log::read_range(&self.inner.log, from, limit).await?)
+            .await
     }
 
     /// Events sealed under one subject's keys, from position `from` (inclusive).
@@ -164,7 +189,8 @@ impl EventStore {
     /// # Errors
     /// Decryption, upcast and database errors.
     pub async fn read_subject(&self, subject: Uuid, from: u64, limit: u64) -> Result<Vec<RecordedEvent>> {
-        self.open_rows(log::read_subject(&self.inner.log, subject, from, limit).await?).await
+        self.open_rows(log::read_subject(&self.inner.log, subject, from, limit).await?)
+            .await
     }
 
     /// Raw stored rows (envelope, nonce, ciphertext), for verification and benchmarks.
@@ -234,16 +260,26 @@ impl EventStore {
             subject: SYSTEM_SUBJECT,
             expected: ExpectedVersion::Any,
             events: vec![entry],
-            metadata: Metadata { command_id: None, ..metadata },
+            metadata: Metadata {
+                command_id: None,
+                ..metadata
+            },
         };
         validate_request(&req)?;
         let outcome = self.submit(req, Some(subject)).await?;
         let keys_destroyed = self.inner.vault.shred(subject).await?;
         if let Db::Postgres(pool) = &self.inner.log {
             // Other processes evict their cached keys now rather than at cache expiry.
-            sqlx::query("select pg_notify('vigil_shred', $1)").bind(subject.to_string()).execute(pool).await?;
+            sqlx::query("select pg_notify('vigil_shred', $1)")
+                .bind(subject.to_string())
+                .execute(pool)
+                .await?;
         }
-        Ok(ShredReport { subject, ledger_position: outcome.first_position, keys_destroyed })
+        Ok(ShredReport {
+            subject,
+            ledger_position: outcome.first_position,
+            keys_destroyed,
+        })
     }
 
     /// Starts a new data-key version for `subject`; new events use it, old ones stay readable.

@@ -27,7 +27,12 @@ impl EventStore {
     /// for new commits. Each event is yielded exactly once. An `Err` item reports a failed
     /// read; the stream can be polled again to retry from the same position.
     pub fn subscribe(&self, from: u64) -> impl Stream<Item = Result<RecordedEvent>> + Send + 'static {
-        let cursor = Cursor { store: self.clone(), head: self.head_watch(), next: from.max(1), buffer: VecDeque::new() };
+        let cursor = Cursor {
+            store: self.clone(),
+            head: self.head_watch(),
+            next: from.max(1),
+            buffer: VecDeque::new(),
+        };
         futures_util::stream::unfold(cursor, |mut c| async move {
             loop {
                 if let Some(event) = c.buffer.pop_front() {
@@ -40,9 +45,9 @@ impl EventStore {
                     }
                     Ok(_) => {
                         let next = c.next;
-                        match tokio::time::timeout(REPOLL, c.head.wait_for(|h| *h >= next)).await {
-                            Ok(Err(_closed)) => return None,
-                            Ok(Ok(_)) | Err(_) => {}
+                        // A timeout just means re-poll; a closed watch means the store is gone.
+                        if let Ok(Err(_closed)) = tokio::time::timeout(REPOLL, c.head.wait_for(|h| *h >= next)).await {
+                            return None;
                         }
                     }
                     Err(e) => return Some((Err(e), c)),

@@ -44,7 +44,11 @@ impl Upcasters {
         if !self.steps.contains_key(&key) {
             return Ok((version, json));
         }
-        let fail = |reason: String| StoreError::Upcast { event_type: event_type.to_string(), from: version, reason };
+        let fail = |reason: String| StoreError::Upcast {
+            event_type: event_type.to_string(),
+            from: version,
+            reason,
+        };
         let mut value: serde_json::Value = serde_json::from_slice(&json).map_err(|e| fail(e.to_string()))?;
         let mut current = version;
         while let Some(step) = self.steps.get(&(event_type.to_string(), current)) {
@@ -74,7 +78,10 @@ mod tests {
         });
         let (version, json) = up.apply("WeightRecorded", 1, br#"{"grams":87300}"#.to_vec()).unwrap();
         assert_eq!(version, 3);
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&json).unwrap(), serde_json::json!({"kg": "87.3"}));
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&json).unwrap(),
+            serde_json::json!({"kg": "87.3"})
+        );
         let (version, json) = up.apply("WeightRecorded", 3, br#"{"kg":"1.0"}"#.to_vec()).unwrap();
         assert_eq!((version, json.as_slice()), (3, br#"{"kg":"1.0"}"#.as_slice()));
     }
@@ -83,6 +90,9 @@ mod tests {
     fn a_refusing_step_is_a_typed_error() {
         let mut up = Upcasters::default();
         up.register("T", 1, |_| Err("nope".into()));
-        assert!(matches!(up.apply("T", 1, b"{}".to_vec()), Err(StoreError::Upcast { from: 1, .. })));
+        assert!(matches!(
+            up.apply("T", 1, b"{}".to_vec()),
+            Err(StoreError::Upcast { from: 1, .. })
+        ));
     }
 }

@@ -76,7 +76,11 @@ impl KeyVault {
                 ));
             }
         };
-        Ok(KeyVault { db, kek: RwLock::new((Arc::new(kek), version)), cache: Mutex::new(Cache::default()) })
+        Ok(KeyVault {
+            db,
+            kek: RwLock::new((Arc::new(kek), version)),
+            cache: Mutex::new(Cache::default()),
+        })
     }
 
     fn kek(&self) -> (Arc<MasterKey>, i32) {
@@ -269,7 +273,10 @@ impl KeyVault {
             count
         });
         *self.kek.write().unwrap_or_else(|e| e.into_inner()) = (Arc::new(new_kek), new_version);
-        Ok(MasterRotation { kek_version: new_version, rewrapped })
+        Ok(MasterRotation {
+            kek_version: new_version,
+            rewrapped,
+        })
     }
 
     /// Number of live (unshredded) data keys, for status output.

@@ -13,7 +13,10 @@ const PAGE: u64 = 20_000;
 /// Indexes of rows whose stored hash differs from the recomputed one, split over two threads.
 fn bad_content(rows: &[StoredRow]) -> Vec<bool> {
     let check = |chunk: &[StoredRow]| -> Vec<bool> {
-        chunk.iter().map(|r| link_hash(&r.env.prev_hash, &r.env, &r.nonce, &r.ciphertext) != r.env.hash).collect()
+        chunk
+            .iter()
+            .map(|r| link_hash(&r.env.prev_hash, &r.env, &r.nonce, &r.ciphertext) != r.env.hash)
+            .collect()
     };
     let mid = rows.len() / 2;
     let (left, right) = rows.split_at(mid);
@@ -49,7 +52,10 @@ impl EventStore {
             let (rows, previous) = match pending.take() {
                 Some(handle) => {
                     let (rows, joined) = tokio::join!(fetch, handle);
-                    (rows?, Some(joined.map_err(|e| StoreError::Corrupt(format!("verifier thread: {e}")))?))
+                    (
+                        rows?,
+                        Some(joined.map_err(|e| StoreError::Corrupt(format!("verifier thread: {e}")))?),
+                    )
                 }
                 None => (fetch.await?, None),
             };
@@ -60,7 +66,10 @@ impl EventStore {
                         return Ok(Err(b));
                     }
                     if bad {
-                        return Ok(Err(ChainBreak { position: env.position, fault: ChainFault::HashMismatch }));
+                        return Ok(Err(ChainBreak {
+                            position: env.position,
+                            fault: ChainFault::HashMismatch,
+                        }));
                     }
                 }
                 progress(walker.count(), head.position);

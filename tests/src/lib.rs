@@ -1,1 +1,44 @@
-//! Test kit shared by the end-to-end suites.
+//! The test kit shared by vigil's test suites: a fresh database on the throwaway PostgreSQL
+//! that `ops/test.sh` starts. Dev-only; no production crate depends on it.
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Executor};
+
+/// The superuser URL of the throwaway cluster, or `None` outside CI (the caller skips). With
+/// `CI=true` a missing Postgres is a failure, never a skip.
+///
+/// # Panics
+/// When `CI=true` and `VIGIL_TEST_PG_URL` is unset.
+pub fn pg_url() -> Option<String> {
+    match std::env::var("VIGIL_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true but VIGIL_TEST_PG_URL is not set: the Postgres suite must run (use ops/test.sh)")
+        }
+        _ => {
+            eprintln!("VIGIL_TEST_PG_URL not set: skipping a Postgres case (ops/test.sh runs them all)");
+            None
+        }
+    }
+}
+
+/// Creates an empty database for one test and returns its URL (`None`: skip, see [`pg_url`]).
+///
+/// # Panics
+/// When the throwaway cluster is configured but unreachable.
+pub async fn fresh_pg_database() -> Option<String> {
+    let url = pg_url()?;
+    let name = format!("vigil_t_{}", uuid::Uuid::new_v4().simple());
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("connect to test postgres");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("create database {name}")))
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let options: PgConnectOptions = url.parse().expect("test postgres url");
+    Some(options.database(&name).to_url_lossy().to_string())
+}

@@ -14,11 +14,21 @@ use crate::cli::BenchArgs;
 fn payload(i: u64) -> NewEvent {
     let body = serde_json::json!({"vital": "blood_pressure", "loinc": "85354-9", "systolic": 100 + i % 40,
         "diastolic": 60 + i % 30, "at": "2026-11-21T08:30:00Z", "note": "seated, left arm, after 5 min rest"});
-    NewEvent { event_type: "HealthLogRecorded".into(), schema_version: 1, payload: serde_json::to_vec(&body).unwrap_or_default() }
+    NewEvent {
+        event_type: "HealthLogRecorded".into(),
+        schema_version: 1,
+        payload: serde_json::to_vec(&body).unwrap_or_default(),
+    }
 }
 
 fn request(stream: &str, subject: Uuid, events: Vec<NewEvent>) -> AppendRequest {
-    AppendRequest { stream: stream.into(), subject, expected: ExpectedVersion::Any, events, metadata: Metadata::actor("system:bench") }
+    AppendRequest {
+        stream: stream.into(),
+        subject,
+        expected: ExpectedVersion::Any,
+        events,
+        metadata: Metadata::actor("system:bench"),
+    }
 }
 
 fn raw_row() -> RawRow {
@@ -33,7 +43,9 @@ async fn batched(store: &EventStore, n: u64, batch: u64) -> anyhow::Result<f64> 
     let mut done = 0;
     while done < n {
         let size = batch.min(n - done);
-        store.append(request(&stream, subject, (done..done + size).map(payload).collect())).await?;
+        store
+            .append(request(&stream, subject, (done..done + size).map(payload).collect()))
+            .await?;
         done += size;
     }
     Ok(rate(n, started))
@@ -52,7 +64,9 @@ pub async fn concurrent(store: &EventStore, n: u64, writers: u64) -> anyhow::Res
                 let mut lat = Vec::new();
                 while counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
                     let t = Instant::now();
-                    store.append(request(&stream, subject, vec![payload(lat.len() as u64)])).await?;
+                    store
+                        .append(request(&stream, subject, vec![payload(lat.len() as u64)]))
+                        .await?;
                     lat.push(t.elapsed());
                 }
                 anyhow::Ok(lat)
@@ -77,7 +91,14 @@ pub async fn append(db: &BenchDb, store: &EventStore, a: &BenchArgs) -> anyhow::
         ours.push(batched(store, n, batch).await?);
     }
     println!("append: {n} events per run, {} runs", a.runs);
-    line(&format!("batched append ({batch}/append)"), median(ours), "ev/s", &format!("raw multi-row INSERT ({batch}/stmt)"), median(raw), "(target ≥ 0.70)");
+    line(
+        &format!("batched append ({batch}/append)"),
+        median(ours),
+        "ev/s",
+        &format!("raw multi-row INSERT ({batch}/stmt)"),
+        median(raw),
+        "(target ≥ 0.70)",
+    );
 
     let n_gc = (n / 2).max(writers);
     let raw_db = Arc::new(match &db.raw {
@@ -96,10 +117,19 @@ pub async fn append(db: &BenchDb, store: &EventStore, a: &BenchArgs) -> anyhow::
         ours_p50.push(percentile(&lat, 0.50).as_secs_f64() * 1e3);
         ours_p99.push(percentile(&lat, 0.99).as_secs_f64() * 1e3);
     }
-    line(&format!("group commit ({writers} writers, 1 ev/append)"), median(ours), "ev/s", &format!("raw 1-row INSERT tx ({writers} tasks)"), median(raw), "(target ≥ 3.00 on Postgres)");
+    line(
+        &format!("group commit ({writers} writers, 1 ev/append)"),
+        median(ours),
+        "ev/s",
+        &format!("raw 1-row INSERT tx ({writers} tasks)"),
+        median(raw),
+        "(target ≥ 3.00 on Postgres)",
+    );
     println!(
         "  group-commit latency per append: p50 {:.2} ms, p99 {:.2} ms (target p99 ≤ 10 ms); raw 1-row INSERT p99 {:.2} ms",
-        median(ours_p50), median(ours_p99), median(raw_p99)
+        median(ours_p50),
+        median(ours_p99),
+        median(raw_p99)
     );
     Ok(())
 }
@@ -117,7 +147,13 @@ pub async fn scan(db: &BenchDb, store: &EventStore, a: &BenchArgs, kind: ScanKin
     while done < n {
         let size = 1_000.min(n - done);
         let s = subjects[(done / 1_000) as usize % subjects.len()];
-        store.append(request(&format!("fill-{s}"), s, (done..done + size).map(payload).collect())).await?;
+        store
+            .append(request(
+                &format!("fill-{s}"),
+                s,
+                (done..done + size).map(payload).collect(),
+            ))
+            .await?;
         done += size;
     }
     println!("prefilled {n} events in {:.1} s", prefill.elapsed().as_secs_f64());
@@ -129,7 +165,10 @@ pub async fn scan(db: &BenchDb, store: &EventStore, a: &BenchArgs, kind: ScanKin
         let started = Instant::now();
         match kind {
             ScanKind::Verify => {
-                let report = store.verify_chain(|_, _| {}).await?.map_err(|b| anyhow::anyhow!("chain broken: {b:?}"))?;
+                let report = store
+                    .verify_chain(|_, _| {})
+                    .await?
+                    .map_err(|b| anyhow::anyhow!("chain broken: {b:?}"))?;
                 anyhow::ensure!(report.events == n, "verified {} events, expected {n}", report.events);
             }
             ScanKind::Read => {
@@ -150,7 +189,14 @@ pub async fn scan(db: &BenchDb, store: &EventStore, a: &BenchArgs, kind: ScanKin
         ScanKind::Verify => "verify_chain (blake3, 2 threads)",
         ScanKind::Read => "read_all (decrypt AES-GCM)",
     };
-    line(label, median(ours.clone()), "ev/s", "raw paged scan, all columns", median(raw), "(target ≥ 0.50, and ≥ 1M ev/s on SQLite)");
+    line(
+        label,
+        median(ours.clone()),
+        "ev/s",
+        "raw paged scan, all columns",
+        median(raw),
+        "(target ≥ 0.50, and ≥ 1M ev/s on SQLite)",
+    );
     Ok(())
 }
 
@@ -165,7 +211,13 @@ pub async fn shred(store: &EventStore, a: &BenchArgs) -> anyhow::Result<()> {
             let mut done = 0;
             while done < count {
                 let size = 1_000.min(count - done);
-                store.append(request(&format!("shred-{s}"), s, (done..done + size).map(payload).collect())).await?;
+                store
+                    .append(request(
+                        &format!("shred-{s}"),
+                        s,
+                        (done..done + size).map(payload).collect(),
+                    ))
+                    .await?;
                 done += size;
             }
             let t = Instant::now();
@@ -174,7 +226,10 @@ pub async fn shred(store: &EventStore, a: &BenchArgs) -> anyhow::Result<()> {
         }
     }
     let (small, large_t) = (median(small_ms), median(large_ms));
-    println!("  shred subject with {large} events: {large_t:.2} ms | with 100 events: {small:.2} ms | ratio {:.2} (target ≤ 1.50)", large_t / small.max(1e-9));
+    println!(
+        "  shred subject with {large} events: {large_t:.2} ms | with 100 events: {small:.2} ms | ratio {:.2} (target ≤ 1.50)",
+        large_t / small.max(1e-9)
+    );
     Ok(())
 }
 
@@ -207,7 +262,13 @@ pub async fn scale(store: &EventStore, a: &BenchArgs) -> anyhow::Result<()> {
                 while done < n {
                     let s = Uuid::from_u128(u128::from(done / 1_000 % 100_000) + 1);
                     let size = 1_000.min(n - done);
-                    store.append(request(&format!("fill-{s}"), s, (done..done + size).map(payload).collect())).await?;
+                    store
+                        .append(request(
+                            &format!("fill-{s}"),
+                            s,
+                            (done..done + size).map(payload).collect(),
+                        ))
+                        .await?;
                     bar.inc(size);
                     done += 4_000;
                 }
@@ -219,12 +280,19 @@ pub async fn scale(store: &EventStore, a: &BenchArgs) -> anyhow::Result<()> {
         t.await??;
     }
     bar.finish_and_clear();
-    println!("prefilled {n} events in {:.0} s ({:.0} ev/s)", started.elapsed().as_secs_f64(), rate(n, started));
+    println!(
+        "prefilled {n} events in {:.0} s ({:.0} ev/s)",
+        started.elapsed().as_secs_f64(),
+        rate(n, started)
+    );
     let mut full = Vec::new();
     for _ in 0..a.runs {
         full.push(latency(store, calls).await?.0.as_secs_f64() * 1e3);
     }
     let (e, f) = (median(empty), median(full));
-    println!("  append latency p50 (1 event/append): empty {e:.3} ms | after {n} events {f:.3} ms | ratio {:.2} (target ≤ 1.50)", f / e.max(1e-9));
+    println!(
+        "  append latency p50 (1 event/append): empty {e:.3} ms | after {n} events {f:.3} ms | ratio {:.2} (target ≤ 1.50)",
+        f / e.max(1e-9)
+    );
     Ok(())
 }

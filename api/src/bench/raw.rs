@@ -98,7 +98,12 @@ impl RawDb {
 
     /// `tasks` concurrent tasks each run single-row INSERT transactions until `n` rows exist;
     /// rows/s and the per-insert latencies.
-    pub async fn single_row_inserts(self: &Arc<Self>, row: &RawRow, n: u64, tasks: u64) -> anyhow::Result<(f64, Vec<Duration>)> {
+    pub async fn single_row_inserts(
+        self: &Arc<Self>,
+        row: &RawRow,
+        n: u64,
+        tasks: u64,
+    ) -> anyhow::Result<(f64, Vec<Duration>)> {
         self.reset().await?;
         let counter = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let started = Instant::now();

@@ -28,10 +28,9 @@ struct Line<'a> {
 }
 
 pub fn render(event: &RecordedEvent) -> anyhow::Result<String> {
-    let recorded_at = time::OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(event.envelope.recorded_at_micros) * 1_000,
-    )?
-    .format(&time::format_description::well_known::Rfc3339)?;
+    let recorded_at =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(event.envelope.recorded_at_micros) * 1_000)?
+            .format(&time::format_description::well_known::Rfc3339)?;
     let raw;
     let line = match &event.payload {
         Payload::Json { schema_version, json } => {
@@ -69,7 +68,11 @@ pub async fn run(args: &StoreArgs, cmd: EventsArgs) -> anyhow::Result<ExitCode> 
             (None, None) => store.read_all(from, take).await?,
         };
         let Some(last) = page.last() else { break };
-        from = if cmd.stream.is_some() { last.envelope.stream_version + 1 } else { last.envelope.position + 1 };
+        from = if cmd.stream.is_some() {
+            last.envelope.stream_version + 1
+        } else {
+            last.envelope.position + 1
+        };
         remaining -= page.len() as u64;
         for event in &page {
             let line = render(event)?;

@@ -31,7 +31,9 @@ fn explicit_new_key(file: Option<PathBuf>) -> anyhow::Result<Option<MasterKey>> 
         return Ok(Some(master_key::read_key_file(&path)?));
     }
     let direct = std::env::var("VIGIL_NEW_MASTER_KEY").ok().filter(|v| !v.is_empty());
-    let path = std::env::var("VIGIL_NEW_MASTER_KEY_FILE").ok().filter(|v| !v.is_empty());
+    let path = std::env::var("VIGIL_NEW_MASTER_KEY_FILE")
+        .ok()
+        .filter(|v| !v.is_empty());
     match (direct, path) {
         (Some(_), Some(_)) => bail!("set only one of VIGIL_NEW_MASTER_KEY and VIGIL_NEW_MASTER_KEY_FILE"),
         (Some(text), None) => Ok(Some(master_key::parse_key(&text, "VIGIL_NEW_MASTER_KEY")?)),
@@ -70,9 +72,9 @@ async fn rotate_master(args: &StoreArgs, file: Option<PathBuf>) -> anyhow::Resul
             );
             rotation
         }
-        (None, _) => bail!(
-            "give the new master key with --new-key-file, VIGIL_NEW_MASTER_KEY or VIGIL_NEW_MASTER_KEY_FILE"
-        ),
+        (None, _) => {
+            bail!("give the new master key with --new-key-file, VIGIL_NEW_MASTER_KEY or VIGIL_NEW_MASTER_KEY_FILE")
+        }
     };
     let _ = rotation;
     store.close().await;

@@ -42,7 +42,16 @@ impl Rng {
     }
 }
 
-const HANDLES: [&str; 8] = ["IronForge", "SteadyPulse", "QuietOak", "NightOwl", "BlueRidge", "CopperFox", "TidalWave", "StoneLark"];
+const HANDLES: [&str; 8] = [
+    "IronForge",
+    "SteadyPulse",
+    "QuietOak",
+    "NightOwl",
+    "BlueRidge",
+    "CopperFox",
+    "TidalWave",
+    "StoneLark",
+];
 
 /// The `i`-th event of a subject's life, as (stream suffix, event).
 pub fn event(rng: &mut Rng, i: u64) -> anyhow::Result<(&'static str, NewEvent)> {
@@ -52,7 +61,14 @@ pub fn event(rng: &mut Rng, i: u64) -> anyhow::Result<(&'static str, NewEvent)> 
     Ok(match i {
         0 => {
             let handle = format!("{}{}", HANDLES[(rng.next() % 8) as usize], rng.range(10, 99));
-            ("account", NewEvent::json("AccountRegistered", 1, &json!({"handle": handle, "role": "user", "at": at}))?)
+            (
+                "account",
+                NewEvent::json(
+                    "AccountRegistered",
+                    1,
+                    &json!({"handle": handle, "role": "user", "at": at}),
+                )?,
+            )
         }
         1 => (
             "protocol",
@@ -66,16 +82,54 @@ pub fn event(rng: &mut Rng, i: u64) -> anyhow::Result<(&'static str, NewEvent)> 
             )?,
         ),
         _ => match rng.range(0, 9) {
-            0..=2 => ("doses", NewEvent::json("DoseTaken", 1, &json!({"item": 0, "amount": "125", "unit": "mg", "route": "IM", "site": "ventroglute-left", "taken_at": at}))?),
-            3..=4 => ("health", NewEvent::json("HealthLogRecorded", 1, &json!({"vital": "blood_pressure", "loinc": "85354-9", "systolic": rng.range(105, 145), "diastolic": rng.range(65, 95), "at": at}))?),
-            5 => ("health", NewEvent::json("HealthLogRecorded", 1, &json!({"vital": "body_weight", "loinc": "29463-7", "value": rng.tenths(70, 110), "unit": "kg", "at": at}))?),
-            6 => ("health", NewEvent::json("HealthLogRecorded", 1, &json!({"vital": "heart_rate", "loinc": "8867-4", "value": rng.range(50, 95), "unit": "/min", "at": at}))?),
-            7 => ("doses", NewEvent::json("DoseSkipped", 1, &json!({"item": 1, "scheduled_for": at}))?),
-            _ => ("bloodwork", NewEvent::json("BloodworkRecorded", 1, &json!({"drawn_at": at, "lab": "Synlab", "markers": [
-                {"loinc": "2986-8", "name": "Testosterone", "value": rng.range(450, 1400).to_string(), "unit": "ng/dL"},
-                {"loinc": "4544-3", "name": "Hematocrit", "value": rng.tenths(42, 54), "unit": "%"},
-                {"loinc": "2243-4", "name": "Estradiol", "value": rng.range(15, 60).to_string(), "unit": "pg/mL"}
-            ]}))?),
+            0..=2 => (
+                "doses",
+                NewEvent::json(
+                    "DoseTaken",
+                    1,
+                    &json!({"item": 0, "amount": "125", "unit": "mg", "route": "IM", "site": "ventroglute-left", "taken_at": at}),
+                )?,
+            ),
+            3..=4 => (
+                "health",
+                NewEvent::json(
+                    "HealthLogRecorded",
+                    1,
+                    &json!({"vital": "blood_pressure", "loinc": "85354-9", "systolic": rng.range(105, 145), "diastolic": rng.range(65, 95), "at": at}),
+                )?,
+            ),
+            5 => (
+                "health",
+                NewEvent::json(
+                    "HealthLogRecorded",
+                    1,
+                    &json!({"vital": "body_weight", "loinc": "29463-7", "value": rng.tenths(70, 110), "unit": "kg", "at": at}),
+                )?,
+            ),
+            6 => (
+                "health",
+                NewEvent::json(
+                    "HealthLogRecorded",
+                    1,
+                    &json!({"vital": "heart_rate", "loinc": "8867-4", "value": rng.range(50, 95), "unit": "/min", "at": at}),
+                )?,
+            ),
+            7 => (
+                "doses",
+                NewEvent::json("DoseSkipped", 1, &json!({"item": 1, "scheduled_for": at}))?,
+            ),
+            _ => (
+                "bloodwork",
+                NewEvent::json(
+                    "BloodworkRecorded",
+                    1,
+                    &json!({"drawn_at": at, "lab": "Synlab", "markers": [
+                        {"loinc": "2986-8", "name": "Testosterone", "value": rng.range(450, 1400).to_string(), "unit": "ng/dL"},
+                        {"loinc": "4544-3", "name": "Hematocrit", "value": rng.tenths(42, 54), "unit": "%"},
+                        {"loinc": "2243-4", "name": "Estradiol", "value": rng.range(15, 60).to_string(), "unit": "pg/mL"}
+                    ]}),
+                )?,
+            ),
         },
     })
 }
@@ -146,7 +200,9 @@ mod tests {
     fn the_same_seed_gives_the_same_content() {
         let generate = |seed| {
             let mut rng = Rng::new(seed);
-            (0..50).map(|i| event(&mut rng, i).unwrap().1.payload).collect::<Vec<_>>()
+            (0..50)
+                .map(|i| event(&mut rng, i).unwrap().1.payload)
+                .collect::<Vec<_>>()
         };
         assert_eq!(generate(7), generate(7));
         assert_ne!(generate(7), generate(8));

@@ -20,9 +20,18 @@ pub fn event(kind: &str, body: serde_json::Value) -> NewEvent {
 }
 
 pub fn request(stream: &str, subject: Uuid, expected: ExpectedVersion, events: Vec<NewEvent>) -> AppendRequest {
-    AppendRequest { stream: stream.into(), subject, expected, events, metadata: Metadata::actor("system:test") }
+    AppendRequest {
+        stream: stream.into(),
+        subject,
+        expected,
+        events,
+        metadata: Metadata::actor("system:test"),
+    }
 }
 
 pub fn bp(systolic: u32, diastolic: u32) -> NewEvent {
-    event("HealthLogRecorded", serde_json::json!({"vital": "blood_pressure", "systolic": systolic, "diastolic": diastolic}))
+    event(
+        "HealthLogRecorded",
+        serde_json::json!({"vital": "blood_pressure", "systolic": systolic, "diastolic": diastolic}),
+    )
 }

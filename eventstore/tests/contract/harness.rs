@@ -1,10 +1,10 @@
 //! Opens a fresh store on either backend for one test, plus a raw "behind the store's back"
-//! connection for tamper tests. Postgres comes from `VIGIL_TEST_PG_URL` (a superuser on the
-//! throwaway cluster `ops/test.sh` starts); each test gets its own database.
+//! connection for tamper tests. Postgres databases come from the shared test kit
+//! (`vigil-tests`), one per test, on the throwaway cluster `ops/test.sh` starts.
 
 use std::path::PathBuf;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Executor};
 use vigil_eventstore::{EventStore, Location, MasterKey, StoreConfig, Upcasters};
 
@@ -21,39 +21,21 @@ pub struct TestDb {
     _dir: tempfile::TempDir,
 }
 
-/// The Postgres URL, or `None` (skip) outside CI. In CI a missing Postgres fails the suite.
-pub fn pg_url() -> Option<String> {
-    match std::env::var("VIGIL_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but VIGIL_TEST_PG_URL is not set: the Postgres suite must run (use ops/test.sh)")
-        }
-        _ => {
-            eprintln!("VIGIL_TEST_PG_URL not set: skipping the Postgres case (run ops/test.sh for the full suite)");
-            None
-        }
-    }
-}
-
 impl TestDb {
     pub async fn new(backend: Backend) -> Option<TestDb> {
         let dir = tempfile::tempdir().expect("tempdir");
         let location = match backend {
             Backend::Sqlite => Location::Sqlite(dir.path().join("data")),
-            Backend::Postgres => {
-                let url = pg_url()?;
-                let name = format!("vigil_t_{}", uuid::Uuid::new_v4().simple());
-                let admin = PgPoolOptions::new().max_connections(1).connect(&url).await.expect("connect to test postgres");
-                admin.execute(sqlx::AssertSqlSafe(format!("create database {name}"))).await.expect("create database");
-                admin.close().await;
-                let opts: PgConnectOptions = url.parse().expect("url");
-                let opts = opts.database(&name);
-                Location::Postgres(opts.to_url_lossy().to_string())
-            }
+            Backend::Postgres => Location::Postgres(vigil_tests::fresh_pg_database().await?),
         };
         let mut key_bytes = [0u8; 32];
         getrandom::fill(&mut key_bytes).expect("rng");
-        Some(TestDb { backend, location, key_bytes, _dir: dir })
+        Some(TestDb {
+            backend,
+            location,
+            key_bytes,
+            _dir: dir,
+        })
     }
 
     pub fn key(&self) -> MasterKey {
@@ -61,7 +43,9 @@ impl TestDb {
     }
 
     pub async fn open(&self) -> EventStore {
-        self.open_with(self.key(), Upcasters::default()).await.expect("open store")
+        self.open_with(self.key(), Upcasters::default())
+            .await
+            .expect("open store")
     }
 
     pub async fn open_with(&self, key: MasterKey, upcasters: Upcasters) -> vigil_eventstore::Result<EventStore> {
@@ -84,13 +68,22 @@ impl TestDb {
             Location::Sqlite(dir) => {
                 let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("events.db"));
                 let mut conn = opts.connect().await.expect("raw sqlite");
-                conn.execute("drop trigger if exists events_refuse_update; drop trigger if exists events_refuse_delete")
+                conn.execute(
+                    "drop trigger if exists events_refuse_update; drop trigger if exists events_refuse_delete",
+                )
+                .await
+                .expect("drop triggers");
+                conn.execute(sqlx::AssertSqlSafe(sql.to_string()))
                     .await
-                    .expect("drop triggers");
-                conn.execute(sqlx::AssertSqlSafe(sql.to_string())).await.expect("tamper");
+                    .expect("tamper");
             }
             Location::Postgres(url) => {
-                let mut conn = url.parse::<PgConnectOptions>().expect("url").connect().await.expect("raw pg");
+                let mut conn = url
+                    .parse::<PgConnectOptions>()
+                    .expect("url")
+                    .connect()
+                    .await
+                    .expect("raw pg");
                 let sql = format!("set session_replication_role = replica; set search_path to vigil; {sql}");
                 conn.execute(sqlx::AssertSqlSafe(sql)).await.expect("tamper");
             }

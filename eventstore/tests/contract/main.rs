@@ -1,5 +1,8 @@
 //! The event-store contract: every case runs against SQLite and against PostgreSQL.
 
+// A test crate: a failed expectation should panic with the value in the message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod cases;
 mod harness;
 

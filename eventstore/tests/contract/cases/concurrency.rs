@@ -11,7 +11,10 @@ pub async fn a_subscription_delivers_history_then_live_events_in_order(db: TestD
     let store = db.open().await;
     let s = Uuid::now_v7();
     for i in 0..5 {
-        store.append(request("sub", s, ExpectedVersion::Any, vec![bp(i, 0)])).await.unwrap();
+        store
+            .append(request("sub", s, ExpectedVersion::Any, vec![bp(i, 0)]))
+            .await
+            .unwrap();
     }
     let mut sub = Box::pin(store.subscribe(3));
     for expected in 3..=5 {
@@ -22,11 +25,16 @@ pub async fn a_subscription_delivers_history_then_live_events_in_order(db: TestD
         let store = store.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            store.append(request("sub", s, ExpectedVersion::Any, vec![bp(6, 0), bp(7, 0)])).await.unwrap();
+            store
+                .append(request("sub", s, ExpectedVersion::Any, vec![bp(6, 0), bp(7, 0)]))
+                .await
+                .unwrap();
         })
     };
     for expected in 6..=7 {
-        let e = tokio::time::timeout(Duration::from_secs(10), sub.next()).await.expect("woken by the commit");
+        let e = tokio::time::timeout(Duration::from_secs(10), sub.next())
+            .await
+            .expect("woken by the commit");
         assert_eq!(e.unwrap().unwrap().envelope.position, expected);
     }
     writer.await.unwrap();
@@ -62,7 +70,12 @@ pub async fn a_tailing_reader_sees_every_event_once_while_64_writers_append(db: 
     let subscriber = {
         let store = store.clone();
         tokio::spawn(async move {
-            store.subscribe(1).take(total as usize).map(|e| e.unwrap().envelope.position).collect::<Vec<_>>().await
+            store
+                .subscribe(1)
+                .take(total as usize)
+                .map(|e| e.unwrap().envelope.position)
+                .collect::<Vec<_>>()
+                .await
         })
     };
     let writers: Vec<_> = (0..WRITERS)
@@ -71,8 +84,15 @@ pub async fn a_tailing_reader_sees_every_event_once_while_64_writers_append(db: 
             tokio::spawn(async move {
                 let subject = Uuid::now_v7();
                 for i in 0..APPENDS_EACH {
-                    let expected = if i == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(i) };
-                    store.append(request(&format!("w-{w}"), subject, expected, vec![bp(i as u32, 0)])).await.unwrap();
+                    let expected = if i == 0 {
+                        ExpectedVersion::NoStream
+                    } else {
+                        ExpectedVersion::Exact(i)
+                    };
+                    store
+                        .append(request(&format!("w-{w}"), subject, expected, vec![bp(i as u32, 0)]))
+                        .await
+                        .unwrap();
                 }
             })
         })
@@ -81,13 +101,28 @@ pub async fn a_tailing_reader_sees_every_event_once_while_64_writers_append(db: 
         w.await.unwrap();
     }
     let expected: Vec<u64> = (1..=total).collect();
-    assert_eq!(reader.await.unwrap(), expected, "the tailing reader saw every position once, in order");
-    let subscribed = tokio::time::timeout(Duration::from_secs(60), subscriber).await.expect("subscriber finished").unwrap();
-    assert_eq!(subscribed, expected, "the subscription saw every position once, in order");
+    assert_eq!(
+        reader.await.unwrap(),
+        expected,
+        "the tailing reader saw every position once, in order"
+    );
+    let subscribed = tokio::time::timeout(Duration::from_secs(60), subscriber)
+        .await
+        .expect("subscriber finished")
+        .unwrap();
+    assert_eq!(
+        subscribed, expected,
+        "the subscription saw every position once, in order"
+    );
     assert_eq!(store.verify_chain(|_, _| {}).await.unwrap().unwrap().events, total);
     for w in 0..WRITERS {
-        let versions: Vec<u64> =
-            store.read_stream(&format!("w-{w}"), 1, 100).await.unwrap().iter().map(|e| e.envelope.stream_version).collect();
+        let versions: Vec<u64> = store
+            .read_stream(&format!("w-{w}"), 1, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.envelope.stream_version)
+            .collect();
         assert_eq!(versions, (1..=APPENDS_EACH).collect::<Vec<_>>());
     }
 }
@@ -103,7 +138,15 @@ pub async fn two_store_instances_on_one_database_keep_one_gapless_chain(db: Test
             tokio::spawn(async move {
                 let s = Uuid::now_v7();
                 for k in 0..10 {
-                    store.append(request(&format!("p-{i}"), s, ExpectedVersion::Any, vec![bp(k, 0), bp(k, 1)])).await.unwrap();
+                    store
+                        .append(request(
+                            &format!("p-{i}"),
+                            s,
+                            ExpectedVersion::Any,
+                            vec![bp(k, 0), bp(k, 1)],
+                        ))
+                        .await
+                        .unwrap();
                 }
             })
         })

@@ -9,14 +9,25 @@ async fn seed(db: &TestDb, events: u32) -> vigil_eventstore::EventStore {
     let store = db.open().await;
     for i in 0..events {
         let s = Uuid::from_u128(u128::from(i % 3) + 1);
-        store.append(request(&format!("s-{}", i % 3), s, ExpectedVersion::Any, vec![bp(100 + i, 70)])).await.unwrap();
+        store
+            .append(request(
+                &format!("s-{}", i % 3),
+                s,
+                ExpectedVersion::Any,
+                vec![bp(100 + i, 70)],
+            ))
+            .await
+            .unwrap();
     }
     store
 }
 
 pub async fn the_database_refuses_update_and_delete_on_events(db: TestDb) {
     let _store = seed(&db, 3).await;
-    for sql in ["update events set event_type = 'X' where position = 2", "delete from events where position = 3"] {
+    for sql in [
+        "update events set event_type = 'X' where position = 2",
+        "delete from events where position = 3",
+    ] {
         let err = db.as_app(sql).await.unwrap_err().to_string();
         match db.backend {
             Backend::Sqlite => assert!(err.contains("append-only"), "{err}"),
@@ -42,7 +53,11 @@ pub async fn the_key_vault_is_kept_apart_from_the_log(db: TestDb) {
             assert!(db.sqlite_dir().join("keys.db").exists());
         }
         Backend::Postgres => {
-            let err = db.as_app("select * from vigil_vault.data_keys").await.unwrap_err().to_string();
+            let err = db
+                .as_app("select * from vigil_vault.data_keys")
+                .await
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("permission denied"), "{err}");
         }
     }
@@ -63,8 +78,12 @@ pub async fn verify_names_the_position_of_an_edited_ciphertext_byte(db: TestDb) 
     assert_eq!(report.events, 50);
     let flip = match db.backend {
         // Byte-exact on SQLite: rebuild the blob around one changed byte.
-        Backend::Sqlite => "update events set ciphertext = substr(ciphertext, 1, 4) || (case when substr(ciphertext, 5, 1) = x'00' then x'01' else x'00' end) || substr(ciphertext, 6) where position = 37",
-        Backend::Postgres => "update events set ciphertext = set_byte(ciphertext, 4, (get_byte(ciphertext, 4) + 1) % 256) where position = 37",
+        Backend::Sqlite => {
+            "update events set ciphertext = substr(ciphertext, 1, 4) || (case when substr(ciphertext, 5, 1) = x'00' then x'01' else x'00' end) || substr(ciphertext, 6) where position = 37"
+        }
+        Backend::Postgres => {
+            "update events set ciphertext = set_byte(ciphertext, 4, (get_byte(ciphertext, 4) + 1) % 256) where position = 37"
+        }
     };
     db.tamper(flip).await;
     let broken = store.verify_chain(|_, _| {}).await.unwrap().unwrap_err();
@@ -96,7 +115,10 @@ pub async fn a_reopened_store_continues_the_chain(db: TestDb) {
     let store = seed(&db, 5).await;
     store.close().await;
     let store = db.open().await;
-    store.append(request("s-9", Uuid::now_v7(), ExpectedVersion::Any, vec![bp(1, 0)])).await.unwrap();
+    store
+        .append(request("s-9", Uuid::now_v7(), ExpectedVersion::Any, vec![bp(1, 0)]))
+        .await
+        .unwrap();
     let report = store.verify_chain(|_, _| {}).await.unwrap().unwrap();
     assert_eq!(report.events, 6);
     assert_ne!(report.head_hash, genesis());
