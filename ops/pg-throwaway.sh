@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts or stops a throwaway PostgreSQL 15 cluster from the local binaries: initdb into a temp
-# dir, its own port, fsync off. Used by ops/test.sh; never by production.
+# dir, its own port, fsync off (PG_DURABLE=1: defaults, fsync on, for benchmarks). Used by
+# ops/test.sh and benchmarks; never by production.
 #   ops/pg-throwaway.sh start DIR PORT   (prints the superuser URL)
 #   ops/pg-throwaway.sh stop DIR
 set -euo pipefail
@@ -14,13 +15,16 @@ as_pg() {
 case "$cmd" in
   start)
     port=${3:?port}
+    # Tests need no durability; benchmarks set PG_DURABLE=1 to measure with fsync on.
+    if [ "${PG_DURABLE:-0}" = 1 ]; then durability=""; else
+      durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
     [ -x "$PG_BIN/initdb" ] || { echo "PostgreSQL binaries not found in $PG_BIN" >&2; exit 1; }
     mkdir -p "$dir"
     if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; fi
     as_pg "$PG_BIN/initdb" -D "$dir/data" -A trust -U postgres -N >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability -c max_connections=300" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     ;;

@@ -154,8 +154,7 @@ impl Appender {
             }
             Db::Sqlite(p) => {
                 let mut tx = p.begin_with(begin_write(p)).await?;
-                let head = log::lock_head_sqlite(&mut tx).await?;
-                let found = log::lookups_sqlite(&mut tx, &streams, &subjects, &commands).await?;
+                let (head, found) = log::head_and_lookups_sqlite(&mut tx, &streams, &subjects, &commands).await?;
                 let plan = plan(jobs, keys, head, found)?;
                 log::write_sqlite(&mut tx, &plan.writes()).await?;
                 tx.commit().await?;

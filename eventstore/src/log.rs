@@ -129,17 +129,6 @@ fn hex_list(ids: &[Uuid]) -> Result<String> {
     json_list(&ids.iter().map(|u| hex::encode(u.as_bytes())).collect::<Vec<_>>())
 }
 
-macro_rules! outcome_from_row {
-    ($row:expr) => {
-        AppendOutcome {
-            first_version: to_u64($row.try_get("first_version")?, "version")?,
-            last_version: to_u64($row.try_get("last_version")?, "version")?,
-            first_position: to_u64($row.try_get("first_position")?, "position")?,
-            last_position: to_u64($row.try_get("last_position")?, "position")?,
-        }
-    };
-}
-
 /// Takes the chain head inside a Postgres transaction, locking it until commit. This lock is
 /// what makes positions gapless and in commit order across processes.
 pub(crate) async fn lock_head_pg(tx: &mut sqlx::PgConnection) -> Result<Head> {
@@ -149,14 +138,8 @@ pub(crate) async fn lock_head_pg(tx: &mut sqlx::PgConnection) -> Result<Head> {
     head_from_row(&row)
 }
 
-/// Reads the head inside a SQLite IMMEDIATE transaction (which already excludes writers).
-pub(crate) async fn lock_head_sqlite(tx: &mut sqlx::SqliteConnection) -> Result<Head> {
-    let row = sqlx::query("select last_position, last_hash, last_recorded_at from chain_head where id = 1")
-        .fetch_one(tx)
-        .await?;
-    head_from_row(&row)
-}
-
+/// Every lookup an append needs, in one round trip: stream tips ('t'), erasure fences ('e') and
+/// earlier outcomes of the batch's command ids ('c').
 pub(crate) async fn lookups_pg(
     tx: &mut sqlx::PgConnection,
     streams: &[String],
@@ -169,96 +152,118 @@ pub(crate) async fn lookups_pg(
         commands: HashMap::new(),
     };
     let rows = sqlx::query(
-        "select s.id as stream_id, e.stream_version, e.subject_id from unnest($1::text[]) as s(id) \
-         cross join lateral (select stream_version, subject_id from events where stream_id = s.id \
-         order by stream_version desc limit 1) e",
+        "select 't' as kind, s.id as stream_id, e.subject_id as id, e.stream_version as a, 0::int8 as b, 0::int8 as c, 0::int8 as d \
+           from unnest($1::text[]) as s(id) cross join lateral (select stream_version, subject_id from events \
+           where stream_id = s.id order by stream_version desc limit 1) e \
+         union all \
+         select 'e', '', subject_id, ledger_position, 0, 0, 0 from erased_subjects where subject_id = any($2) \
+         union all \
+         select 'c', stream_id, command_id, first_version, last_version, first_position, last_position \
+           from commands where command_id = any($3)",
     )
     .bind(streams)
+    .bind(subjects)
+    .bind(commands)
     .fetch_all(&mut *tx)
     .await?;
     for row in rows {
-        let tip = Tip {
-            version: to_u64(row.try_get("stream_version")?, "version")?,
-            subject: row.try_get("subject_id")?,
-        };
-        out.tips.insert(row.try_get("stream_id")?, tip);
-    }
-    let rows = sqlx::query("select subject_id, ledger_position from erased_subjects where subject_id = any($1)")
-        .bind(subjects)
-        .fetch_all(&mut *tx)
-        .await?;
-    for row in rows {
-        out.erased.insert(
-            row.try_get("subject_id")?,
-            to_u64(row.try_get("ledger_position")?, "position")?,
-        );
-    }
-    if !commands.is_empty() {
-        let rows = sqlx::query("select * from commands where command_id = any($1)")
-            .bind(commands)
-            .fetch_all(&mut *tx)
-            .await?;
-        for row in rows {
-            out.commands.insert(
-                row.try_get("command_id")?,
-                (row.try_get("stream_id")?, outcome_from_row!(row)),
-            );
+        let kind: String = row.try_get("kind")?;
+        let id: Uuid = row.try_get("id")?;
+        let stream: String = row.try_get("stream_id")?;
+        let a = to_u64(row.try_get("a")?, "number")?;
+        match kind.as_str() {
+            "t" => {
+                out.tips.insert(
+                    stream,
+                    Tip {
+                        version: a,
+                        subject: id,
+                    },
+                );
+            }
+            "e" => {
+                out.erased.insert(id, a);
+            }
+            _ => {
+                let outcome = AppendOutcome {
+                    first_version: a,
+                    last_version: to_u64(row.try_get("b")?, "version")?,
+                    first_position: to_u64(row.try_get("c")?, "position")?,
+                    last_position: to_u64(row.try_get("d")?, "position")?,
+                };
+                out.commands.insert(id, (stream, outcome));
+            }
         }
     }
     Ok(out)
 }
 
-pub(crate) async fn lookups_sqlite(
+/// The head and every lookup an append needs, in one statement. Safe to read together because
+/// the IMMEDIATE transaction already excludes every other writer.
+pub(crate) async fn head_and_lookups_sqlite(
     tx: &mut sqlx::SqliteConnection,
     streams: &[String],
     subjects: &[Uuid],
     commands: &[Uuid],
-) -> Result<Lookups> {
+) -> Result<(Head, Lookups)> {
     let mut out = Lookups {
         tips: HashMap::new(),
         erased: HashMap::new(),
         commands: HashMap::new(),
     };
     let rows = sqlx::query(
-        "select j.value as stream_id, e.stream_version, e.subject_id from json_each($1) j \
-         join events e on e.stream_id = j.value and e.stream_version = \
-         (select max(stream_version) from events where stream_id = j.value)",
+        "select 'h' as kind, '' as stream_id, null as id, last_position as a, last_recorded_at as b, 0 as c, 0 as d, \
+                last_hash as bytes from chain_head where id = 1 \
+         union all \
+         select 't', j.value, e.subject_id, e.stream_version, 0, 0, 0, null from json_each($1) j \
+           join events e on e.stream_id = j.value \
+           and e.stream_version = (select max(stream_version) from events where stream_id = j.value) \
+         union all \
+         select 'e', '', subject_id, ledger_position, 0, 0, 0, null from erased_subjects \
+           where subject_id in (select unhex(value) from json_each($2)) \
+         union all \
+         select 'c', stream_id, command_id, first_version, last_version, first_position, last_position, null \
+           from commands where command_id in (select unhex(value) from json_each($3))",
     )
     .bind(json_list(streams)?)
-    .fetch_all(&mut *tx)
-    .await?;
-    for row in rows {
-        let tip = Tip {
-            version: to_u64(row.try_get("stream_version")?, "version")?,
-            subject: row.try_get("subject_id")?,
-        };
-        out.tips.insert(row.try_get("stream_id")?, tip);
-    }
-    let rows = sqlx::query(
-        "select subject_id, ledger_position from erased_subjects where subject_id in (select unhex(value) from json_each($1))",
-    )
     .bind(hex_list(subjects)?)
+    .bind(hex_list(commands)?)
     .fetch_all(&mut *tx)
     .await?;
+    let mut head = None;
     for row in rows {
-        out.erased.insert(
-            row.try_get("subject_id")?,
-            to_u64(row.try_get("ledger_position")?, "position")?,
-        );
-    }
-    if !commands.is_empty() {
-        let rows = sqlx::query("select * from commands where command_id in (select unhex(value) from json_each($1))")
-            .bind(hex_list(commands)?)
-            .fetch_all(&mut *tx)
-            .await?;
-        for row in rows {
-            out.commands.insert(
-                row.try_get("command_id")?,
-                (row.try_get("stream_id")?, outcome_from_row!(row)),
-            );
+        let kind: String = row.try_get("kind")?;
+        let id: Option<Uuid> = row.try_get("id")?;
+        let stream: String = row.try_get("stream_id")?;
+        let a = to_u64(row.try_get("a")?, "number")?;
+        match (kind.as_str(), id) {
+            ("h", _) => {
+                head = Some(Head {
+                    position: a,
+                    hash: hash32(row.try_get("bytes")?, "head hash")?,
+                    recorded_at: row.try_get("b")?,
+                });
+            }
+            ("t", Some(subject)) => {
+                out.tips.insert(stream, Tip { version: a, subject });
+            }
+            ("e", Some(subject)) => {
+                out.erased.insert(subject, a);
+            }
+            ("c", Some(command)) => {
+                let outcome = AppendOutcome {
+                    first_version: a,
+                    last_version: to_u64(row.try_get("b")?, "version")?,
+                    first_position: to_u64(row.try_get("c")?, "position")?,
+                    last_position: to_u64(row.try_get("d")?, "position")?,
+                };
+                out.commands.insert(command, (stream, outcome));
+            }
+            _ => return Err(StoreError::Corrupt(format!("unexpected lookup row {kind}"))),
         }
     }
-    Ok(out)
+    let head = head.ok_or_else(|| StoreError::Corrupt("the chain head row is missing".into()))?;
+    Ok((head, out))
 }
 
 /// What one append transaction writes besides events.
@@ -269,51 +274,54 @@ pub(crate) struct Writes<'a> {
     pub head: Head,
 }
 
+/// Every write of an append in one statement: events, command outcomes, erasure fences, the
+/// new head, and the notification other processes wake on (delivered at commit, in order).
 pub(crate) async fn write_pg(tx: &mut sqlx::PgConnection, w: &Writes<'_>) -> Result<()> {
-    if !w.rows.is_empty() {
-        let mut cols = PgColumns::default();
-        for r in w.rows {
-            cols.push(r)?;
-        }
-        sqlx::query(
-            "insert into events (position, event_id, stream_id, stream_version, subject_id, event_type, schema_version, \
-             recorded_at, actor, correlation_id, causation_id, command_id, key_id, nonce, ciphertext, prev_hash, hash) \
-             select * from unnest($1::int8[], $2::uuid[], $3::text[], $4::int8[], $5::uuid[], $6::text[], $7::int4[], \
-             $8::int8[], $9::text[], $10::uuid[], $11::uuid[], $12::uuid[], $13::uuid[], $14::bytea[], $15::bytea[], \
-             $16::bytea[], $17::bytea[])",
-        )
-        .bind(cols.position).bind(cols.event_id).bind(cols.stream_id).bind(cols.stream_version)
-        .bind(cols.subject).bind(cols.event_type).bind(cols.schema_version).bind(cols.recorded_at)
-        .bind(cols.actor).bind(cols.correlation).bind(cols.causation).bind(cols.command)
-        .bind(cols.key_id).bind(cols.nonce).bind(cols.ciphertext).bind(cols.prev_hash).bind(cols.hash)
-        .execute(&mut *tx)
-        .await?;
+    let mut cols = PgColumns::default();
+    for r in w.rows {
+        cols.push(r)?;
     }
+    let mut cmd = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (id, stream, o) in w.commands {
-        sqlx::query("insert into commands (command_id, stream_id, first_version, last_version, first_position, last_position) values ($1, $2, $3, $4, $5, $6)")
-            .bind(id).bind(stream).bind(to_i64(o.first_version, "version")?).bind(to_i64(o.last_version, "version")?)
-            .bind(to_i64(o.first_position, "position")?).bind(to_i64(o.last_position, "position")?)
-            .execute(&mut *tx).await?;
+        cmd.0.push(*id);
+        cmd.1.push(stream.clone());
+        cmd.2.push(to_i64(o.first_version, "version")?);
+        cmd.3.push(to_i64(o.last_version, "version")?);
+        cmd.4.push(to_i64(o.first_position, "position")?);
+        cmd.5.push(to_i64(o.last_position, "position")?);
     }
+    let mut fences = (Vec::new(), Vec::new(), Vec::new());
     for (subject, at, position) in w.fences {
-        sqlx::query("insert into erased_subjects (subject_id, erased_at, ledger_position) values ($1, $2, $3)")
-            .bind(subject)
-            .bind(at)
-            .bind(to_i64(*position, "position")?)
-            .execute(&mut *tx)
-            .await?;
+        fences.0.push(*subject);
+        fences.1.push(*at);
+        fences.2.push(to_i64(*position, "position")?);
     }
-    sqlx::query("update chain_head set last_position = $1, last_hash = $2, last_recorded_at = $3 where id = 1")
-        .bind(to_i64(w.head.position, "position")?)
-        .bind(w.head.hash.to_vec())
-        .bind(w.head.recorded_at)
-        .execute(&mut *tx)
-        .await?;
-    // Delivered at commit, in commit order, to every listening process.
-    sqlx::query("select pg_notify('vigil_events', $1)")
-        .bind(w.head.position.to_string())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "with ins as (insert into events (position, event_id, stream_id, stream_version, subject_id, event_type, \
+           schema_version, recorded_at, actor, correlation_id, causation_id, command_id, key_id, nonce, ciphertext, \
+           prev_hash, hash) \
+           select * from unnest($1::int8[], $2::uuid[], $3::text[], $4::int8[], $5::uuid[], $6::text[], $7::int4[], \
+           $8::int8[], $9::text[], $10::uuid[], $11::uuid[], $12::uuid[], $13::uuid[], $14::bytea[], $15::bytea[], \
+           $16::bytea[], $17::bytea[])), \
+         cmd as (insert into commands (command_id, stream_id, first_version, last_version, first_position, last_position) \
+           select * from unnest($18::uuid[], $19::text[], $20::int8[], $21::int8[], $22::int8[], $23::int8[])), \
+         fence as (insert into erased_subjects (subject_id, erased_at, ledger_position) \
+           select * from unnest($24::uuid[], $25::int8[], $26::int8[])), \
+         head as (update chain_head set last_position = $27, last_hash = $28, last_recorded_at = $29 where id = 1) \
+         select pg_notify('vigil_events', $30)",
+    )
+    .bind(cols.position).bind(cols.event_id).bind(cols.stream_id).bind(cols.stream_version)
+    .bind(cols.subject).bind(cols.event_type).bind(cols.schema_version).bind(cols.recorded_at)
+    .bind(cols.actor).bind(cols.correlation).bind(cols.causation).bind(cols.command)
+    .bind(cols.key_id).bind(cols.nonce).bind(cols.ciphertext).bind(cols.prev_hash).bind(cols.hash)
+    .bind(cmd.0).bind(cmd.1).bind(cmd.2).bind(cmd.3).bind(cmd.4).bind(cmd.5)
+    .bind(fences.0).bind(fences.1).bind(fences.2)
+    .bind(to_i64(w.head.position, "position")?)
+    .bind(w.head.hash.to_vec())
+    .bind(w.head.recorded_at)
+    .bind(w.head.position.to_string())
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

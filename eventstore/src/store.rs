@@ -316,6 +316,9 @@ impl EventStore {
     pub async fn close(self) {
         let inner = self.inner.clone();
         drop(self);
+        if let Some(listener) = &inner.listener {
+            listener.abort();
+        }
         inner.log.close().await;
         inner.vault.close().await;
     }
