@@ -1,6 +1,9 @@
 //! The test kit shared by vigil's test suites: a fresh database on the throwaway PostgreSQL
 //! that `ops/test.sh` starts. Dev-only; no production crate depends on it.
 
+// A test kit: a broken test environment must stop the test loudly, with the reason.
+#![allow(clippy::panic, clippy::expect_used)]
+
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor};
 
