@@ -15,6 +15,7 @@ use crate::db::{Db, begin_write};
 use crate::error::{Result, StoreError};
 use crate::log::{self, Head, Lookups, StoredRow, Writes};
 use crate::model::{AppendOutcome, AppendRequest, Envelope};
+use crate::store::advance;
 use crate::time::now_micros;
 use crate::vault::KeyVault;
 
@@ -65,7 +66,7 @@ impl Appender {
     /// Commits a group; if the shared transaction fails, retries each job alone so one bad
     /// request cannot fail its neighbours, and each caller gets its own error.
     async fn commit_group(&self, jobs: Vec<Job>) {
-        metrics_batch(jobs.len());
+        tracing::trace!(jobs = jobs.len(), "group commit");
         let (ready, keys) = self.resolve_keys(jobs).await;
         if ready.is_empty() {
             return;
@@ -75,11 +76,7 @@ impl Appender {
                 for (job, outcome) in ready.into_iter().zip(outcomes) {
                     let _ = job.reply.send(outcome);
                 }
-                self.head_tx.send_if_modified(|h| {
-                    let moved = head > *h;
-                    *h = (*h).max(head);
-                    moved
-                });
+                advance(&self.head_tx, head);
             }
             Err(group_error) if ready.len() == 1 => {
                 if let Some(job) = ready.into_iter().next() {
@@ -95,11 +92,7 @@ impl Appender {
                     match result {
                         Ok((mut outcomes, head)) => {
                             let _ = job.reply.send(outcomes.pop().unwrap_or(Err(StoreError::ShuttingDown)));
-                            self.head_tx.send_if_modified(|h| {
-                                let moved = head > *h;
-                                *h = (*h).max(head);
-                                moved
-                            });
+                            advance(&self.head_tx, head);
                         }
                         Err(e) => {
                             let _ = job.reply.send(Err(e));
@@ -167,10 +160,6 @@ impl Appender {
 fn unique<T: Eq + std::hash::Hash + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
     let mut seen = std::collections::HashSet::new();
     items.filter(|i| seen.insert(i.clone())).collect()
-}
-
-fn metrics_batch(jobs: usize) {
-    tracing::trace!(jobs, "group commit");
 }
 
 /// What one transaction will write and what each caller will be told.

@@ -45,7 +45,7 @@ fn explicit_new_key(file: Option<PathBuf>) -> anyhow::Result<Option<MasterKey>> 
 async fn rotate_master(args: &StoreArgs, file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let new_key = explicit_new_key(file)?;
     let (store, source) = open(args).await?;
-    let rotation = match (new_key, source) {
+    match (new_key, source) {
         (Some(key), _) => {
             let rotation = store.rotate_master(key).await?;
             println!(
@@ -53,7 +53,6 @@ async fn rotate_master(args: &StoreArgs, file: Option<PathBuf>) -> anyhow::Resul
                  Point VIGIL_MASTER_KEY(_FILE) at the new key now; the old one is refused from here on.",
                 rotation.kek_version, rotation.rewrapped
             );
-            rotation
         }
         (None, KeySource::DevFile(current)) => {
             // Write the new key durably before the vault switches to it, so a crash in between
@@ -70,13 +69,11 @@ async fn rotate_master(args: &StoreArgs, file: Option<PathBuf>) -> anyhow::Resul
                 rotation.rewrapped,
                 current.display()
             );
-            rotation
         }
         (None, _) => {
             bail!("give the new master key with --new-key-file, VIGIL_NEW_MASTER_KEY or VIGIL_NEW_MASTER_KEY_FILE")
         }
-    };
-    let _ = rotation;
+    }
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -71,7 +71,6 @@ fn tour(dir: &Path, env: &[(&str, &str)], rotate_env: &[(&str, &str)]) {
         "{}",
         run.stdout
     );
-    let _ = KEY_B;
 }
 
 #[test]
