@@ -179,6 +179,12 @@ impl DataKey {
         })
     }
 
+    /// A 256-bit secret derived from this key for one purpose (blake3 `derive_key`), so the
+    /// key itself never leaves this module.
+    pub(crate) fn derive(&self, context: &str) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(blake3::derive_key(context, self.bytes.as_ref()))
+    }
+
     pub(crate) fn generate(key_id: Uuid, subject: Uuid, version: i32) -> Result<Self> {
         Self::from_bytes(key_id, subject, version, random_key_bytes()?.as_ref())
     }

@@ -312,6 +312,16 @@ impl EventStore {
         &self.inner.log
     }
 
+    /// A stable 256-bit server secret for one purpose (for example the key of a blind index),
+    /// derived from key material that lives only in the vault. Different contexts give
+    /// independent secrets.
+    ///
+    /// # Errors
+    /// Vault errors.
+    pub async fn system_secret(&self, context: &str) -> Result<zeroize::Zeroizing<[u8; 32]>> {
+        self.inner.vault.system_secret(context).await
+    }
+
     /// Stops accepting appends and closes the pools once queued appends finished.
     pub async fn close(self) {
         let inner = self.inner.clone();

@@ -184,6 +184,17 @@ impl KeyVault {
         Err(StoreError::KeyMissing { key_id })
     }
 
+    /// A server secret for `context`, derived from the first data key of the system subject.
+    /// That key is random, lives only wrapped in the vault, survives master-key rotation and is
+    /// never shredded, so the secret is stable for the life of the store.
+    pub(crate) async fn system_secret(&self, context: &str) -> Result<zeroize::Zeroizing<[u8; 32]>> {
+        self.active_key(crate::model::SYSTEM_SUBJECT).await?;
+        let row = on_db!(&self.db, p => sqlx::query("select key_id, subject_id, dek_version, kek_version, wrap_nonce, wrapped from data_keys where subject_id = $1 and dek_version = 1")
+            .bind(crate::model::SYSTEM_SUBJECT).fetch_optional(p).await?.map(|r| wrapped_from_row(&r)).transpose()?);
+        let wrapped = row.ok_or_else(|| StoreError::Corrupt("the system subject has no first data key".into()))?;
+        Ok(self.kek().0.unwrap_key(&wrapped)?.derive(context))
+    }
+
     async fn is_shredded(&self, subject: Uuid) -> Result<bool> {
         let state: Option<String> = on_db!(&self.db, p => sqlx::query_scalar("select state from subjects where subject_id = $1")
             .bind(subject).fetch_optional(p).await?);

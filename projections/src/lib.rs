@@ -1,0 +1,3 @@
+//! # vigil-projections
+//!
+//! Read models built from the event log. Must not know HTTP or GraphQL.
