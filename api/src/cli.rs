@@ -41,6 +41,24 @@ pub enum Command {
     /// Benchmarks, each beside a raw baseline measured in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run the GraphQL API with the projection runner (migrates first).
+    Serve(crate::server::ServeArgs),
+    /// Read-model maintenance.
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
+    /// Print the GraphQL schema (SDL), as committed in api/schema.graphql.
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsCommand {
+    /// Clear read models and replay the log into them (all, or the one named).
+    Rebuild {
+        /// accounts, credentials, protocols, doses, health_logs or bloodwork.
+        name: Option<String>,
+    },
+    /// Each projection's checkpoint and how far it lags the log.
+    Status,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod events;
 mod keys;
+mod projections;
 mod seed;
 
 use std::process::ExitCode;
@@ -27,6 +28,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Events(args) => events::run(&cli.store, args).await,
         Command::Keys(cmd) => keys::run(&cli.store, cmd).await,
         Command::Bench(cmd) => crate::bench::run(&cli.store, cmd).await,
+        Command::Serve(args) => crate::server::run(&cli.store, args).await,
+        Command::Projections(cmd) => projections::run(&cli.store, cmd).await,
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

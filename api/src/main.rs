@@ -1,10 +1,14 @@
 //! The `vigil` binary. Thin: parse the command line, set up logging, run the command, and turn
 //! any failure into one clear line on stderr and a non-zero exit (never a panic).
 
+mod auth;
 mod bench;
 mod cli;
 mod commands;
+mod graphql;
 mod master_key;
+mod server;
+mod service;
 
 use std::process::ExitCode;
 
@@ -12,10 +16,20 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    tracing_subscriber::fmt()
+    // A server logs its lifecycle at info; one-shot commands stay quiet unless asked.
+    let (default_level, json) = match &cli.command {
+        cli::Command::Serve(args) => ("info", args.log_format == "json"),
+        _ => ("warn", false),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG").unwrap_or_else(|_| default_level.into());
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG").unwrap_or_else(|_| "warn".into()))
-        .init();
+        .with_env_filter(filter);
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -68,6 +68,7 @@ pub mod account;
 pub mod aggregate;
 pub mod bloodwork;
 pub mod compounds;
+pub mod credentials;
 pub mod dose;
 pub mod health;
 pub mod levels;

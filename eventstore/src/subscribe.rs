@@ -26,7 +26,7 @@ impl EventStore {
     /// Streams every committed event from position `from` (inclusive) in order, then waits
     /// for new commits. Each event is yielded exactly once. An `Err` item reports a failed
     /// read; the stream can be polled again to retry from the same position.
-    pub fn subscribe(&self, from: u64) -> impl Stream<Item = Result<RecordedEvent>> + Send + 'static {
+    pub fn subscribe(&self, from: u64) -> impl Stream<Item = Result<RecordedEvent>> + Send + 'static + use<> {
         let cursor = Cursor {
             store: self.clone(),
             head: self.head_watch(),

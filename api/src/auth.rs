@@ -1,0 +1,133 @@
+//! Security primitives for accounts and sessions: the password policy and argon2id hashing,
+//! access tokens (JWT HS256) and refresh tokens, and the keyed blind index of email addresses.
+//!
+//! Everything here is pure apart from the OS random generator and the blocking-thread pool used
+//! for argon2: no database, no HTTP, no clock (the current time arrives as a parameter), no
+//! logging of secrets. The GraphQL layer composes these pieces into register, login, refresh
+//! and logout.
+//!
+//! Errors are one enum, [`AuthError`]. Its variants fall into three groups that the API maps
+//! differently (see [`AuthError::is_user_input`] and [`AuthError::is_unauthenticated`]): a
+//! rejected password is the user's to fix, a rejected token is answered "unauthenticated"
+//! without saying why, and everything else is an internal failure.
+
+// Wired into the server by the GraphQL layer; until then nothing calls this module.
+#![allow(dead_code)]
+
+mod blind_index;
+mod password;
+mod secret_key;
+mod tokens;
+
+pub use password::{PasswordHasher, check_password_policy};
+pub use tokens::{RefreshToken, TokenKey};
+
+/// Why an authentication primitive refused or failed.
+///
+/// The display texts never contain the password, the token or the key that was rejected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The password has fewer than `min` characters (Unicode scalar values, not bytes).
+    /// A user-input error: the message may be shown as is.
+    #[error("the password must be at least {min} characters long")]
+    PasswordTooShort {
+        /// The minimum length in characters.
+        min: usize,
+    },
+    /// The password has more than `max` characters. A user-input error. The cap also bounds
+    /// the work an anonymous caller can make the server do per attempt.
+    #[error("the password must be at most {max} characters long")]
+    PasswordTooLong {
+        /// The maximum length in characters.
+        max: usize,
+    },
+    /// The password is on the built-in list of common passwords (any letter case) or is one
+    /// character repeated. A user-input error.
+    #[error("this password is too common; choose a less predictable one")]
+    PasswordTooCommon,
+
+    /// The access token is not a well-formed JWT: too long, not three base64url segments,
+    /// padded, or its header or claims are not the expected JSON. Unauthenticated.
+    #[error("the access token is malformed")]
+    TokenMalformed,
+    /// The token header asks for something other than exactly `{"alg":"HS256"}` (optionally
+    /// with `"typ":"JWT"`): `none`, another algorithm, a missing `alg`, `crit` or any other
+    /// header field. The algorithm is fixed server-side. Unauthenticated.
+    #[error("the access token header is not accepted")]
+    TokenHeaderRejected,
+    /// The token's MAC does not match: it was altered or signed with another key.
+    /// Unauthenticated.
+    #[error("the access token signature is invalid")]
+    TokenSignatureInvalid,
+    /// The token's `exp` has passed. Unauthenticated; the client should refresh.
+    #[error("the access token has expired")]
+    TokenExpired,
+    /// The token's `iat` lies more than the allowed clock skew in the future. Unauthenticated.
+    #[error("the access token was issued in the future")]
+    TokenIssuedInFuture,
+    /// The token's `iss` or `aud` is not vigil's. Unauthenticated.
+    #[error("the access token has the wrong {claim}")]
+    TokenClaimMismatch {
+        /// The claim that did not match (`iss` or `aud`).
+        claim: &'static str,
+    },
+    /// The text is not a refresh token (wrong prefix, length or alphabet). Unauthenticated.
+    #[error("the refresh token is malformed")]
+    RefreshTokenMalformed,
+
+    /// A stored password hash is not a PHC string argon2 can verify: the database row is
+    /// damaged. Internal.
+    #[error("a stored password hash is malformed")]
+    StoredHashMalformed,
+    /// A configured secret key (`what` names it) is unusable; `reason` says how, without the
+    /// key. A startup error.
+    #[error("{what} is invalid: {reason}")]
+    InvalidKey {
+        /// Which key, for example "the token key".
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The operating system's random generator failed. Internal.
+    #[error("the system random generator failed")]
+    Randomness,
+    /// argon2 or the MAC refused its own inputs (cannot happen with the parameters used here).
+    /// Internal.
+    #[error("password hashing failed")]
+    Hashing,
+    /// The blocking task that runs argon2 panicked or was cancelled at shutdown. Internal.
+    #[error("the password hashing worker failed")]
+    WorkerFailed,
+}
+
+impl AuthError {
+    /// Whether the caller can fix this by choosing another password (`BAD_USER_INPUT`).
+    pub fn is_user_input(&self) -> bool {
+        matches!(
+            self,
+            AuthError::PasswordTooShort { .. } | AuthError::PasswordTooLong { .. } | AuthError::PasswordTooCommon
+        )
+    }
+
+    /// Whether this rejects a presented token (`UNAUTHENTICATED`). The API answers these with
+    /// one generic message so a caller learns nothing about which check failed.
+    pub fn is_unauthenticated(&self) -> bool {
+        matches!(
+            self,
+            AuthError::TokenMalformed
+                | AuthError::TokenHeaderRejected
+                | AuthError::TokenSignatureInvalid
+                | AuthError::TokenExpired
+                | AuthError::TokenIssuedInFuture
+                | AuthError::TokenClaimMismatch { .. }
+                | AuthError::RefreshTokenMalformed
+        )
+    }
+}
+
+/// Fills `N` bytes from the operating system's random generator.
+fn random_bytes<const N: usize>() -> Result<zeroize::Zeroizing<[u8; N]>, AuthError> {
+    let mut bytes = zeroize::Zeroizing::new([0u8; N]);
+    getrandom::fill(bytes.as_mut()).map_err(|_| AuthError::Randomness)?;
+    Ok(bytes)
+}

@@ -1,0 +1,62 @@
+//! The GraphQL schema: queries and mutations over the service, and the error mapping every
+//! resolver goes through. Limits (depth, complexity, no batching, no suggestions, no
+//! introspection outside `--dev`) are set here; HTTP conformance lives in `server::http`.
+//! Must not touch the database or the store except through `Service`.
+
+mod error;
+mod inputs;
+mod logs;
+mod mutation;
+mod query;
+mod records;
+mod subscription;
+mod types;
+
+use async_graphql::Schema;
+
+pub use error::{GqlResult, IntoGql};
+pub use mutation::MutationRoot;
+pub use query::QueryRoot;
+pub use subscription::SubscriptionRoot;
+
+use crate::service::Service;
+
+/// The schema type.
+pub type VigilSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// Deepest query accepted.
+pub const MAX_DEPTH: usize = 12;
+/// Most complex query accepted (each field counts 1, lists count their page size).
+pub const MAX_COMPLEXITY: usize = 2_000;
+
+/// Builds the schema; `dev` keeps introspection (for GraphiQL) and suggestions.
+pub fn build(service: Option<Service>, dev: bool) -> VigilSchema {
+    let mut builder = Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY);
+    if let Some(service) = service {
+        builder = builder.data(service);
+    }
+    if !dev {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The SDL, as committed in `api/schema.graphql`.
+pub fn sdl() -> String {
+    build(None, true).sdl()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_schema_matches_the_code() {
+        let committed = include_str!("../schema.graphql");
+        let current = super::sdl();
+        assert!(
+            committed == current,
+            "api/schema.graphql is stale; regenerate it with `cargo run -- schema > api/schema.graphql`"
+        );
+    }
+}

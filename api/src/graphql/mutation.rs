@@ -1,0 +1,169 @@
+//! Mutations: accounts and sessions here, health records in `records`. Each returns the
+//! resulting read model and the event position it reflects.
+
+use async_graphql::{Context, MergedObject, Object, SimpleObject};
+use vigil_domain::account::Settings;
+use vigil_projections::read;
+use zeroize::Zeroizing;
+
+use super::error::{GqlResult, IntoGql};
+use super::inputs;
+use super::logs::LogMutations;
+use super::query::{caller, service};
+use super::records::RecordMutations;
+use super::types::Me;
+use crate::service::{ApiError, Tokens};
+
+/// The mutation root.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(AuthMutations, RecordMutations, LogMutations);
+
+#[derive(Default)]
+pub struct AuthMutations;
+
+/// Tokens after register, login or refresh.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// Bearer token for `Authorization`, valid 15 minutes.
+    pub access_token: String,
+    /// Single-use token for `refresh`.
+    pub refresh_token: String,
+    /// When the access token expires.
+    pub expires_at: String,
+    /// The profile.
+    pub me: Me,
+    /// Event position the profile reflects.
+    pub position: u64,
+}
+
+/// A profile after a change.
+#[derive(SimpleObject)]
+pub struct MePayload {
+    /// The profile.
+    pub me: Me,
+    /// Event position it reflects.
+    pub position: u64,
+}
+
+async fn payload(ctx: &Context<'_>, tokens: Tokens) -> GqlResult<AuthPayload> {
+    let account = read::account(service(ctx)?.db(), tokens.user)
+        .await
+        .map_err(ApiError::from)
+        .gql()?
+        .ok_or(ApiError::ProjectionLag {
+            position: tokens.position,
+        })
+        .gql()?;
+    Ok(AuthPayload {
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token.to_string(),
+        expires_at: inputs::rfc3339(tokens.expires_at),
+        me: Me::from(account),
+        position: tokens.position,
+    })
+}
+
+fn secret(field: &str, value: String) -> GqlResult<Zeroizing<String>> {
+    if value.len() > 1024 {
+        return Err(ApiError::bad(field, "too long")).gql();
+    }
+    Ok(Zeroizing::new(value))
+}
+
+#[Object]
+impl AuthMutations {
+    /// Creates an account (handle optional: one is generated) and signs in.
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+        handle: Option<String>,
+    ) -> GqlResult<AuthPayload> {
+        let password = secret("password", password)?;
+        let tokens = service(ctx)?.register(&email, password, handle).await.gql()?;
+        payload(ctx, tokens).await
+    }
+
+    /// Signs in. Every failure answers the same `UNAUTHENTICATED` message.
+    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> GqlResult<AuthPayload> {
+        let password = secret("password", password)?;
+        let tokens = service(ctx)?.login(&email, password).await.gql()?;
+        payload(ctx, tokens).await
+    }
+
+    /// Exchanges a refresh token (once) for new tokens.
+    async fn refresh(&self, ctx: &Context<'_>, refresh_token: String) -> GqlResult<AuthPayload> {
+        let tokens = service(ctx)?.refresh(&refresh_token).await.gql()?;
+        payload(ctx, tokens).await
+    }
+
+    /// Ends the current session.
+    async fn logout(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        let c = caller(ctx)?;
+        service(ctx)?.logout(&c).await.gql()?;
+        Ok(true)
+    }
+
+    /// Changes the password; every other session ends.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> GqlResult<MePayload> {
+        let c = caller(ctx)?;
+        let svc = service(ctx)?;
+        let position = svc
+            .change_password(
+                &c,
+                secret("currentPassword", current_password)?,
+                secret("newPassword", new_password)?,
+            )
+            .await
+            .gql()?;
+        me_payload(ctx, c.user, position).await
+    }
+
+    /// Changes display settings (`labUnits`: conventional|si, `weightUnit`: kg|lb).
+    async fn update_settings(
+        &self,
+        ctx: &Context<'_>,
+        lab_units: Option<String>,
+        weight_unit: Option<String>,
+    ) -> GqlResult<MePayload> {
+        let c = caller(ctx)?;
+        let svc = service(ctx)?;
+        let current = read::account(svc.db(), c.user)
+            .await
+            .map_err(ApiError::from)
+            .gql()?
+            .ok_or(ApiError::NotFound)
+            .gql()?;
+        let settings = Settings {
+            lab_units: match lab_units {
+                Some(u) => inputs::named("labUnits", &u).gql()?,
+                None => current.settings.lab_units,
+            },
+            weight_unit: match weight_unit {
+                Some(u) => inputs::named("weightUnit", &u).gql()?,
+                None => current.settings.weight_unit,
+            },
+        };
+        let position = svc.update_settings(&c, settings).await.gql()?;
+        me_payload(ctx, c.user, position).await
+    }
+}
+
+async fn me_payload(ctx: &Context<'_>, user: uuid::Uuid, position: u64) -> GqlResult<MePayload> {
+    let account = read::account(service(ctx)?.db(), user)
+        .await
+        .map_err(ApiError::from)
+        .gql()?
+        .ok_or(ApiError::NotFound)
+        .gql()?;
+    Ok(MePayload {
+        me: Me::from(account),
+        position,
+    })
+}

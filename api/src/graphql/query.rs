@@ -1,0 +1,311 @@
+//! Queries. Every one resolves the caller first and reads only the caller's rows.
+
+use async_graphql::{Context, Object};
+use time::{Duration, OffsetDateTime, UtcOffset};
+use vigil_domain::dose::{AdherencePolicy, adherence, next_due};
+use vigil_domain::levels::ModelSettings;
+use vigil_domain::protocol::ProtocolStatus;
+use vigil_projections::read::{self, PageRequest};
+
+use super::error::{GqlResult, IntoGql};
+use super::inputs;
+use super::types::*;
+use crate::service::{ApiError, Caller, Service};
+
+/// Who is calling, or `UNAUTHENTICATED`.
+pub fn caller(ctx: &Context<'_>) -> GqlResult<Caller> {
+    match ctx.data_opt::<Result<Caller, ApiError>>() {
+        Some(Ok(caller)) => Ok(*caller),
+        Some(Err(e)) => Err(super::error::to_gql(ApiError::Unauthenticated(match e {
+            ApiError::Unauthenticated(m) => m,
+            _ => "invalid access token",
+        }))),
+        None => Err(super::error::to_gql(ApiError::Unauthenticated("sign in first"))),
+    }
+}
+
+pub fn service<'a>(ctx: &Context<'a>) -> GqlResult<&'a Service> {
+    ctx.data::<Service>()
+}
+
+fn page(first: Option<i32>, after: Option<String>) -> GqlResult<PageRequest> {
+    PageRequest::new(first, after.as_deref()).map_err(ApiError::from).gql()
+}
+
+fn range(from: Option<String>, to: Option<String>) -> GqlResult<(Option<i64>, Option<i64>)> {
+    let from = from.map(|f| inputs::instant("from", &f)).transpose().gql()?;
+    let to = to.map(|t| inputs::instant("to", &t)).transpose().gql()?;
+    Ok((from.map(read::micros), to.map(read::micros)))
+}
+
+/// The query root.
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// The caller's profile (no email: it is never readable back).
+    async fn me(&self, ctx: &Context<'_>) -> GqlResult<Me> {
+        let c = caller(ctx)?;
+        let account = read::account(service(ctx)?.db(), c.user)
+            .await
+            .map_err(ApiError::from)
+            .gql()?;
+        account.map(Me::from).ok_or(ApiError::NotFound).gql()
+    }
+
+    /// The caller's protocols, newest first.
+    async fn protocols(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<Conn<Protocol>> {
+        let c = caller(ctx)?;
+        let today = OffsetDateTime::now_utc().date();
+        let p = read::protocols(service(ctx)?.db(), c.user, &page(first, after)?)
+            .await
+            .map_err(ApiError::from)
+            .gql()?;
+        Ok(connection(p, |v| Protocol::new(v, today)))
+    }
+
+    /// One of the caller's protocols.
+    async fn protocol(&self, ctx: &Context<'_>, id: String) -> GqlResult<Protocol> {
+        let c = caller(ctx)?;
+        let id = inputs::id("id", &id).gql()?;
+        let view = read::protocol(service(ctx)?.db(), c.user, id)
+            .await
+            .map_err(ApiError::from)
+            .gql()?;
+        view.map(|v| Protocol::new(v, OffsetDateTime::now_utc().date()))
+            .ok_or(ApiError::NotFound)
+            .gql()
+    }
+
+    /// The caller's dose log, newest first.
+    async fn doses(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> GqlResult<Conn<DoseOut>> {
+        let c = caller(ctx)?;
+        let p = read::doses(service(ctx)?.db(), c.user, &page(first, after)?)
+            .await
+            .map_err(ApiError::from)
+            .gql()?;
+        Ok(connection(p, DoseOut::from))
+    }
+
+    /// Adherence of each item of a protocol over `[from, to]` (default: the last 30 days).
+    async fn adherence(
+        &self,
+        ctx: &Context<'_>,
+        protocol_id: String,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> GqlResult<Vec<ItemAdherence>> {
+        let c = caller(ctx)?;
+        let svc = service(ctx)?;
+        let id = inputs::id("protocolId", &protocol_id).gql()?;
+        let now = OffsetDateTime::now_utc();
+        let to = to.map(|t| inputs::instant("to", &t)).transpose().gql()?.unwrap_or(now);
+        let from = from
+            .map(|f| inputs::instant("from", &f))
+            .transpose()
+            .gql()?
+            .unwrap_or(to - Duration::days(30));
+        let state = read::protocol_state(svc.db(), c.user, id)
+            .await
+            .map_err(ApiError::from)
+            .gql()?;
+        let state = state.ok_or(ApiError::NotFound).gql()?;
+        let log = read::dose_log_state(svc.db(), c.user, Some(id))
+            .await
+            .map_err(ApiError::from)
+            .gql()?;
+        let Some(current) = state.current() else {
+            return Ok(Vec::new());
+        };
+        Ok(current
+            .items
+            .iter()
+            .map(|item| {
+                let slots = state.scheduled_doses(item.item_id, UtcOffset::UTC, from, to);
+                let report = adherence(&slots, &log, item.item_id, to.min(now), AdherencePolicy::default());
+                ItemAdherence {
+                    item_id: item.item_id.as_uuid().to_string(),
+                    compound: compound_name(&item.compound),
+                    due: report.due,
+                    on_time: report.on_time,
+                    late: report.late,
+                    skipped: report.skipped,
+                    missed: report.missed,
+                    on_time_percent: report.on_time_percent.map(|p| p.to_string()),
+                }
+            })
+            .collect())
+    }
+
+    /// The caller's vitals, newest first, optionally one vital (`blood_pressure`,
+    /// `body_weight`, …) within `[from, to]`.
+    async fn health_logs(
+        &self,
+        ctx: &Context<'_>,
+        vital: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<Conn<HealthLog>> {
+        let c = caller(ctx)?;
+        let kind = vital.map(|v| inputs::vital(&v)).transpose().gql()?;
+        let (from, to) = range(from, to)?;
+        let p = read::health_logs(service(ctx)?.db(), c.user, kind, from, to, &page(first, after)?)
+            .await
+            .map_err(ApiError::from)
+            .gql()?;
+        Ok(connection(p, HealthLog::from))
+    }
+
+    /// The caller's bloodwork panels, newest first.
+    async fn bloodwork(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> GqlResult<Conn<Panel>> {
+        let c = caller(ctx)?;
+        let p = read::panels(service(ctx)?.db(), c.user, &page(first, after)?)
+            .await
+            .map_err(ApiError::from)
+            .gql()?;
+        Ok(connection(p, Panel::from))
+    }
+
+    /// One marker over time (`testosterone_total`, or `custom:<name>`), oldest first.
+    async fn marker_series(&self, ctx: &Context<'_>, marker: String) -> GqlResult<Vec<MarkerPointOut>> {
+        let c = caller(ctx)?;
+        if marker.len() > 120 {
+            return Err(ApiError::bad("marker", "at most 120 characters")).gql();
+        }
+        let points = read::marker_series(service(ctx)?.db(), c.user, &marker.to_lowercase())
+            .await
+            .map_err(ApiError::from)
+            .gql()?;
+        Ok(points.into_iter().map(MarkerPointOut::from).collect())
+    }
+
+    /// Estimated relative serum levels from the caller's doses of one protocol, every 6 hours
+    /// over `[from, to]`. Estimates only.
+    async fn estimated_levels(
+        &self,
+        ctx: &Context<'_>,
+        protocol_id: String,
+        from: String,
+        to: String,
+    ) -> GqlResult<Vec<LevelSeriesOut>> {
+        let c = caller(ctx)?;
+        let svc = service(ctx)?;
+        let id = inputs::id("protocolId", &protocol_id).gql()?;
+        let from = inputs::instant("from", &from).gql()?;
+        let to = inputs::instant("to", &to).gql()?;
+        if to < from || to - from > Duration::days(366) {
+            return Err(ApiError::bad("to", "the range must be forward and at most a year")).gql();
+        }
+        read::protocol_state(svc.db(), c.user, id)
+            .await
+            .map_err(ApiError::from)
+            .gql()?
+            .ok_or(ApiError::NotFound)
+            .gql()?;
+        let log = read::dose_log_state(svc.db(), c.user, Some(id))
+            .await
+            .map_err(ApiError::from)
+            .gql()?;
+        let doses = vigil_domain::levels::doses_from_log(&log);
+        let settings = ModelSettings::default();
+        let mut substances: Vec<_> = doses
+            .iter()
+            .filter_map(|d| match &d.compound {
+                vigil_domain::compounds::Compound::Catalog(key) => Some(key.info().active),
+                vigil_domain::compounds::Compound::Custom { .. } => None,
+            })
+            .collect();
+        substances.sort();
+        substances.dedup();
+        Ok(substances
+            .into_iter()
+            .map(|s| {
+                let series =
+                    vigil_domain::levels::estimate_series(&doses, &settings, s, from, to, Duration::hours(6), 1.0);
+                LevelSeriesOut {
+                    substance: inputs::name_of(&series.substance),
+                    points: series
+                        .points
+                        .into_iter()
+                        .map(|p| LevelPointOut {
+                            at: inputs::rfc3339(p.at),
+                            value: p.value,
+                        })
+                        .collect(),
+                    unmodelled_doses: u32::try_from(series.unmodelled_doses).unwrap_or(u32::MAX),
+                }
+            })
+            .collect())
+    }
+
+    /// Active protocols, latest vitals, latest panel with flags, and next due doses.
+    async fn dashboard(&self, ctx: &Context<'_>) -> GqlResult<Dashboard> {
+        let c = caller(ctx)?;
+        let svc = service(ctx)?;
+        let db = svc.db();
+        let now = OffsetDateTime::now_utc();
+        let all = read::protocols(
+            db,
+            c.user,
+            &PageRequest {
+                first: 100,
+                after: None,
+            },
+        )
+        .await
+        .map_err(ApiError::from)
+        .gql()?;
+        let active: Vec<_> = all
+            .items
+            .into_iter()
+            .map(|(_, v)| v)
+            .filter(|v| v.state.status_at(now.date()) == ProtocolStatus::Active)
+            .collect();
+        let mut next = Vec::new();
+        if !active.is_empty() {
+            let log = read::dose_log_state(db, c.user, None)
+                .await
+                .map_err(ApiError::from)
+                .gql()?;
+            for p in &active {
+                let Some(current) = p.state.in_force_at(now.date()) else {
+                    continue;
+                };
+                for item in &current.items {
+                    if let Some(due) = next_due(
+                        &p.state,
+                        &log,
+                        item.item_id,
+                        UtcOffset::UTC,
+                        now,
+                        AdherencePolicy::default(),
+                    ) {
+                        next.push(DueDose {
+                            protocol_id: p.protocol_id.to_string(),
+                            protocol_name: p.name.clone(),
+                            item_id: item.item_id.as_uuid().to_string(),
+                            compound: compound_name(&item.compound),
+                            due_at: inputs::rfc3339(due),
+                        });
+                    }
+                }
+            }
+            next.sort_by(|a, b| a.due_at.cmp(&b.due_at));
+        }
+        let vitals = read::latest_vitals(db, c.user).await.map_err(ApiError::from).gql()?;
+        let panel = read::latest_panel(db, c.user).await.map_err(ApiError::from).gql()?;
+        Ok(Dashboard {
+            active_protocols: active.into_iter().map(|v| Protocol::new(v, now.date())).collect(),
+            latest_vitals: vitals.into_iter().map(HealthLog::from).collect(),
+            latest_panel: panel.map(Panel::from),
+            next_due: next,
+        })
+    }
+}

@@ -1,0 +1,82 @@
+//! `vigil serve`: migrations, the projection runner and the GraphQL API in one process, with
+//! graceful shutdown on SIGTERM/Ctrl-C (in-flight requests finish, then the runner commits
+//! its batch and stops). Must not hold business rules: it wires the service to HTTP.
+
+mod config;
+mod http;
+mod ws;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use vigil_eventstore::{EventStore, StoreConfig};
+use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, ProjectionRunner, ReadDb};
+
+pub use config::ServeArgs;
+
+use crate::cli::StoreArgs;
+use crate::service::Service;
+
+/// Runs the server until a shutdown signal.
+pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    config::warn_unknown_env();
+    let location = crate::commands::location(store_args)?;
+    let keys = config::resolve_keys(&location, args.dev).await?;
+    let store = EventStore::open(StoreConfig::new(location.clone(), keys.master))
+        .await
+        .context("cannot open the event store")?;
+    let db = ReadDb::open(&location, 16)
+        .await
+        .context("cannot open the read database")?;
+    let index = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await?);
+    let runner = ProjectionRunner::start(store.clone(), db.clone(), index.clone()).await?;
+    let service = Service::new(
+        store.clone(),
+        db.clone(),
+        runner,
+        index,
+        keys.token,
+        Duration::from_millis(args.lag_timeout_ms),
+    );
+    let schema = crate::graphql::build(Some(service.clone()), args.dev);
+    let app = http::router(service.clone(), schema, args.dev, args.body_limit);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let bound: SocketAddr = listener.local_addr()?;
+    // The one line scripts and tests read to learn the port (with --listen 127.0.0.1:0).
+    println!("vigil listening on http://{bound}");
+    tracing::info!(%bound, dev = args.dev, "vigil serving");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("shutting down: stopping projections");
+    service.shutdown().await;
+    store.close().await;
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

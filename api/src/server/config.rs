@@ -1,0 +1,132 @@
+//! Server configuration: flags, `VIGIL_*` variables and `*_FILE` variants for secrets.
+//! Production (no `--dev`) refuses to start without an explicit master key and token key;
+//! `--dev` on a local SQLite store may generate both into the data dir, loudly.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use vigil_eventstore::{Location, MasterKey};
+
+use crate::auth::TokenKey;
+use crate::master_key::{self, write_key_file};
+
+/// `vigil serve` flags.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port and prints it).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "VIGIL_LISTEN")]
+    pub listen: SocketAddr,
+    /// Development mode: GraphiQL, introspection and suggestions on; keys may be generated
+    /// into a SQLite data dir.
+    #[arg(long, env = "VIGIL_DEV")]
+    pub dev: bool,
+    /// Log format.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"], env = "VIGIL_LOG_FORMAT")]
+    pub log_format: String,
+    /// How long a mutation waits for read models before answering PROJECTION_LAG.
+    #[arg(long, default_value_t = 2_000, env = "VIGIL_PROJECTION_LAG_TIMEOUT_MS",
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub lag_timeout_ms: u64,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 262_144, env = "VIGIL_BODY_LIMIT",
+          value_parser = clap::value_parser!(u64).range(1_024..=16_777_216))]
+    pub body_limit: u64,
+}
+
+/// Every variable vigil reads; anything else starting with `VIGIL_` is probably a typo.
+const KNOWN: &[&str] = &[
+    "VIGIL_DATA_DIR",
+    "VIGIL_DATABASE_URL",
+    "VIGIL_MASTER_KEY",
+    "VIGIL_MASTER_KEY_FILE",
+    "VIGIL_NEW_MASTER_KEY",
+    "VIGIL_NEW_MASTER_KEY_FILE",
+    "VIGIL_TOKEN_KEY",
+    "VIGIL_TOKEN_KEY_FILE",
+    "VIGIL_LISTEN",
+    "VIGIL_DEV",
+    "VIGIL_LOG",
+    "VIGIL_LOG_FORMAT",
+    "VIGIL_PROJECTION_LAG_TIMEOUT_MS",
+    "VIGIL_BODY_LIMIT",
+    "VIGIL_TEST_PG_URL",
+];
+
+/// Warns about unknown `VIGIL_*` variables (names only; values may be secrets).
+pub fn warn_unknown_env() {
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with("VIGIL_") && !KNOWN.contains(&name) {
+            tracing::warn!(variable = name, "unknown VIGIL_* environment variable ignored (typo?)");
+            eprintln!("warning: unknown environment variable {name} ignored");
+        }
+    }
+}
+
+/// The secrets a server needs.
+pub struct Keys {
+    /// Wraps every data key.
+    pub master: MasterKey,
+    /// Signs access tokens and keys refresh-token hashes.
+    pub token: TokenKey,
+}
+
+fn set(var: &str) -> bool {
+    [var.to_owned(), format!("{var}_FILE")]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+}
+
+/// Resolves both keys; production requires them explicitly.
+pub async fn resolve_keys(location: &Location, dev: bool) -> anyhow::Result<Keys> {
+    if !dev {
+        let missing: Vec<&str> = ["VIGIL_MASTER_KEY", "VIGIL_TOKEN_KEY"]
+            .into_iter()
+            .filter(|v| !set(v))
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "production mode needs {} (or the *_FILE variants), each 32 random bytes in base64 \
+                 (`head -c 32 /dev/urandom | base64`); use --dev for a local trial",
+                missing.join(" and ")
+            );
+        }
+    }
+    let (master, _) = master_key::resolve(location).await?;
+    let token = token_key(location)?;
+    Ok(Keys { master, token })
+}
+
+fn token_key(location: &Location) -> anyhow::Result<TokenKey> {
+    let direct = std::env::var("VIGIL_TOKEN_KEY").ok().filter(|v| !v.is_empty());
+    let file = std::env::var("VIGIL_TOKEN_KEY_FILE").ok().filter(|v| !v.is_empty());
+    let text = match (direct, file) {
+        (Some(_), Some(_)) => bail!("set only one of VIGIL_TOKEN_KEY and VIGIL_TOKEN_KEY_FILE"),
+        (Some(text), None) => zeroize::Zeroizing::new(text),
+        (None, Some(path)) => zeroize::Zeroizing::new(
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read token key file {path}"))?,
+        ),
+        (None, None) => match location {
+            Location::Sqlite(dir) => return dev_token_key(dir),
+            Location::Postgres(_) => bail!("a Postgres server needs VIGIL_TOKEN_KEY or VIGIL_TOKEN_KEY_FILE"),
+        },
+    };
+    TokenKey::from_base64(text.trim()).map_err(|e| anyhow::anyhow!("VIGIL_TOKEN_KEY: {e}"))
+}
+
+fn dev_token_key(dir: &Path) -> anyhow::Result<TokenKey> {
+    let path = dir.join("token.key");
+    if !path.exists() {
+        write_key_file(&path, &MasterKey::generate()?)?;
+        eprintln!(
+            "WARNING: dev mode: generated token-signing key {} (mode 0600); production needs VIGIL_TOKEN_KEY.",
+            path.display()
+        );
+    }
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?,
+    );
+    TokenKey::from_base64(text.trim()).map_err(|e| anyhow::anyhow!("token key file {}: {e}", path.display()))
+}

@@ -1,0 +1,223 @@
+//! HTTP: GraphQL over HTTP per the spec's rules (accept negotiation, 400 for request errors
+//! under `application/graphql-response+json`, no mutations over GET, JSON bodies only, no
+//! batching), health endpoints, and the middleware stack (request ids, body limit, timeout,
+//! security headers, sensitive headers kept out of traces).
+
+use std::time::Duration;
+
+use async_graphql::http::parse_query_string;
+use async_graphql::parser::types::OperationType;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::graphql::VigilSchema;
+use crate::service::{ApiError, Service};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub schema: VigilSchema,
+}
+
+/// The whole HTTP surface.
+pub fn router(service: Service, schema: VigilSchema, dev: bool, body_limit: u64) -> Router {
+    let state = AppState { service, schema };
+    let mut router = Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(super::ws::handler))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
+    if dev {
+        router = router.route("/graphiql", get(graphiql));
+    }
+    let x_request_id = header::HeaderName::from_static("x-request-id");
+    router
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(
+            usize::try_from(body_limit).unwrap_or(usize::MAX),
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// Which media type to answer with, or `None` for 406.
+fn negotiate(headers: &HeaderMap) -> Option<&'static str> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accept.trim().is_empty() {
+        return Some(JSON);
+    }
+    let types: Vec<&str> = accept
+        .split(',')
+        .map(|t| t.split(';').next().unwrap_or("").trim())
+        .collect();
+    if types.contains(&GRAPHQL_RESPONSE) {
+        Some(GRAPHQL_RESPONSE)
+    } else if types.iter().any(|t| *t == JSON || *t == "*/*" || *t == "application/*") {
+        Some(JSON)
+    } else {
+        None
+    }
+}
+
+fn plain(status: StatusCode, message: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
+}
+
+async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return plain(
+            StatusCode::NOT_ACCEPTABLE,
+            "accept application/graphql-response+json or application/json",
+        );
+    };
+    let request = match parse_query_string(query.as_deref().unwrap_or("")) {
+        Ok(r) => r,
+        Err(_) => return plain(StatusCode::BAD_REQUEST, "malformed GraphQL GET request"),
+    };
+    // Mutations change state and must not ride on GET (CSRF, caches, logs).
+    if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
+        let op = match &request.operation_name {
+            Some(name) => doc
+                .operations
+                .iter()
+                .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
+            None => doc.operations.iter().next(),
+        };
+        if op.is_some_and(|(_, o)| o.node.ty != OperationType::Query) {
+            return (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, "POST")],
+                "mutations and subscriptions need POST",
+            )
+                .into_response();
+        }
+    }
+    execute(&state, &headers, request, media).await
+}
+
+async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return plain(
+            StatusCode::NOT_ACCEPTABLE,
+            "accept application/graphql-response+json or application/json",
+        );
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence != JSON {
+        return plain(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "POST bodies must be application/json",
+        );
+    }
+    // One operation per request: a JSON array (batch) does not parse as a request.
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(_) => return plain(StatusCode::BAD_REQUEST, "the body must be one GraphQL request object"),
+    };
+    execute(&state, &headers, request, media).await
+}
+
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: async_graphql::Request,
+    media: &'static str,
+) -> Response {
+    let mut request = request;
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let caller = match value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {
+            Some(token) => state.service.authenticate(token.trim()).await,
+            None => Err(ApiError::Unauthenticated("use Authorization: Bearer <access token>")),
+        };
+        request = request.data(caller);
+    }
+    let response = state.schema.execute(request).await;
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = match serde_json::to_value(&response) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialize a GraphQL response");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
+    };
+    let status = if request_error && media == GRAPHQL_RESPONSE {
+        if let Some(object) = body.as_object_mut() {
+            object.remove("data");
+        }
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    (status, [(header::CONTENT_TYPE, media)], body.to_string()).into_response()
+}
+
+async fn healthz() -> Response {
+    plain(StatusCode::OK, "ok")
+}
+
+/// Ready when the read database answers, the log is reachable and projections are within
+/// 1000 events of the head.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let service = &state.service;
+    if service.db().ping().await.is_err() {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "read database unreachable");
+    }
+    let Ok(head) = service.store().head_position().await else {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "event log unreachable");
+    };
+    let reached = service.runner().reached();
+    if service.runner().is_finished() {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "projection runner stopped");
+    }
+    if head.saturating_sub(reached) > 1_000 {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "projections are catching up");
+    }
+    plain(StatusCode::OK, "ready")
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
+}

@@ -1,0 +1,200 @@
+//! The application service: what a GraphQL resolver calls. It turns validated input into
+//! domain commands, runs them against the aggregate's stream (read, decide, append with the
+//! expected version), waits until read models reached the new events (read-your-writes),
+//! and answers queries from read models. Must not know GraphQL or HTTP types.
+
+mod accounts;
+mod error;
+mod rejections;
+mod sessions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+use vigil_domain::aggregate::{Aggregate, DomainEvent};
+use vigil_eventstore::{AppendOutcome, EventStore, ExpectedVersion, Metadata, NewEvent};
+use vigil_projections::{IndexKey, ProjectionRunner, ReadDb};
+
+pub use accounts::Tokens;
+pub use error::{ApiError, ApiResult};
+
+use crate::auth::{PasswordHasher, TokenKey};
+
+/// Attempts of a command when another writer moved the stream meanwhile.
+const CONFLICT_RETRIES: usize = 3;
+/// Events read per page when replaying a stream.
+const REPLAY_PAGE: u64 = 1_000;
+
+/// Everything a request needs; cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: EventStore,
+    db: ReadDb,
+    runner: ProjectionRunner,
+    index: IndexKey,
+    passwords: PasswordHasher,
+    tokens: TokenKey,
+    lag_timeout: Duration,
+}
+
+/// The authenticated person behind a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// Their user id (and data subject).
+    pub user: Uuid,
+    /// Their session (refresh-token family).
+    pub session: Uuid,
+}
+
+impl Caller {
+    fn metadata(&self) -> Metadata {
+        Metadata::actor(format!("user:{}", self.user))
+    }
+}
+
+impl Service {
+    /// Assembles the service.
+    pub fn new(
+        store: EventStore,
+        db: ReadDb,
+        runner: ProjectionRunner,
+        index: IndexKey,
+        tokens: TokenKey,
+        lag_timeout: Duration,
+    ) -> Self {
+        Service {
+            inner: Arc::new(Inner {
+                store,
+                db,
+                runner,
+                index,
+                passwords: PasswordHasher::new(),
+                tokens,
+                lag_timeout,
+            }),
+        }
+    }
+
+    /// The read database.
+    pub fn db(&self) -> &ReadDb {
+        &self.inner.db
+    }
+
+    /// The event store.
+    pub fn store(&self) -> &EventStore {
+        &self.inner.store
+    }
+
+    /// The projection runner.
+    pub fn runner(&self) -> &ProjectionRunner {
+        &self.inner.runner
+    }
+
+    /// Runs `command` (built from the current state) on an aggregate's stream sealed under
+    /// `subject`'s key, retrying on a concurrent write, then waits for the read models.
+    /// Returns the new state and the position of the last event (the head position when the
+    /// command changed nothing).
+    ///
+    /// # Errors
+    /// The domain's rejection, mapped to a code; `PROJECTION_LAG` when read models did not
+    /// catch up in time (the change is saved).
+    pub async fn execute<A>(
+        &self,
+        stream: &str,
+        subject: Uuid,
+        metadata: Metadata,
+        command: impl Fn(&A::State) -> ApiResult<A::Command>,
+    ) -> ApiResult<(A::State, u64)>
+    where
+        A: Aggregate,
+        A::Event: Serialize + DeserializeOwned,
+        ApiError: From<A::Error>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (state, version) = self.load::<A>(stream).await?;
+            let events = A::decide(&state, command(&state)?)?;
+            if events.is_empty() {
+                return Ok((state, self.inner.store.head_position().await?));
+            }
+            let new_events = events
+                .iter()
+                .map(|e| NewEvent::json(e.event_type(), e.schema_version(), e))
+                .collect::<Result<Vec<_>, _>>()?;
+            let expected = if version == 0 {
+                ExpectedVersion::NoStream
+            } else {
+                ExpectedVersion::Exact(version)
+            };
+            let outcome: AppendOutcome = match self
+                .inner
+                .store
+                .append_to(stream, subject, expected, new_events, metadata.clone())
+                .await
+            {
+                Err(vigil_eventstore::StoreError::Conflict { .. }) if attempt < CONFLICT_RETRIES => continue,
+                other => other?,
+            };
+            let state = events.iter().fold(state, A::evolve);
+            self.settle(outcome.last_position).await?;
+            return Ok((state, outcome.last_position));
+        }
+    }
+
+    /// The current state and version of an aggregate, replayed from its stream.
+    ///
+    /// # Errors
+    /// Store errors; an undecodable event is `INTERNAL`.
+    pub async fn load<A>(&self, stream: &str) -> ApiResult<(A::State, u64)>
+    where
+        A: Aggregate,
+        A::Event: DeserializeOwned,
+    {
+        let mut state = A::State::default();
+        let mut version = 0;
+        loop {
+            let page = self.inner.store.read_stream(stream, version + 1, REPLAY_PAGE).await?;
+            let done = (page.len() as u64) < REPLAY_PAGE;
+            for recorded in page {
+                version = recorded.envelope.stream_version;
+                match recorded.decode::<A::Event>()? {
+                    Some(event) => state = A::evolve(state, &event),
+                    None => return Err(ApiError::Forbidden("this account has been erased")),
+                }
+            }
+            if done {
+                return Ok((state, version));
+            }
+        }
+    }
+
+    /// Waits until every read model reached `position` (bounded by the lag timeout).
+    ///
+    /// # Errors
+    /// `PROJECTION_LAG` with the position.
+    pub async fn settle(&self, position: u64) -> ApiResult<()> {
+        self.inner
+            .runner
+            .wait_for(position, self.inner.lag_timeout)
+            .await
+            .map_err(ApiError::from)
+    }
+
+    /// Stops the projection runner after its batch in flight.
+    pub async fn shutdown(&self) {
+        self.inner.runner.stop_in_place().await;
+    }
+
+    /// Metadata for an append on behalf of `caller`.
+    pub fn metadata_for(caller: &Caller) -> Metadata {
+        caller.metadata()
+    }
+}

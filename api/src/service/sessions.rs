@@ -1,0 +1,146 @@
+//! Sessions and refresh tokens in the read database. A session is a refresh-token family:
+//! each refresh token works once; presenting a used one revokes the whole family (someone
+//! replayed a stolen token), and logout revokes it too. Tokens are stored only as keyed
+//! hashes. Must not store a token or anything personal beyond the user id.
+
+use sqlx::Row;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+use vigil_projections::ReadDb;
+use vigil_projections::read::micros;
+
+use super::{ApiError, ApiResult};
+
+/// How long an unused refresh token stays valid.
+pub const REFRESH_LIFETIME: Duration = Duration::days(30);
+
+/// What a presented refresh token turned out to be.
+pub enum Redeemed {
+    /// Valid and now used: issue a successor in the same family.
+    Fresh {
+        /// The owner.
+        user: Uuid,
+        /// The family.
+        family: Uuid,
+    },
+    /// Unknown, expired or in a revoked family.
+    Invalid,
+    /// Already used once: the family was revoked just now.
+    Reused,
+}
+
+pub async fn start(db: &ReadDb, user: Uuid, now: OffsetDateTime) -> ApiResult<Uuid> {
+    let family = Uuid::now_v7();
+    sqlx::query("insert into sessions (family_id, user_id, created_at) values ($1, $2, $3)")
+        .bind(family.to_string())
+        .bind(user.to_string())
+        .bind(micros(now))
+        .execute(db.pool())
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(family)
+}
+
+pub async fn store_refresh(
+    db: &ReadDb,
+    hash: [u8; 32],
+    family: Uuid,
+    user: Uuid,
+    now: OffsetDateTime,
+) -> ApiResult<()> {
+    sqlx::query(
+        "insert into refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(hex::encode(hash))
+    .bind(family.to_string())
+    .bind(user.to_string())
+    .bind(micros(now))
+    .bind(micros(now + REFRESH_LIFETIME))
+    .execute(db.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(())
+}
+
+/// Uses a refresh token once. The `used_at is null` guard makes two concurrent refreshes with
+/// the same token resolve to one winner and one reuse.
+pub async fn redeem(db: &ReadDb, hash: [u8; 32], now: OffsetDateTime) -> ApiResult<Redeemed> {
+    let hash = hex::encode(hash);
+    let row = sqlx::query(
+        "select t.family_id, t.user_id, t.expires_at, t.used_at, s.revoked_at from refresh_tokens t \
+         join sessions s on s.family_id = t.family_id where t.token_hash = $1",
+    )
+    .bind(&hash)
+    .fetch_optional(db.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    let Some(row) = row else { return Ok(Redeemed::Invalid) };
+    let family = parse(&row.try_get::<String, _>("family_id").map_err(ApiError::internal)?)?;
+    let user = parse(&row.try_get::<String, _>("user_id").map_err(ApiError::internal)?)?;
+    let expires_at: i64 = row.try_get("expires_at").map_err(ApiError::internal)?;
+    let used_at: Option<i64> = row.try_get("used_at").map_err(ApiError::internal)?;
+    let revoked_at: Option<i64> = row.try_get("revoked_at").map_err(ApiError::internal)?;
+    if revoked_at.is_some() {
+        return Ok(Redeemed::Invalid);
+    }
+    if used_at.is_some() {
+        revoke(db, family, "refresh token reused", now).await?;
+        return Ok(Redeemed::Reused);
+    }
+    if expires_at <= micros(now) {
+        return Ok(Redeemed::Invalid);
+    }
+    let used = sqlx::query("update refresh_tokens set used_at = $2 where token_hash = $1 and used_at is null")
+        .bind(&hash)
+        .bind(micros(now))
+        .execute(db.pool())
+        .await
+        .map_err(ApiError::internal)?;
+    if used.rows_affected() != 1 {
+        revoke(db, family, "refresh token reused", now).await?;
+        return Ok(Redeemed::Reused);
+    }
+    Ok(Redeemed::Fresh { user, family })
+}
+
+pub async fn revoke(db: &ReadDb, family: Uuid, reason: &str, now: OffsetDateTime) -> ApiResult<()> {
+    sqlx::query("update sessions set revoked_at = $2, revoked_reason = $3 where family_id = $1 and revoked_at is null")
+        .bind(family.to_string())
+        .bind(micros(now))
+        .bind(reason.to_owned())
+        .execute(db.pool())
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(())
+}
+
+/// Revokes every session of `user` except `keep` (after a password change).
+pub async fn revoke_others(db: &ReadDb, user: Uuid, keep: Uuid, now: OffsetDateTime) -> ApiResult<()> {
+    sqlx::query(
+        "update sessions set revoked_at = $3, revoked_reason = 'password changed' \
+         where user_id = $1 and family_id <> $2 and revoked_at is null",
+    )
+    .bind(user.to_string())
+    .bind(keep.to_string())
+    .bind(micros(now))
+    .execute(db.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(())
+}
+
+/// Whether a session is still live (logout and reuse take effect on access tokens at once).
+pub async fn is_live(db: &ReadDb, family: Uuid, user: Uuid) -> ApiResult<bool> {
+    let revoked: Option<Option<i64>> =
+        sqlx::query_scalar("select revoked_at from sessions where family_id = $1 and user_id = $2")
+            .bind(family.to_string())
+            .bind(user.to_string())
+            .fetch_optional(db.pool())
+            .await
+            .map_err(ApiError::internal)?;
+    Ok(matches!(revoked, Some(None)))
+}
+
+fn parse(text: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(text).map_err(ApiError::internal)
+}

@@ -1,0 +1,151 @@
+//! Starting and stopping a server process and talking GraphQL to it.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub logs: Arc<Mutex<String>>,
+}
+
+pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const TOKEN_KEY: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+fn vigil(backend: &Backend) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
+    match backend {
+        Backend::Sqlite(dir) => cmd.arg("--data-dir").arg(dir),
+        Backend::Postgres(url) => cmd.arg("--database-url").arg(url),
+    };
+    // Production mode: explicit keys, as an operator would run it.
+    cmd.env("VIGIL_MASTER_KEY", MASTER_KEY)
+        .env("VIGIL_TOKEN_KEY", TOKEN_KEY)
+        .env("VIGIL_LOG", "debug")
+        .env_remove("VIGIL_DATABASE_URL");
+    cmd
+}
+
+impl Server {
+    pub fn start(backend: &Backend) -> Server {
+        let mut child = vigil(backend)
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start vigil serve");
+        let logs = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read the listening line");
+        let base = line
+            .trim()
+            .strip_prefix("vigil listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}; logs: {}", logs.lock().unwrap()))
+            .to_owned();
+        std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = stdout.read_to_string(&mut rest);
+        });
+        Server { child, url: base, logs }
+    }
+
+    /// SIGTERM and wait: a graceful shutdown must exit 0.
+    pub fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "graceful shutdown failed: {exit:?}");
+        self.logs.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn cli(backend: &Backend, args: &[&str]) -> String {
+    let out = vigil(backend).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "vigil {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    pub url: String,
+    pub token: Option<String>,
+}
+
+impl Client {
+    pub fn new(server: &Server) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            url: format!("{}/graphql", server.url),
+            token: None,
+        }
+    }
+
+    /// Runs an operation and returns the whole response body.
+    pub async fn raw(&self, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Runs an operation that must succeed and returns `data`.
+    pub async fn ok(&self, query: &str, variables: Value) -> Value {
+        let body = self.raw(query, variables).await;
+        assert!(body.get("errors").is_none(), "{query} failed: {body}");
+        body["data"].clone()
+    }
+
+    /// Runs an operation that must fail and returns its first error's code.
+    pub async fn code(&self, query: &str, variables: Value) -> String {
+        let body = self.raw(query, variables).await;
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{query} did not fail with a code: {body}"))
+            .to_owned()
+    }
+}
+
+pub fn sqlite_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path: &Path = dir.path();
+    let data = path.join("data");
+    (dir, data)
+}

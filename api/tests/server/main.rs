@@ -1,0 +1,6 @@
+//! End-to-end: the real `vigil serve` on port 0, against SQLite and the throwaway Postgres,
+//! driven over HTTP and WebSocket like a client would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+mod scenario;

@@ -1,0 +1,141 @@
+//! Accounts and credentials: the profile (never the email) and the password hash, plus the
+//! identity claims a rebuild must restore when the read database was lost.
+//! Must not store an email address: only its blind index, inside `identity_claims`.
+
+use vigil_domain::account::AccountEvent;
+use vigil_domain::credentials::CredentialsEvent;
+
+use super::{Ctx, json, micros, name_of};
+use crate::error::Result;
+
+pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<()> {
+    let conn = ctx.conn;
+    match event {
+        AccountEvent::AccountRegistered {
+            handle,
+            email,
+            role,
+            registered_at,
+            ..
+        } => {
+            let at = micros(registered_at);
+            sqlx::query(
+                "insert into accounts (user_id, handle, role, tier, settings, ai_consent, erasure_requested, registered_at, updated_at) \
+                 values ($1, $2, $3, 'free', $4, 0, 0, $5, $5) on conflict (user_id) do nothing",
+            )
+            .bind(&ctx.user)
+            .bind(handle.as_str().to_owned())
+            .bind(name_of(&role)?)
+            .bind(json(&vigil_domain::account::Settings::default())?)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+            claim(conn, "email", ctx.index_key.email(&email), &ctx.user, at).await?;
+            claim(conn, "handle", ctx.index_key.handle(handle.as_str()), &ctx.user, at).await?;
+        }
+        AccountEvent::HandleChanged { from, to, changed_at } => {
+            let at = micros(changed_at);
+            set(conn, "handle", Value::Text(to.as_str().to_owned()), &ctx.user, at).await?;
+            sqlx::query("delete from identity_claims where kind = 'handle' and claim = $1 and user_id = $2")
+                .bind(ctx.index_key.handle(from.as_str()))
+                .bind(&ctx.user)
+                .execute(&mut *conn)
+                .await?;
+            claim(conn, "handle", ctx.index_key.handle(to.as_str()), &ctx.user, at).await?;
+        }
+        AccountEvent::EmailChanged { email, changed_at } => {
+            let at = micros(changed_at);
+            let index = ctx.index_key.email(&email);
+            sqlx::query("delete from identity_claims where kind = 'email' and user_id = $1 and claim <> $2")
+                .bind(&ctx.user)
+                .bind(&index)
+                .execute(&mut *conn)
+                .await?;
+            claim(conn, "email", index, &ctx.user, at).await?;
+        }
+        AccountEvent::RoleChanged { to, changed_at, .. } => {
+            set(conn, "role", Value::Text(name_of(&to)?), &ctx.user, micros(changed_at)).await?;
+        }
+        AccountEvent::SettingsChanged { settings, changed_at } => {
+            set(
+                conn,
+                "settings",
+                Value::Text(json(&settings)?),
+                &ctx.user,
+                micros(changed_at),
+            )
+            .await?;
+        }
+        AccountEvent::AiProcessingConsentGiven { at } => {
+            set(conn, "ai_consent", Value::Int(1), &ctx.user, micros(at)).await?;
+        }
+        AccountEvent::AiProcessingConsentWithdrawn { at } => {
+            set(conn, "ai_consent", Value::Int(0), &ctx.user, micros(at)).await?;
+        }
+        AccountEvent::BillingTierChanged { to, changed_at, .. } => {
+            set(conn, "tier", Value::Text(name_of(&to)?), &ctx.user, micros(changed_at)).await?;
+        }
+        AccountEvent::ErasureRequested { requested_at } => {
+            set(
+                conn,
+                "erasure_requested",
+                Value::Int(1),
+                &ctx.user,
+                micros(requested_at),
+            )
+            .await?;
+        }
+        AccountEvent::ErasureCompleted { .. } => {}
+    }
+    Ok(())
+}
+
+pub(super) async fn apply_credentials(ctx: Ctx<'_>, event: CredentialsEvent) -> Result<()> {
+    match event {
+        CredentialsEvent::PasswordSet { password_hash, at, .. } => {
+            sqlx::query(
+                "insert into credentials (user_id, password_hash, changed_at) values ($1, $2, $3) \
+                 on conflict (user_id) do update set password_hash = excluded.password_hash, changed_at = excluded.changed_at",
+            )
+            .bind(&ctx.user)
+            .bind(password_hash)
+            .bind(micros(at))
+            .execute(&mut *ctx.conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+enum Value {
+    Text(String),
+    Int(i64),
+}
+
+/// Updates one column of the account; `column` is always a literal from this file.
+async fn set(conn: &mut sqlx::AnyConnection, column: &'static str, value: Value, user: &str, at: i64) -> Result<()> {
+    let sql = format!("update accounts set {column} = $2, updated_at = $3 where user_id = $1");
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user.to_owned());
+    let query = match value {
+        Value::Text(text) => query.bind(text),
+        Value::Int(int) => query.bind(int),
+    };
+    query.bind(at).execute(conn).await?;
+    Ok(())
+}
+
+/// Restores a claim if it is missing. The API normally made it before appending; a claim held
+/// by someone else is left alone (the API refused that registration before it was written).
+async fn claim(conn: &mut sqlx::AnyConnection, kind: &str, claim: String, user: &str, at: i64) -> Result<()> {
+    sqlx::query(
+        "insert into identity_claims (kind, claim, user_id, claimed_at) values ($1, $2, $3, $4) \
+         on conflict (kind, claim) do nothing",
+    )
+    .bind(kind.to_owned())
+    .bind(claim)
+    .bind(user.to_owned())
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! Read-model queries for the API. Every query takes the owner's id and filters by it, so a
+//! caller can never reach another person's rows by guessing an id (they get `None`).
+//! Rows come back as domain types where the domain has them, so the API computes adherence,
+//! next due, in-force versions and level estimates with the domain's own rules.
+//! Must not write.
+
+mod accounts;
+mod bloodwork;
+mod doses;
+mod health;
+mod page;
+mod protocols;
+
+pub use accounts::{AccountView, account, claim_owner, password_hash};
+pub use bloodwork::{MarkerPoint, PanelView, latest_panel, marker_series, panel, panels};
+pub use doses::{DoseView, dose, dose_log_state, doses};
+pub use health::{HealthLogView, health_log, health_logs, latest_vitals};
+pub use page::{Cursor, Page, PageRequest};
+pub use protocols::{ProtocolView, protocol, protocol_state, protocols};
+
+use crate::error::{ProjectionError, Result};
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| ProjectionError::decode(what, e))
+}
+
+fn from_name<T: serde::de::DeserializeOwned>(what: &'static str, name: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).map_err(|e| ProjectionError::decode(what, e))
+}
+
+fn at(micros: i64) -> Result<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .map_err(|e| ProjectionError::decode("timestamp", e))
+}
+
+fn uuid(what: &'static str, text: &str) -> Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(text).map_err(|e| ProjectionError::decode(what, e))
+}
+
+/// Microseconds since the epoch of an instant (how read models store time).
+pub fn micros(at: time::OffsetDateTime) -> i64 {
+    crate::apply::micros(at)
+}

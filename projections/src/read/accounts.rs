@@ -1,0 +1,89 @@
+//! Account profile, password hash and identity-claim lookups.
+
+use sqlx::Row;
+use uuid::Uuid;
+use vigil_domain::account::{BillingTier, Role, Settings};
+
+use super::{at, from_json, from_name, uuid};
+use crate::db::ReadDb;
+use crate::error::Result;
+
+/// A profile as the owner sees it. There is no email here, by construction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountView {
+    /// The user.
+    pub user_id: Uuid,
+    /// Public handle.
+    pub handle: String,
+    /// Role.
+    pub role: Role,
+    /// Billing tier.
+    pub tier: BillingTier,
+    /// Display settings.
+    pub settings: Settings,
+    /// Whether AI processing was consented to.
+    pub ai_consent: bool,
+    /// Whether erasure was requested.
+    pub erasure_requested: bool,
+    /// When registered.
+    pub registered_at: time::OffsetDateTime,
+}
+
+/// The account of `user`.
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn account(db: &ReadDb, user: Uuid) -> Result<Option<AccountView>> {
+    let row = sqlx::query(
+        "select user_id, handle, role, tier, settings, ai_consent, erasure_requested, registered_at \
+         from accounts where user_id = $1",
+    )
+    .bind(user.to_string())
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        Ok(AccountView {
+            user_id: uuid("user id", &r.try_get::<String, _>("user_id")?)?,
+            handle: r.try_get("handle")?,
+            role: from_name("role", &r.try_get::<String, _>("role")?)?,
+            tier: from_name("tier", &r.try_get::<String, _>("tier")?)?,
+            settings: from_json("settings", &r.try_get::<String, _>("settings")?)?,
+            ai_consent: r.try_get::<i64, _>("ai_consent")? != 0,
+            erasure_requested: r.try_get::<i64, _>("erasure_requested")? != 0,
+            registered_at: at(r.try_get("registered_at")?)?,
+        })
+    })
+    .transpose()
+}
+
+/// The current password hash of `user`.
+///
+/// # Errors
+/// Database errors.
+pub async fn password_hash(db: &ReadDb, user: Uuid) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("select password_hash from credentials where user_id = $1")
+            .bind(user.to_string())
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
+/// Who holds a claim (`email`/`handle` blind index), and since when (µs).
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn claim_owner(db: &ReadDb, kind: &str, claim: &str) -> Result<Option<(Uuid, i64)>> {
+    let row = sqlx::query("select user_id, claimed_at from identity_claims where kind = $1 and claim = $2")
+        .bind(kind.to_owned())
+        .bind(claim.to_owned())
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| {
+        Ok((
+            uuid("user id", &r.try_get::<String, _>("user_id")?)?,
+            r.try_get("claimed_at")?,
+        ))
+    })
+    .transpose()
+}

@@ -1,0 +1,133 @@
+//! Health-log entries: pages filtered by vital and time range, and the latest of each vital.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+use vigil_domain::health::{VitalComponent, VitalKind};
+
+use super::page::{Cursor, Page, PageRequest};
+use super::{at, from_json, from_name, uuid};
+use crate::apply::name_of;
+use crate::db::ReadDb;
+use crate::error::Result;
+
+/// One vital reading as it stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthLogView {
+    /// Id.
+    pub entry_id: Uuid,
+    /// Which vital.
+    pub kind: VitalKind,
+    /// LOINC code of the reading (a panel code for blood pressure).
+    pub loinc: String,
+    /// Values as entered and canonical.
+    pub components: Vec<VitalComponent>,
+    /// When measured.
+    pub measured_at: time::OffsetDateTime,
+    /// Note.
+    pub note: Option<String>,
+    /// Corrections applied.
+    pub corrections: u32,
+    /// Withdrawn.
+    pub retracted: bool,
+}
+
+const COLUMNS: &str = "entry_id, kind, loinc, components, measured_at, note, corrections, retracted";
+
+/// A page of the owner's live readings, newest first, optionally of one vital and within
+/// `[from, to]` (µs).
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn health_logs(
+    db: &ReadDb,
+    user: Uuid,
+    kind: Option<VitalKind>,
+    from: Option<i64>,
+    to: Option<i64>,
+    page: &PageRequest,
+) -> Result<Page<HealthLogView>> {
+    let (bound_at, bound_id) = page.bound();
+    let kind = kind.map(|k| name_of(&k)).transpose()?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from health_logs where user_id = $1 and retracted = 0 \
+         and ($2 is null or kind = $2) and measured_at >= $3 and measured_at <= $4 \
+         and (measured_at < $5 or (measured_at = $5 and entry_id < $6)) \
+         order by measured_at desc, entry_id desc limit $7"
+    )))
+    .bind(user.to_string())
+    .bind(kind)
+    .bind(from.unwrap_or(i64::MIN))
+    .bind(to.unwrap_or(i64::MAX))
+    .bind(bound_at)
+    .bind(bound_id)
+    .bind(page.limit())
+    .fetch_all(db.pool())
+    .await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            let v = view(r)?;
+            Ok((
+                Cursor {
+                    at: r.try_get("measured_at")?,
+                    id: v.entry_id.to_string(),
+                },
+                v,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(items, page))
+}
+
+/// One of the owner's readings (retracted included).
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn health_log(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<HealthLogView>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from health_logs where entry_id = $1 and user_id = $2"
+    )))
+    .bind(id.to_string())
+    .bind(user.to_string())
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(view).transpose()
+}
+
+/// The latest live reading of each vital the owner has logged.
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn latest_vitals(db: &ReadDb, user: Uuid) -> Result<Vec<HealthLogView>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from health_logs h where user_id = $1 and retracted = 0 and measured_at = \
+         (select max(measured_at) from health_logs l where l.user_id = $1 and l.kind = h.kind and l.retracted = 0) \
+         order by kind, entry_id"
+    )))
+    .bind(user.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    let mut latest: Vec<HealthLogView> = Vec::new();
+    for row in &rows {
+        let v = view(row)?;
+        // Two readings at the same instant: keep one per vital.
+        if latest.last().is_none_or(|l| l.kind != v.kind) {
+            latest.push(v);
+        }
+    }
+    Ok(latest)
+}
+
+fn view(r: &AnyRow) -> Result<HealthLogView> {
+    Ok(HealthLogView {
+        entry_id: uuid("entry id", &r.try_get::<String, _>("entry_id")?)?,
+        kind: from_name("vital kind", &r.try_get::<String, _>("kind")?)?,
+        loinc: r.try_get("loinc")?,
+        components: from_json("vital components", &r.try_get::<String, _>("components")?)?,
+        measured_at: at(r.try_get("measured_at")?)?,
+        note: r.try_get("note")?,
+        corrections: u32::try_from(r.try_get::<i64, _>("corrections")?).unwrap_or(0),
+        retracted: r.try_get::<i64, _>("retracted")? != 0,
+    })
+}

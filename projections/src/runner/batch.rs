@@ -1,0 +1,250 @@
+//! One batch in one transaction, plus the maintenance operations built on it: reset,
+//! rebuild with progress, and checkpoint status.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use sqlx::Row;
+use uuid::Uuid;
+use vigil_eventstore::{EventStore, Payload, RecordedEvent};
+
+use crate::apply;
+use crate::db::{Backend, ReadDb};
+use crate::error::{ProjectionError, Result};
+use crate::identity::IndexKey;
+use crate::projection::Projection;
+use crate::streams::{self, StreamKind};
+
+/// Applies `events` (consecutive, ascending) to every projection still below them. Returns
+/// the lowest checkpoint after commit.
+pub(crate) async fn apply_batch(db: &ReadDb, key: &IndexKey, events: &[RecordedEvent]) -> Result<u64> {
+    let mut tx = db.begin_write().await?;
+    let mut positions = locked_checkpoints(&mut tx, db.backend()).await?;
+    let Some(last) = events.last().map(|e| e.envelope.position) else {
+        return Ok(positions.values().copied().min().unwrap_or(0));
+    };
+    for event in events {
+        let position = event.envelope.position;
+        let behind: Vec<Projection> = positions
+            .iter()
+            .filter(|(_, p)| **p < position)
+            .map(|(n, _)| *n)
+            .collect();
+        if behind.is_empty() {
+            continue;
+        }
+        let kind = streams::kind_of(&event.envelope.stream_id);
+        if kind == StreamKind::ErasureLedger {
+            if let Some(subject) = erased_subject(event)? {
+                for projection in &behind {
+                    apply::erase(&mut tx, *projection, subject).await?;
+                }
+                apply::erase_auth_state(&mut tx, subject).await?;
+            }
+            continue;
+        }
+        // An erased person's events read as `Erased`: nothing to project, nothing kept.
+        if matches!(event.payload, Payload::Erased) {
+            continue;
+        }
+        for projection in behind.iter().filter(|p| p.follows(kind)) {
+            apply::apply(&mut tx, *projection, event, key).await?;
+        }
+    }
+    let now = now_micros();
+    for (projection, position) in positions.iter_mut() {
+        if *position < last {
+            *position = last;
+            sqlx::query("update projection_checkpoints set position = $2, updated_at = $3 where name = $1")
+                .bind(projection.name())
+                .bind(i64::try_from(last).unwrap_or(i64::MAX))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(positions.values().copied().min().unwrap_or(0))
+}
+
+fn erased_subject(event: &RecordedEvent) -> Result<Option<Uuid>> {
+    #[derive(serde::Deserialize)]
+    struct Erased {
+        subject: Uuid,
+    }
+    if event.envelope.event_type != vigil_eventstore::SUBJECT_ERASED {
+        return Ok(None);
+    }
+    Ok(event
+        .decode::<Erased>()
+        .map_err(|e| ProjectionError::decode("erasure ledger entry", e))?
+        .map(|e| e.subject))
+}
+
+/// Reads every checkpoint inside the transaction, creating missing ones at 0, and locks them
+/// (Postgres row locks; SQLite's immediate transaction already holds the write lock).
+async fn locked_checkpoints(tx: &mut sqlx::AnyConnection, backend: Backend) -> Result<BTreeMap<Projection, u64>> {
+    ensure_checkpoints(tx).await?;
+    let sql = match backend {
+        Backend::Postgres => "select name, position from projection_checkpoints order by name for update",
+        Backend::Sqlite => "select name, position from projection_checkpoints order by name",
+    };
+    let rows = sqlx::query(sql).fetch_all(&mut *tx).await?;
+    let mut positions = BTreeMap::new();
+    for row in rows {
+        let name: String = row.try_get("name")?;
+        let position: i64 = row.try_get("position")?;
+        // A checkpoint of a projection this build no longer has is left alone.
+        if let Ok(projection) = Projection::parse(&name) {
+            positions.insert(projection, u64::try_from(position).unwrap_or(0));
+        }
+    }
+    Ok(positions)
+}
+
+async fn ensure_checkpoints(conn: &mut sqlx::AnyConnection) -> Result<()> {
+    for projection in Projection::ALL {
+        sqlx::query(
+            "insert into projection_checkpoints (name, position, updated_at) values ($1, 0, $2) \
+             on conflict (name) do nothing",
+        )
+        .bind(projection.name())
+        .bind(now_micros())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Every projection's checkpoint (0 for one never run).
+///
+/// # Errors
+/// Database errors.
+pub async fn checkpoints(db: &ReadDb) -> Result<Vec<(Projection, u64)>> {
+    let rows = sqlx::query("select name, position from projection_checkpoints")
+        .fetch_all(db.pool())
+        .await?;
+    let mut found = BTreeMap::new();
+    for row in rows {
+        let name: String = row.try_get("name")?;
+        let position: i64 = row.try_get("position")?;
+        if let Ok(projection) = Projection::parse(&name) {
+            found.insert(projection, u64::try_from(position).unwrap_or(0));
+        }
+    }
+    Ok(Projection::ALL
+        .into_iter()
+        .map(|p| (p, found.get(&p).copied().unwrap_or(0)))
+        .collect())
+}
+
+/// Clears the projections' tables and sets their checkpoints to 0, in one transaction.
+///
+/// # Errors
+/// Database errors.
+pub async fn reset(db: &ReadDb, projections: &[Projection]) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    ensure_checkpoints(&mut tx).await?;
+    for projection in projections {
+        for table in projection.tables() {
+            // Table names come from the fixed catalogue, never from input.
+            sqlx::query(sqlx::AssertSqlSafe(format!("delete from {table}")))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("update projection_checkpoints set position = 0, updated_at = $2 where name = $1")
+            .bind(projection.name())
+            .bind(now_micros())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RebuildReport {
+    /// Events read from the log.
+    pub events: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+impl RebuildReport {
+    /// Events per second.
+    pub fn events_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.events as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Resets `projections` and replays the whole log into them, in the calling task, calling
+/// `progress(position, head)` after each batch. For `vigil projections rebuild` when no
+/// server runs (a running server's runner would also pick the reset up by itself).
+///
+/// # Errors
+/// Store and database errors; the checkpoint stays at the last committed batch.
+pub async fn rebuild(
+    store: &EventStore,
+    db: &ReadDb,
+    key: &IndexKey,
+    projections: &[Projection],
+    mut progress: impl FnMut(u64, u64),
+) -> Result<RebuildReport> {
+    reset(db, projections).await?;
+    let started = Instant::now();
+    let head = store.head_position().await?;
+    let mut next = checkpoints(db).await?.iter().map(|(_, p)| *p).min().unwrap_or(0) + 1;
+    let mut events = 0u64;
+    while next <= head {
+        let page = store.read_all(next, super::BATCH as u64).await?;
+        let Some(last) = page.last().map(|e| e.envelope.position) else {
+            break;
+        };
+        apply_batch(db, key, &page).await?;
+        events += page.len() as u64;
+        next = last + 1;
+        progress(last, head);
+    }
+    Ok(RebuildReport {
+        events,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// A projection's checkpoint and how far it is behind the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointStatus {
+    /// The projection.
+    pub projection: Projection,
+    /// Last applied position.
+    pub position: u64,
+    /// Events committed to the log but not yet applied.
+    pub lag: u64,
+}
+
+/// Checkpoints and lag of every projection.
+///
+/// # Errors
+/// Store and database errors.
+pub async fn status(store: &EventStore, db: &ReadDb) -> Result<Vec<CheckpointStatus>> {
+    let head = store.head_position().await?;
+    Ok(checkpoints(db)
+        .await?
+        .into_iter()
+        .map(|(projection, position)| CheckpointStatus {
+            projection,
+            position,
+            lag: head.saturating_sub(position),
+        })
+        .collect())
+}
+
+fn now_micros() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
