@@ -1,5 +1,6 @@
 //! Security primitives for accounts and sessions: the password policy and argon2id hashing,
-//! access tokens (JWT HS256) and refresh tokens, and the keyed blind index of email addresses.
+//! access tokens (JWT HS256) and refresh tokens. (The keyed blind index of email addresses
+//! lives in `vigil_projections::identity`, because a rebuild must recompute it.)
 //!
 //! Everything here is pure apart from the OS random generator and the blocking-thread pool used
 //! for argon2: no database, no HTTP, no clock (the current time arrives as a parameter), no
@@ -7,14 +8,10 @@
 //! and logout.
 //!
 //! Errors are one enum, [`AuthError`]. Its variants fall into three groups that the API maps
-//! differently (see [`AuthError::is_user_input`] and [`AuthError::is_unauthenticated`]): a
+//! differently: a
 //! rejected password is the user's to fix, a rejected token is answered "unauthenticated"
 //! without saying why, and everything else is an internal failure.
 
-// Wired into the server by the GraphQL layer; until then nothing calls this module.
-#![allow(dead_code)]
-
-mod blind_index;
 mod password;
 mod secret_key;
 mod tokens;
@@ -75,8 +72,8 @@ pub enum AuthError {
     #[error("the refresh token is malformed")]
     RefreshTokenMalformed,
 
-    /// A stored password hash is not a PHC string argon2 can verify: the database row is
-    /// damaged. Internal.
+    /// A stored password hash is not a PHC string argon2 can verify, or asks for more work
+    /// than any hash this server makes: the database row is damaged. Internal.
     #[error("a stored password hash is malformed")]
     StoredHashMalformed,
     /// A configured secret key (`what` names it) is unusable; `reason` says how, without the
@@ -91,38 +88,13 @@ pub enum AuthError {
     /// The operating system's random generator failed. Internal.
     #[error("the system random generator failed")]
     Randomness,
-    /// argon2 or the MAC refused its own inputs (cannot happen with the parameters used here).
-    /// Internal.
+    /// argon2, the MAC or the claims serializer refused inputs it is always given in a valid
+    /// form here (not expected). Internal.
     #[error("password hashing failed")]
     Hashing,
     /// The blocking task that runs argon2 panicked or was cancelled at shutdown. Internal.
     #[error("the password hashing worker failed")]
     WorkerFailed,
-}
-
-impl AuthError {
-    /// Whether the caller can fix this by choosing another password (`BAD_USER_INPUT`).
-    pub fn is_user_input(&self) -> bool {
-        matches!(
-            self,
-            AuthError::PasswordTooShort { .. } | AuthError::PasswordTooLong { .. } | AuthError::PasswordTooCommon
-        )
-    }
-
-    /// Whether this rejects a presented token (`UNAUTHENTICATED`). The API answers these with
-    /// one generic message so a caller learns nothing about which check failed.
-    pub fn is_unauthenticated(&self) -> bool {
-        matches!(
-            self,
-            AuthError::TokenMalformed
-                | AuthError::TokenHeaderRejected
-                | AuthError::TokenSignatureInvalid
-                | AuthError::TokenExpired
-                | AuthError::TokenIssuedInFuture
-                | AuthError::TokenClaimMismatch { .. }
-                | AuthError::RefreshTokenMalformed
-        )
-    }
 }
 
 /// Fills `N` bytes from the operating system's random generator.

@@ -5,6 +5,7 @@
 
 mod figures;
 mod raw;
+mod rebuild;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -105,6 +106,7 @@ pub async fn run(args: &StoreArgs, cmd: BenchCommand) -> anyhow::Result<ExitCode
         BenchCommand::Read(a) => figures::scan(&db, &store, &a, figures::ScanKind::Read).await,
         BenchCommand::Shred(a) => figures::shred(&store, &a).await,
         BenchCommand::Scale(a) => figures::scale(&store, &a).await,
+        BenchCommand::Rebuild(a) => rebuild::rebuild(&db, &store, &a).await,
     };
     store.close().await;
     db.dispose().await?;

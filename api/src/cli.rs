@@ -119,6 +119,8 @@ pub enum BenchCommand {
     Shred(BenchArgs),
     /// Append latency on an empty store vs after --events prefilled events.
     Scale(BenchArgs),
+    /// Rebuilding a read model vs raw multi-row INSERTs of the same rows.
+    Rebuild(BenchArgs),
 }
 
 #[derive(Debug, Args, Clone)]

@@ -10,7 +10,7 @@ mod hashing;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-pub use hashing::{PasswordHasher, Verification};
+pub use hashing::PasswordHasher;
 
 use super::AuthError;
 

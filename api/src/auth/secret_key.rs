@@ -1,7 +1,7 @@
 //! The 32-byte server secret shared by the token key and the blind-index key: parsing it from
 //! configuration, generating one, and keeping it out of logs and memory dumps.
 //!
-//! It must not know what the key is used for; the typed wrappers in `tokens` and `blind_index`
+//! It must not know what the key is used for; the typed wrappers in `tokens`
 //! do, so one key cannot be passed where the other is expected.
 
 use std::fmt;
@@ -24,11 +24,6 @@ impl SecretKey {
 
     pub(super) fn new(bytes: Zeroizing<[u8; Self::LEN]>) -> Self {
         SecretKey { bytes }
-    }
-
-    /// A fresh random key (for dev mode and tests).
-    pub(super) fn generate() -> Result<Self, AuthError> {
-        Ok(SecretKey::new(super::random_bytes()?))
     }
 
     /// Parses standard base64 of exactly 32 bytes (what `head -c 32 /dev/urandom | base64`

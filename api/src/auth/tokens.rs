@@ -12,8 +12,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
 
-pub use access::{ACCESS_TOKEN_LIFETIME, AccessClaims, IssuedAccessToken};
-
 use super::AuthError;
 use super::secret_key::SecretKey;
 
@@ -33,6 +31,7 @@ pub struct TokenKey {
 
 impl TokenKey {
     /// Wraps 32 bytes of key material.
+    #[cfg(test)]
     pub fn new(bytes: Zeroizing<[u8; 32]>) -> Self {
         Self::from_secret(SecretKey::new(bytes))
     }
@@ -43,14 +42,6 @@ impl TokenKey {
     /// [`AuthError::InvalidKey`] saying what is wrong, without the key.
     pub fn from_base64(text: &str) -> Result<Self, AuthError> {
         Ok(Self::from_secret(SecretKey::from_base64(text, "the token key")?))
-    }
-
-    /// A fresh random key, for `--dev` and tests: tokens do not survive a restart.
-    ///
-    /// # Errors
-    /// [`AuthError::Randomness`] when the OS generator fails.
-    pub fn generate() -> Result<Self, AuthError> {
-        Ok(Self::from_secret(SecretKey::generate()?))
     }
 
     fn from_secret(signing: SecretKey) -> Self {

@@ -21,6 +21,12 @@ use crate::auth::{AuthError, random_bytes};
 const MAX_PASSWORD_BYTES: usize = MAX_PASSWORD_CHARS * 4;
 /// OWASP and the argon2 crate agree on 16 random bytes of salt.
 const SALT_BYTES: usize = 16;
+/// Ceilings on the cost a stored hash may ask for (256 MiB, 16 passes, 16 lanes): far above
+/// anything this server makes, low enough that a damaged or planted row cannot make one login
+/// allocate gigabytes or spin for minutes.
+const MAX_STORED_M_COST_KIB: u32 = 256 * 1024;
+const MAX_STORED_T_COST: u32 = 16;
+const MAX_STORED_P_COST: u32 = 16;
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +78,13 @@ impl Argon2id {
 
     fn verify(&self, password: &[u8], stored: &str) -> Result<Verification, AuthError> {
         let parsed = PasswordHash::new(stored).map_err(|_| AuthError::StoredHashMalformed)?;
+        let params = Params::try_from(&parsed).map_err(|_| AuthError::StoredHashMalformed)?;
+        if params.m_cost() > MAX_STORED_M_COST_KIB
+            || params.t_cost() > MAX_STORED_T_COST
+            || params.p_cost() > MAX_STORED_P_COST
+        {
+            return Err(AuthError::StoredHashMalformed);
+        }
         if password.len() > MAX_PASSWORD_BYTES {
             // Cannot match; still pay for one hash so the answer takes the usual time.
             self.dummy_verify(b"")?;
@@ -82,7 +95,7 @@ impl Argon2id {
         match PasswordVerifier::<PasswordHash>::verify_password(&self.context(), password, &parsed) {
             Ok(()) => Ok(Verification {
                 matched: true,
-                needs_rehash: self.needs_rehash(&parsed),
+                needs_rehash: self.needs_rehash(&parsed, &params),
             }),
             Err(PhcError::PasswordInvalid) => Ok(Verification::FAILED),
             Err(_) => Err(AuthError::StoredHashMalformed),
@@ -90,17 +103,14 @@ impl Argon2id {
     }
 
     /// Whether `stored` was made with anything other than today's variant and parameters.
-    fn needs_rehash(&self, stored: &PasswordHash) -> bool {
-        let Ok(params) = Params::try_from(stored) else {
-            return true;
-        };
+    fn needs_rehash(&self, stored: &PasswordHash, params: &Params) -> bool {
         let output_len = |p: &Params| p.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
         stored.algorithm.as_str() != Algorithm::Argon2id.as_str()
             || stored.version != Some(u32::from(Version::V0x13))
             || params.m_cost() != self.params.m_cost()
             || params.t_cost() != self.params.t_cost()
             || params.p_cost() != self.params.p_cost()
-            || output_len(&params) != output_len(&self.params)
+            || output_len(params) != output_len(&self.params)
             || stored.salt.as_ref().is_none_or(|salt| salt.len() < SALT_BYTES)
     }
 

@@ -149,7 +149,7 @@ impl TokenKey {
     /// `iss`, `aud`, `exp` and `iat` compared.
     ///
     /// # Errors
-    /// One of the token variants of [`AuthError`] (see [`AuthError::is_unauthenticated`]);
+    /// One of the token variants of [`AuthError`];
     /// [`AuthError::Hashing`] only if the MAC cannot be keyed (not expected).
     pub fn verify_access_token(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, AuthError> {
         if token.len() > MAX_TOKEN_BYTES {
@@ -221,9 +221,8 @@ fn check_header(segment: &str) -> Result<(), AuthError> {
     let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| AuthError::TokenMalformed)?;
     // Two steps so the error says which: not a JSON object at all is malformed; an object
     // asking for anything we do not do is a rejected header.
-    let object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&bytes).map_err(|_| AuthError::TokenMalformed)?;
-    drop(object);
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes)
+        .map_err(|_| AuthError::TokenMalformed)?;
     let header: WireHeader = serde_json::from_slice(&bytes).map_err(|_| AuthError::TokenHeaderRejected)?;
     let alg_ok = header.alg.as_deref() == Some("HS256");
     let typ_ok = header.typ.as_deref().is_none_or(|typ| typ == "JWT");

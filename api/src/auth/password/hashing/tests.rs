@@ -117,7 +117,7 @@ fn another_argon2_variant_or_output_length_needs_a_rehash() {
 }
 
 #[test]
-fn a_stored_hash_that_is_not_a_valid_phc_string_is_an_error_not_a_mismatch() {
+fn a_stored_hash_that_is_malformed_or_too_costly_is_an_error_not_a_mismatch() {
     let argon = Argon2id::new(tiny());
     for stored in [
         "",
@@ -126,6 +126,11 @@ fn a_stored_hash_that_is_not_a_valid_phc_string_is_an_error_not_a_mismatch() {
         "$argon2id$v=19$m=8,t=1,p=1$",
         "$argon2id$v=19$m=8,t=1,p=1,x=3$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
         "$scrypt$ln=16,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
+        // Well-formed but asking for just over the ceilings (256 MiB, 16 passes, 16 lanes):
+        // refused before any work.
+        "$argon2id$v=19$m=262145,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhcw",
+        "$argon2id$v=19$m=8,t=17,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhcw",
+        "$argon2id$v=19$m=136,t=1,p=17$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhcw",
     ] {
         assert_eq!(
             argon.verify(b"violet-kettle-harbour", stored),
