@@ -18,5 +18,8 @@ fi
 if cargo tree -p vigil-eventstore -e normal --prefix none --locked | grep -qE '^vigil-(projections|api) v'; then
   echo "vigil-eventstore depends on a higher layer"; fail=1
 fi
+if cargo tree -p vigil-projections -e normal --prefix none --locked | grep -qE '^vigil-api v'; then
+  echo "vigil-projections depends on a higher layer"; fail=1
+fi
 [ "$fail" = 0 ] && echo "dependency direction: ok"
 exit "$fail"
