@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::{Backend, Client, Server, cli, sqlite_dir};
+use crate::ws::Subscription;
 
 const EMAIL: &str = "Tour.Person@Example.org";
 const PASSWORD: &str = "violet-lantern-orbit-42";
@@ -86,6 +87,18 @@ async fn tour(backend: Backend) {
         assert_eq!(d["logDose"]["dose"]["amount"], "125");
         dose_id = d["logDose"]["dose"]["id"].as_str().unwrap().to_owned();
     }
+    // Without a token the subscription socket is refused; with one, the caller's own changes
+    // arrive once the read models have them.
+    let refused = Subscription::my_events(&server.url, None)
+        .await
+        .err()
+        .expect("refused without a token");
+    assert_ne!(refused["type"], "connection_ack");
+    let mut events = Subscription::my_events(&server.url, client.token.as_deref())
+        .await
+        .expect("subscribed");
+    // Give the server a moment to register the subscription before writing.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let bp = client
         .ok(
             "mutation { recordHealthLog(input: {vital: \"blood_pressure\", systolic: \"128\", diastolic: \"82\", measuredAt: \"2026-03-02T08:00:00Z\"}) { healthLog { id components { value } } } }",
@@ -93,6 +106,9 @@ async fn tour(backend: Backend) {
         )
         .await;
     let bp_id = bp["recordHealthLog"]["healthLog"]["id"].as_str().unwrap().to_owned();
+    let event = events.next().await;
+    assert_eq!(event["kind"], "health", "{event}");
+    assert_eq!(event["eventType"], "VitalRecorded");
     client
         .ok(
             "mutation { recordHealthLog(input: {vital: \"body_weight\", value: \"87.3\", unit: \"kg\", measuredAt: \"2026-03-02T08:05:00Z\"}) { healthLog { id } } }",
