@@ -2,21 +2,32 @@
 //! requests are queued and commits them in one transaction (group commit), holding the chain
 //! head (a row lock on Postgres, the write lock on SQLite) so positions are gapless and in
 //! commit order, and each hash links to the one committed before it. Must not serve reads.
+//!
+//! Two ways to commit a group. The head-checked path plans on what this task remembers from
+//! its own commits ([`Known`]) and sends one statement that writes only if the head has not
+//! moved (one round trip; a snapshot lookup first when a stream or subject is new to it). The
+//! locked path (take the head lock, look everything up, write, commit) is taken when another
+//! process moved the head or the checked write was refused, and is always correct on its own.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use sqlx::Connection;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgPool, Postgres};
+use sqlx::sqlite::{Sqlite, SqlitePool};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use uuid::Uuid;
 
-use crate::chain::link_hash;
-use crate::crypto::{DataKey, SealContext};
-use crate::db::{Db, begin_write};
+use crate::checked;
+use crate::crypto::DataKey;
+use crate::db::{Db, Dialect};
 use crate::error::{Result, StoreError};
-use crate::log::{self, Head, Lookups, StoredRow, Writes};
-use crate::model::{AppendOutcome, AppendRequest, Envelope};
+use crate::known::Known;
+use crate::log;
+use crate::model::{AppendOutcome, AppendRequest};
+use crate::plan::plan;
 use crate::store::advance;
-use crate::time::now_micros;
 use crate::vault::KeyVault;
 
 /// Most requests committed together; bounds the latency one transaction adds.
@@ -36,18 +47,60 @@ pub(crate) struct Appender {
     db: Db,
     vault: Arc<KeyVault>,
     head_tx: Arc<watch::Sender<u64>>,
+    /// The appender's own connection, kept between groups: taking one from the pool for each
+    /// group costs a ping round trip.
+    conn: Option<Conn>,
+    /// What the last commit (or snapshot) showed; lets a group skip the lookups.
+    known: Option<Known>,
 }
 
+enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+/// The keys a group reads: its streams, its subjects (and fenced ones), its command ids.
+struct Needs {
+    streams: Vec<String>,
+    subjects: Vec<Uuid>,
+    commands: Vec<Uuid>,
+}
+
+type Committed = (Vec<Result<AppendOutcome>>, u64);
+
 impl Appender {
-    pub(crate) fn spawn(db: Db, vault: Arc<KeyVault>, head_tx: Arc<watch::Sender<u64>>) -> mpsc::Sender<Job> {
+    /// Starts the task. `release` makes it hand its connection back to the pool (so the pool
+    /// can close); it takes a new one if more work arrives.
+    pub(crate) fn spawn(
+        db: Db,
+        vault: Arc<KeyVault>,
+        head_tx: Arc<watch::Sender<u64>>,
+        release: Arc<Notify>,
+    ) -> mpsc::Sender<Job> {
         let (tx, rx) = mpsc::channel(4096);
-        let appender = Appender { db, vault, head_tx };
-        tokio::spawn(appender.run(rx));
+        let appender = Appender {
+            db,
+            vault,
+            head_tx,
+            conn: None,
+            known: None,
+        };
+        tokio::spawn(appender.run(rx, release));
         tx
     }
 
-    async fn run(self, mut rx: mpsc::Receiver<Job>) {
-        while let Some(first) = rx.recv().await {
+    async fn run(mut self, mut rx: mpsc::Receiver<Job>, release: Arc<Notify>) {
+        loop {
+            let first = tokio::select! {
+                job = rx.recv() => match job {
+                    Some(job) => job,
+                    None => break,
+                },
+                () = release.notified() => {
+                    self.conn = None;
+                    continue;
+                }
+            };
             let mut events = first.req.events.len();
             let mut jobs = vec![first];
             while jobs.len() < MAX_JOBS_PER_COMMIT && events < MAX_EVENTS_PER_COMMIT {
@@ -65,7 +118,7 @@ impl Appender {
 
     /// Commits a group; if the shared transaction fails, retries each job alone so one bad
     /// request cannot fail its neighbours, and each caller gets its own error.
-    async fn commit_group(&self, jobs: Vec<Job>) {
+    async fn commit_group(&mut self, jobs: Vec<Job>) {
         tracing::trace!(jobs = jobs.len(), "group commit");
         let (ready, keys) = self.resolve_keys(jobs).await;
         if ready.is_empty() {
@@ -126,32 +179,179 @@ impl Appender {
         (ready, keys)
     }
 
-    async fn commit(
-        &self,
-        jobs: &[Job],
-        keys: &HashMap<Uuid, Arc<DataKey>>,
-    ) -> Result<(Vec<Result<AppendOutcome>>, u64)> {
+    /// Tries the head-checked path, and takes the locked path when another process moved the
+    /// head or the checked write was refused (say a command id that is not new after all).
+    async fn commit(&mut self, jobs: &[Job], keys: &HashMap<Uuid, Arc<DataKey>>) -> Result<Committed> {
         let streams: Vec<String> = unique(jobs.iter().map(|j| j.req.stream.clone()));
         let mut subjects: Vec<Uuid> = unique(jobs.iter().map(|j| j.req.subject));
         subjects.extend(jobs.iter().filter_map(|j| j.fence));
         let commands: Vec<Uuid> = unique(jobs.iter().filter_map(|j| j.req.metadata.command_id));
-        match &self.db {
-            Db::Postgres(p) => {
-                let mut tx = p.begin_with(begin_write(p)).await?;
-                let head = log::lock_head_pg(&mut tx).await?;
-                let found = log::lookups_pg(&mut tx, &streams, &subjects, &commands).await?;
-                let plan = plan(jobs, keys, head, found)?;
-                log::write_pg(&mut tx, &plan.writes()).await?;
-                tx.commit().await?;
-                Ok((plan.outcomes, plan.head.position))
+        let needs = Needs {
+            streams,
+            subjects,
+            commands,
+        };
+        let mut conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => Conn::acquire(&self.db).await?,
+        };
+        let checked = self.commit_checked(&mut conn, jobs, keys, &needs).await;
+        let result = match checked {
+            Ok(Some(done)) => Ok(done),
+            Ok(None) => self.commit_locked(&mut conn, jobs, keys, &needs).await,
+            // The server refused the statement, so it wrote nothing: the locked path decides.
+            Err(StoreError::Database(sqlx::Error::Database(e))) => {
+                tracing::debug!(error = %e, "head-checked write refused; taking the locked path");
+                self.known = None;
+                conn = conn.after_refusal().await?;
+                self.commit_locked(&mut conn, jobs, keys, &needs).await
             }
-            Db::Sqlite(p) => {
-                let mut tx = p.begin_with(begin_write(p)).await?;
-                let (head, found) = log::head_and_lookups_sqlite(&mut tx, &streams, &subjects, &commands).await?;
+            Err(e) => Err(e),
+        };
+        match &result {
+            Ok(_) => self.conn = Some(conn),
+            Err(_) => {
+                // The connection's state is unknown (a transaction may be open): replace it.
+                self.known = None;
+                conn.close().await;
+            }
+        }
+        result
+    }
+
+    /// Plans on what is known (looking up only what is not) and writes with the head check.
+    /// `Ok(None)`: the head moved, nothing was written.
+    async fn commit_checked(
+        &mut self,
+        conn: &mut Conn,
+        jobs: &[Job],
+        keys: &HashMap<Uuid, Arc<DataKey>>,
+        needs: &Needs,
+    ) -> Result<Option<Committed>> {
+        let mut remembered = self.known.take();
+        let (mut looked_up, mut must_look_up) = (false, false);
+        let (known, plan) = loop {
+            let known = match remembered.take() {
+                Some(known) if !must_look_up && known.covers(&needs.streams, &needs.subjects) => {
+                    (known, HashMap::new())
+                }
+                remembered => {
+                    let (head, found) = match conn {
+                        Conn::Sqlite(c) => {
+                            log::head_and_lookups_sqlite(c, &needs.streams, &needs.subjects, &needs.commands).await?
+                        }
+                        Conn::Postgres(c) => {
+                            checked::snapshot_pg(c, &needs.streams, &needs.subjects, &needs.commands).await?
+                        }
+                    };
+                    let mut known = match remembered {
+                        Some(k) if k.head.position == head.position => k,
+                        _ => Known::new(head),
+                    };
+                    known.learn(head, &needs.streams, &needs.subjects, &found);
+                    looked_up = true;
+                    (known, found.commands)
+                }
+            };
+            let (known, commands) = known;
+            let mut found = known.lookups(&needs.streams, &needs.subjects);
+            found.commands = commands;
+            let plan = plan(jobs, keys, known.head, found)?;
+            // A refused append whose command id was not looked up may be a retry whose
+            // original outcome is due instead; only the commands table can tell.
+            let unsure = jobs
+                .iter()
+                .zip(&plan.outcomes)
+                .any(|(j, o)| o.is_err() && j.req.metadata.command_id.is_some());
+            if unsure && !looked_up {
+                must_look_up = true;
+                remembered = Some(known);
+                continue;
+            }
+            break (known, plan);
+        };
+        let mut known = known;
+        let applied = match conn {
+            Conn::Sqlite(c) => checked::write_sqlite(c, &plan.writes(), known.head.position).await?,
+            Conn::Postgres(c) => checked::write_pg(c, &plan.writes(), known.head.position).await?,
+        };
+        if !applied {
+            return Ok(None);
+        }
+        known.learn(plan.head, &needs.streams, &needs.subjects, &plan.found);
+        self.known = Some(known);
+        Ok(Some((plan.outcomes, plan.head.position)))
+    }
+
+    /// The path that always works: take the head lock, look everything up, write, commit.
+    async fn commit_locked(
+        &mut self,
+        conn: &mut Conn,
+        jobs: &[Job],
+        keys: &HashMap<Uuid, Arc<DataKey>>,
+        needs: &Needs,
+    ) -> Result<Committed> {
+        self.known = None;
+        let plan = match conn {
+            Conn::Postgres(c) => {
+                let mut tx = c.begin_with(<PgPool as Dialect>::BEGIN_WRITE).await?;
+                let head = log::lock_head_pg(&mut tx).await?;
+                let found = log::lookups_pg(&mut tx, &needs.streams, &needs.subjects, &needs.commands).await?;
+                let plan = plan(jobs, keys, head, found)?;
+                if !checked::write_pg(&mut tx, &plan.writes(), head.position).await? {
+                    return Err(StoreError::Corrupt("the locked chain head moved".into()));
+                }
+                tx.commit().await?;
+                plan
+            }
+            Conn::Sqlite(c) => {
+                let mut tx = c.begin_with(<SqlitePool as Dialect>::BEGIN_WRITE).await?;
+                let (head, found) =
+                    log::head_and_lookups_sqlite(&mut tx, &needs.streams, &needs.subjects, &needs.commands).await?;
                 let plan = plan(jobs, keys, head, found)?;
                 log::write_sqlite(&mut tx, &plan.writes()).await?;
                 tx.commit().await?;
-                Ok((plan.outcomes, plan.head.position))
+                plan
+            }
+        };
+        let mut known = Known::new(plan.head);
+        known.learn(plan.head, &needs.streams, &needs.subjects, &plan.found);
+        self.known = Some(known);
+        Ok((plan.outcomes, plan.head.position))
+    }
+}
+
+impl Conn {
+    async fn acquire(db: &Db) -> Result<Conn> {
+        Ok(match db {
+            Db::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
+            Db::Postgres(p) => Conn::Postgres(p.acquire().await?),
+        })
+    }
+
+    /// After a refused checked write: on SQLite the multi-statement call stopped inside its
+    /// transaction, so roll it back ("no transaction" is fine: it failed before `begin`).
+    /// A connection that cannot roll back is replaced.
+    async fn after_refusal(self) -> Result<Conn> {
+        let Conn::Sqlite(mut c) = self else { return Ok(self) };
+        match sqlx::query("rollback").execute(&mut *c).await {
+            Ok(_) => Ok(Conn::Sqlite(c)),
+            Err(sqlx::Error::Database(e)) if e.message().contains("no transaction") => Ok(Conn::Sqlite(c)),
+            Err(e) => {
+                let _ = c.close().await;
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn close(self) {
+        // Closing (not returning) it: the pool opens a fresh one when needed.
+        match self {
+            Conn::Sqlite(c) => {
+                let _ = c.close().await;
+            }
+            Conn::Postgres(c) => {
+                let _ = c.close().await;
             }
         }
     }
@@ -160,157 +360,4 @@ impl Appender {
 fn unique<T: Eq + std::hash::Hash + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
     let mut seen = std::collections::HashSet::new();
     items.filter(|i| seen.insert(i.clone())).collect()
-}
-
-/// What one transaction will write and what each caller will be told.
-struct Plan {
-    rows: Vec<StoredRow>,
-    commands: Vec<(Uuid, String, AppendOutcome)>,
-    fences: Vec<(Uuid, i64, u64)>,
-    outcomes: Vec<Result<AppendOutcome>>,
-    head: Head,
-}
-
-impl Plan {
-    fn writes(&self) -> Writes<'_> {
-        Writes {
-            rows: &self.rows,
-            commands: &self.commands,
-            fences: &self.fences,
-            head: self.head,
-        }
-    }
-}
-
-/// Decides each job in queue order against the state read under the lock, assigning
-/// versions, positions, ids and timestamps, sealing payloads and extending the chain.
-fn plan(jobs: &[Job], keys: &HashMap<Uuid, Arc<DataKey>>, mut head: Head, mut found: Lookups) -> Result<Plan> {
-    // The store's clock, but never behind the head: recorded_at is monotonic along positions.
-    head.recorded_at = head.recorded_at.max(now_micros());
-    let mut plan = Plan {
-        rows: Vec::new(),
-        commands: Vec::new(),
-        fences: Vec::new(),
-        outcomes: Vec::new(),
-        head,
-    };
-    for job in jobs {
-        let outcome = plan_one(&mut plan, &mut found, job, keys);
-        plan.outcomes.push(outcome);
-    }
-    Ok(plan)
-}
-
-fn plan_one(
-    plan: &mut Plan,
-    found: &mut Lookups,
-    job: &Job,
-    keys: &HashMap<Uuid, Arc<DataKey>>,
-) -> Result<AppendOutcome> {
-    let req = &job.req;
-    if let Some(command_id) = req.metadata.command_id
-        && let Some((stream, outcome)) = found.commands.get(&command_id)
-    {
-        return if *stream == req.stream {
-            Ok(*outcome)
-        } else {
-            Err(StoreError::CommandIdReused { command_id })
-        };
-    }
-    if let Some(fenced) = job.fence
-        && let Some(position) = found.erased.get(&fenced)
-    {
-        // Already shredded: report the original ledger entry, write nothing.
-        return Ok(AppendOutcome {
-            first_version: 0,
-            last_version: 0,
-            first_position: *position,
-            last_position: *position,
-        });
-    }
-    if found.erased.contains_key(&req.subject) {
-        return Err(StoreError::SubjectErased { subject: req.subject });
-    }
-    let tip = found.tips.get(&req.stream).copied();
-    if let Some(tip) = tip
-        && tip.subject != req.subject
-    {
-        return Err(StoreError::StreamSubjectMismatch {
-            stream: req.stream.clone(),
-        });
-    }
-    let actual = tip.map_or(0, |t| t.version);
-    if !req.expected.admits(actual) {
-        return Err(StoreError::Conflict {
-            stream: req.stream.clone(),
-            expected: req.expected,
-            actual,
-        });
-    }
-    let key = keys
-        .get(&req.subject)
-        .ok_or(StoreError::SubjectErased { subject: req.subject })?;
-    let first_position = plan.head.position + 1;
-    let mut rows = Vec::with_capacity(req.events.len());
-    let mut head = plan.head;
-    for (i, event) in req.events.iter().enumerate() {
-        let offset = i as u64 + 1;
-        let mut env = Envelope {
-            position: head.position + 1,
-            event_id: Uuid::now_v7(),
-            stream_id: req.stream.clone(),
-            stream_version: actual + offset,
-            subject: req.subject,
-            event_type: event.event_type.clone(),
-            schema_version: event.schema_version,
-            recorded_at_micros: head.recorded_at,
-            actor: req.metadata.actor.clone(),
-            correlation_id: req.metadata.correlation_id,
-            causation_id: req.metadata.causation_id,
-            command_id: req.metadata.command_id,
-            key_id: key.key_id,
-            prev_hash: head.hash,
-            hash: [0; 32],
-        };
-        let ctx = SealContext {
-            event_id: env.event_id,
-            stream_id: &env.stream_id,
-            stream_version: env.stream_version,
-            event_type: &env.event_type,
-            schema_version: env.schema_version,
-        };
-        let (nonce, ciphertext) = key.seal(&ctx, &event.payload)?;
-        env.hash = link_hash(&env.prev_hash, &env, &nonce, &ciphertext);
-        head.position = env.position;
-        head.hash = env.hash;
-        rows.push(StoredRow {
-            env,
-            nonce: nonce.to_vec(),
-            ciphertext,
-        });
-    }
-    let outcome = AppendOutcome {
-        first_version: actual + 1,
-        last_version: actual + req.events.len() as u64,
-        first_position,
-        last_position: head.position,
-    };
-    plan.head = head;
-    plan.rows.extend(rows);
-    found.tips.insert(
-        req.stream.clone(),
-        crate::log::Tip {
-            version: outcome.last_version,
-            subject: req.subject,
-        },
-    );
-    if let Some(command_id) = req.metadata.command_id {
-        plan.commands.push((command_id, req.stream.clone(), outcome));
-        found.commands.insert(command_id, (req.stream.clone(), outcome));
-    }
-    if let Some(fenced) = job.fence {
-        plan.fences.push((fenced, head.recorded_at, first_position));
-        found.erased.insert(fenced, first_position);
-    }
-    Ok(outcome)
 }

@@ -19,11 +19,16 @@
 
 mod appender;
 pub mod chain;
+mod checked;
 mod crypto;
 mod db;
 mod error;
+mod known;
 mod log;
 mod model;
+mod opening;
+mod packed;
+mod plan;
 mod store;
 mod subscribe;
 mod time;

@@ -44,11 +44,11 @@ pub(crate) fn to_i64(v: u64, what: &'static str) -> Result<i64> {
     i64::try_from(v).map_err(|_| StoreError::invalid(what, "out of range"))
 }
 
-fn to_u64(v: i64, what: &str) -> Result<u64> {
+pub(crate) fn to_u64(v: i64, what: &str) -> Result<u64> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative {what}")))
 }
 
-fn hash32(v: Vec<u8>, what: &str) -> Result<[u8; 32]> {
+pub(crate) fn hash32(v: Vec<u8>, what: &str) -> Result<[u8; 32]> {
     v.try_into()
         .map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
 }
@@ -274,103 +274,6 @@ pub(crate) struct Writes<'a> {
     pub head: Head,
 }
 
-/// Every write of an append in one statement: events, command outcomes, erasure fences, the
-/// new head, and the notification other processes wake on (delivered at commit, in order).
-pub(crate) async fn write_pg(tx: &mut sqlx::PgConnection, w: &Writes<'_>) -> Result<()> {
-    let mut cols = PgColumns::default();
-    for r in w.rows {
-        cols.push(r)?;
-    }
-    let mut cmd = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (id, stream, o) in w.commands {
-        cmd.0.push(*id);
-        cmd.1.push(stream.clone());
-        cmd.2.push(to_i64(o.first_version, "version")?);
-        cmd.3.push(to_i64(o.last_version, "version")?);
-        cmd.4.push(to_i64(o.first_position, "position")?);
-        cmd.5.push(to_i64(o.last_position, "position")?);
-    }
-    let mut fences = (Vec::new(), Vec::new(), Vec::new());
-    for (subject, at, position) in w.fences {
-        fences.0.push(*subject);
-        fences.1.push(*at);
-        fences.2.push(to_i64(*position, "position")?);
-    }
-    sqlx::query(
-        "with ins as (insert into events (position, event_id, stream_id, stream_version, subject_id, event_type, \
-           schema_version, recorded_at, actor, correlation_id, causation_id, command_id, key_id, nonce, ciphertext, \
-           prev_hash, hash) \
-           select * from unnest($1::int8[], $2::uuid[], $3::text[], $4::int8[], $5::uuid[], $6::text[], $7::int4[], \
-           $8::int8[], $9::text[], $10::uuid[], $11::uuid[], $12::uuid[], $13::uuid[], $14::bytea[], $15::bytea[], \
-           $16::bytea[], $17::bytea[])), \
-         cmd as (insert into commands (command_id, stream_id, first_version, last_version, first_position, last_position) \
-           select * from unnest($18::uuid[], $19::text[], $20::int8[], $21::int8[], $22::int8[], $23::int8[])), \
-         fence as (insert into erased_subjects (subject_id, erased_at, ledger_position) \
-           select * from unnest($24::uuid[], $25::int8[], $26::int8[])), \
-         head as (update chain_head set last_position = $27, last_hash = $28, last_recorded_at = $29 where id = 1) \
-         select pg_notify('vigil_events', $30)",
-    )
-    .bind(cols.position).bind(cols.event_id).bind(cols.stream_id).bind(cols.stream_version)
-    .bind(cols.subject).bind(cols.event_type).bind(cols.schema_version).bind(cols.recorded_at)
-    .bind(cols.actor).bind(cols.correlation).bind(cols.causation).bind(cols.command)
-    .bind(cols.key_id).bind(cols.nonce).bind(cols.ciphertext).bind(cols.prev_hash).bind(cols.hash)
-    .bind(cmd.0).bind(cmd.1).bind(cmd.2).bind(cmd.3).bind(cmd.4).bind(cmd.5)
-    .bind(fences.0).bind(fences.1).bind(fences.2)
-    .bind(to_i64(w.head.position, "position")?)
-    .bind(w.head.hash.to_vec())
-    .bind(w.head.recorded_at)
-    .bind(w.head.position.to_string())
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-#[derive(Default)]
-struct PgColumns {
-    position: Vec<i64>,
-    event_id: Vec<Uuid>,
-    stream_id: Vec<String>,
-    stream_version: Vec<i64>,
-    subject: Vec<Uuid>,
-    event_type: Vec<String>,
-    schema_version: Vec<i32>,
-    recorded_at: Vec<i64>,
-    actor: Vec<String>,
-    correlation: Vec<Option<Uuid>>,
-    causation: Vec<Option<Uuid>>,
-    command: Vec<Option<Uuid>>,
-    key_id: Vec<Uuid>,
-    nonce: Vec<Vec<u8>>,
-    ciphertext: Vec<Vec<u8>>,
-    prev_hash: Vec<Vec<u8>>,
-    hash: Vec<Vec<u8>>,
-}
-
-impl PgColumns {
-    fn push(&mut self, r: &StoredRow) -> Result<()> {
-        let e = &r.env;
-        self.position.push(to_i64(e.position, "position")?);
-        self.event_id.push(e.event_id);
-        self.stream_id.push(e.stream_id.clone());
-        self.stream_version.push(to_i64(e.stream_version, "stream version")?);
-        self.subject.push(e.subject);
-        self.event_type.push(e.event_type.clone());
-        self.schema_version
-            .push(i32::try_from(e.schema_version).map_err(|_| StoreError::invalid("schema_version", "too large"))?);
-        self.recorded_at.push(e.recorded_at_micros);
-        self.actor.push(e.actor.clone());
-        self.correlation.push(e.correlation_id);
-        self.causation.push(e.causation_id);
-        self.command.push(e.command_id);
-        self.key_id.push(e.key_id);
-        self.nonce.push(r.nonce.clone());
-        self.ciphertext.push(r.ciphertext.clone());
-        self.prev_hash.push(e.prev_hash.to_vec());
-        self.hash.push(e.hash.to_vec());
-        Ok(())
-    }
-}
-
 /// Rows per multi-row INSERT on SQLite (17 parameters each, far below SQLite's limit).
 const SQLITE_CHUNK: usize = 500;
 
@@ -431,14 +334,21 @@ pub(crate) async fn write_sqlite(tx: &mut sqlx::SqliteConnection, w: &Writes<'_>
 }
 
 /// Up to `limit` rows from `from` (inclusive) in position order.
+/// On SQLite the rows come packed into one value per page (see `packed`): scans are what
+/// reads whole pages, and per-row hand-off from sqlx's worker thread dominated them.
 pub(crate) async fn read_range(db: &Db, from: u64, limit: u64) -> Result<Vec<StoredRow>> {
-    let from = to_i64(from, "from")?;
-    let limit = to_i64(limit, "limit")?;
-    on_db!(db, p => {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from events where position >= $1 order by position limit $2")))
-            .bind(from).bind(limit).fetch_all(p).await?;
-        rows.iter().map(row_to_stored).collect()
-    })
+    let p = match db {
+        Db::Sqlite(p) => return crate::packed::read_range(p, from, limit).await,
+        Db::Postgres(p) => p,
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from events where position >= $1 order by position limit $2"
+    )))
+    .bind(to_i64(from, "from")?)
+    .bind(to_i64(limit, "limit")?)
+    .fetch_all(p)
+    .await?;
+    rows.iter().map(row_to_stored).collect()
 }
 
 /// Up to `limit` rows of one stream from version `from` (inclusive).

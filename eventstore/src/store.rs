@@ -5,20 +5,19 @@
 use std::sync::Arc;
 
 use sqlx::postgres::PgListener;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use crate::appender::{Appender, Job};
-use crate::crypto::{MasterKey, SealContext};
+use crate::crypto::MasterKey;
 use crate::db::{self, Db, Location};
 use crate::error::{Result, StoreError};
 use crate::log::{self, StoredRow};
 use crate::model::{
-    AppendOutcome, AppendRequest, ExpectedVersion, Metadata, NewEvent, Payload, RecordedEvent, SYSTEM_SUBJECT,
-    validate_request,
+    AppendOutcome, AppendRequest, ExpectedVersion, Metadata, NewEvent, RecordedEvent, SYSTEM_SUBJECT, validate_request,
 };
 use crate::upcast::Upcasters;
-use crate::vault::{KeyVault, MasterRotation, ReadKey};
+use crate::vault::{KeyVault, MasterRotation};
 
 /// The stream that records every erasure, sealed under the system subject.
 pub const ERASURE_LEDGER: &str = "erasure-ledger";
@@ -65,6 +64,8 @@ struct Inner {
     log: Db,
     vault: Arc<KeyVault>,
     appender: mpsc::Sender<Job>,
+    /// Asks the appender to hand its connection back, so that closing the pool can finish.
+    release_appender: Arc<Notify>,
     head_rx: watch::Receiver<u64>,
     upcasters: Upcasters,
     listener: Option<tokio::task::JoinHandle<()>>,
@@ -110,12 +111,14 @@ impl EventStore {
             Db::Postgres(pool) => Some(tokio::spawn(listen(pool.clone(), head_tx.clone(), vault.clone()))),
             Db::Sqlite(_) => None,
         };
-        let appender = Appender::spawn(pools.log.clone(), vault.clone(), head_tx);
+        let release_appender = Arc::new(Notify::new());
+        let appender = Appender::spawn(pools.log.clone(), vault.clone(), head_tx, release_appender.clone());
         Ok(EventStore {
             inner: Arc::new(Inner {
                 log: pools.log,
                 vault,
                 appender,
+                release_appender,
                 head_rx,
                 upcasters: config.upcasters,
                 listener,
@@ -198,36 +201,6 @@ impl EventStore {
         log::read_range(&self.inner.log, from, limit).await
     }
 
-    pub(crate) async fn open_rows(&self, rows: Vec<StoredRow>) -> Result<Vec<RecordedEvent>> {
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.open_row(row).await?);
-        }
-        Ok(out)
-    }
-
-    async fn open_row(&self, row: StoredRow) -> Result<RecordedEvent> {
-        let env = row.env;
-        let payload = match self.inner.vault.read_key(env.key_id, env.subject).await? {
-            ReadKey::Erased => Payload::Erased,
-            ReadKey::Key(key) => {
-                let ctx = SealContext {
-                    event_id: env.event_id,
-                    stream_id: &env.stream_id,
-                    stream_version: env.stream_version,
-                    event_type: &env.event_type,
-                    schema_version: env.schema_version,
-                };
-                let plain = key
-                    .open(&ctx, &row.nonce, &row.ciphertext)
-                    .ok_or(StoreError::Decrypt { position: env.position })?;
-                let (schema_version, json) = self.inner.upcasters.apply(&env.event_type, env.schema_version, plain)?;
-                Payload::Json { schema_version, json }
-            }
-        };
-        Ok(RecordedEvent { envelope: env, payload })
-    }
-
     /// The last committed position (0 for an empty log).
     ///
     /// # Errors
@@ -244,7 +217,7 @@ impl EventStore {
 
     /// Crypto-shreds `subject`: records a `SubjectErased` entry and the fence in the log (so
     /// no process appends for it again), then destroys every version of its data key. Its
-    /// events then read as [`Payload::Erased`]; the chain still verifies. Idempotent; its cost
+    /// events then read as [`crate::Payload::Erased`]; the chain still verifies. Idempotent; its cost
     /// does not depend on how many events the subject had.
     ///
     /// # Errors
@@ -308,6 +281,14 @@ impl EventStore {
         self.inner.vault.key_count().await
     }
 
+    pub(crate) fn vault(&self) -> &KeyVault {
+        &self.inner.vault
+    }
+
+    pub(crate) fn upcasters(&self) -> &Upcasters {
+        &self.inner.upcasters
+    }
+
     pub(crate) fn log_db(&self) -> &Db {
         &self.inner.log
     }
@@ -329,6 +310,7 @@ impl EventStore {
         if let Some(listener) = &inner.listener {
             listener.abort();
         }
+        inner.release_appender.notify_one();
         inner.log.close().await;
         inner.vault.close().await;
     }

@@ -29,5 +29,6 @@ harness::contract!(
     a_subscription_delivers_history_then_live_events_in_order,
     a_tailing_reader_sees_every_event_once_while_64_writers_append,
     two_store_instances_on_one_database_keep_one_gapless_chain,
+    an_instance_sees_what_another_instance_wrote_to_its_streams,
     shred_cost_is_independent_of_event_count,
 );

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use uuid::Uuid;
-use vigil_eventstore::ExpectedVersion;
+use vigil_eventstore::{ExpectedVersion, Metadata, StoreError};
 
 use super::{bp, request};
 use crate::harness::TestDb;
@@ -158,4 +158,41 @@ pub async fn two_store_instances_on_one_database_keep_one_gapless_chain(db: Test
     assert_eq!(all.len(), 320);
     assert!(all.iter().enumerate().all(|(i, e)| e.envelope.position == i as u64 + 1));
     assert_eq!(b.verify_chain(|_, _| {}).await.unwrap().unwrap().events, 320);
+}
+
+/// Each instance remembers stream tips from its own commits; a write by another instance must
+/// make that memory void (conflicts, versions and command-id retries see the other's write).
+pub async fn an_instance_sees_what_another_instance_wrote_to_its_streams(db: TestDb) {
+    let a = db.open().await;
+    let b = db.open().await;
+    let s = Uuid::now_v7();
+    a.append(request("shared", s, ExpectedVersion::NoStream, vec![bp(1, 0)]))
+        .await
+        .unwrap();
+    b.append(request("shared", s, ExpectedVersion::Exact(1), vec![bp(2, 0)]))
+        .await
+        .unwrap();
+    let err = a
+        .append(request("shared", s, ExpectedVersion::Exact(1), vec![bp(3, 0)]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { actual: 2, .. }),
+        "a stale tip must not admit the append: {err:?}"
+    );
+    let out = a
+        .append(request("shared", s, ExpectedVersion::Any, vec![bp(3, 0)]))
+        .await
+        .unwrap();
+    assert_eq!((out.first_version, out.first_position), (3, 3));
+
+    // A command first written through b, retried through a (which appended to that stream
+    // since): the original outcome, nothing written twice.
+    let mut req = request("shared", s, ExpectedVersion::Exact(3), vec![bp(4, 0)]);
+    req.metadata = Metadata::actor("user:x").with_command_id(Uuid::now_v7());
+    let first = b.append(req.clone()).await.unwrap();
+    let again = a.append(req).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(a.head_position().await.unwrap(), 4);
+    assert_eq!(a.verify_chain(|_, _| {}).await.unwrap().unwrap().events, 4);
 }
