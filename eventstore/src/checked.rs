@@ -6,15 +6,12 @@
 //! and commit separately. Also the lock-free snapshot lookup used when the appender's memory
 //! lacks a stream or subject. Must not decide anything: the appender plans, this only writes.
 
-use std::collections::HashMap;
-
+use sqlx::QueryBuilder;
 use sqlx::sqlite::Sqlite;
-use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
-use crate::log::{COLUMNS, Head, Lookups, StoredRow, Tip, Writes, hash32, to_i64, to_u64};
-use crate::model::AppendOutcome;
+use crate::log::{COLUMNS, Head, Lookups, StoredRow, Writes, head_and_lookup_rows, to_i64};
 
 /// The head and every lookup an append needs, read in one statement outside any write lock.
 /// One statement is one snapshot, so the lookups are exactly the state at the returned head;
@@ -43,45 +40,7 @@ pub(crate) async fn snapshot_pg(
     .bind(commands)
     .fetch_all(&mut *conn)
     .await?;
-    let mut head = None;
-    let mut out = Lookups {
-        tips: HashMap::new(),
-        erased: HashMap::new(),
-        commands: HashMap::new(),
-    };
-    for row in rows {
-        let kind: String = row.try_get("kind")?;
-        let id: Option<Uuid> = row.try_get("id")?;
-        let stream: String = row.try_get("stream_id")?;
-        let a = to_u64(row.try_get("a")?, "number")?;
-        match (kind.as_str(), id) {
-            ("h", _) => {
-                head = Some(Head {
-                    position: a,
-                    hash: hash32(row.try_get("bytes")?, "head hash")?,
-                    recorded_at: row.try_get("b")?,
-                });
-            }
-            ("t", Some(subject)) => {
-                out.tips.insert(stream, Tip { version: a, subject });
-            }
-            ("e", Some(subject)) => {
-                out.erased.insert(subject, a);
-            }
-            ("c", Some(command)) => {
-                let outcome = AppendOutcome {
-                    first_version: a,
-                    last_version: to_u64(row.try_get("b")?, "version")?,
-                    first_position: to_u64(row.try_get("c")?, "position")?,
-                    last_position: to_u64(row.try_get("d")?, "position")?,
-                };
-                out.commands.insert(command, (stream, outcome));
-            }
-            _ => return Err(StoreError::Corrupt(format!("unexpected lookup row {kind}"))),
-        }
-    }
-    let head = head.ok_or_else(|| StoreError::Corrupt("the chain head row is missing".into()))?;
-    Ok((head, out))
+    head_and_lookup_rows(rows)
 }
 
 /// Every write of a group in one autocommitted statement: the head moves only if it is still

@@ -206,11 +206,6 @@ pub(crate) async fn head_and_lookups_sqlite(
     subjects: &[Uuid],
     commands: &[Uuid],
 ) -> Result<(Head, Lookups)> {
-    let mut out = Lookups {
-        tips: HashMap::new(),
-        erased: HashMap::new(),
-        commands: HashMap::new(),
-    };
     let rows = sqlx::query(
         "select 'h' as kind, '' as stream_id, null as id, last_position as a, last_recorded_at as b, 0 as c, 0 as d, \
                 last_hash as bytes from chain_head where id = 1 \
@@ -230,40 +225,7 @@ pub(crate) async fn head_and_lookups_sqlite(
     .bind(hex_list(commands)?)
     .fetch_all(&mut *tx)
     .await?;
-    let mut head = None;
-    for row in rows {
-        let kind: String = row.try_get("kind")?;
-        let id: Option<Uuid> = row.try_get("id")?;
-        let stream: String = row.try_get("stream_id")?;
-        let a = to_u64(row.try_get("a")?, "number")?;
-        match (kind.as_str(), id) {
-            ("h", _) => {
-                head = Some(Head {
-                    position: a,
-                    hash: hash32(row.try_get("bytes")?, "head hash")?,
-                    recorded_at: row.try_get("b")?,
-                });
-            }
-            ("t", Some(subject)) => {
-                out.tips.insert(stream, Tip { version: a, subject });
-            }
-            ("e", Some(subject)) => {
-                out.erased.insert(subject, a);
-            }
-            ("c", Some(command)) => {
-                let outcome = AppendOutcome {
-                    first_version: a,
-                    last_version: to_u64(row.try_get("b")?, "version")?,
-                    first_position: to_u64(row.try_get("c")?, "position")?,
-                    last_position: to_u64(row.try_get("d")?, "position")?,
-                };
-                out.commands.insert(command, (stream, outcome));
-            }
-            _ => return Err(StoreError::Corrupt(format!("unexpected lookup row {kind}"))),
-        }
-    }
-    let head = head.ok_or_else(|| StoreError::Corrupt("the chain head row is missing".into()))?;
-    Ok((head, out))
+    head_and_lookup_rows(rows)
 }
 
 /// What one append transaction writes besides events.
@@ -376,4 +338,56 @@ pub(crate) async fn read_subject(db: &Db, subject: Uuid, from: u64, limit: u64) 
 /// Subjects fenced in the log, for reconciling an interrupted shred with the vault.
 pub(crate) async fn erased_subjects(db: &Db) -> Result<Vec<Uuid>> {
     Ok(on_db!(db, p => sqlx::query_scalar("select subject_id from erased_subjects").fetch_all(p).await?))
+}
+
+/// Decodes the rows of a head-and-lookups statement (kinds `h`, `t`, `e`, `c`; see
+/// `head_and_lookups_sqlite` and `checked::snapshot_pg`) on either backend.
+pub(crate) fn head_and_lookup_rows<R: Row>(rows: Vec<R>) -> Result<(Head, Lookups)>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Uuid: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let mut out = Lookups {
+        tips: HashMap::new(),
+        erased: HashMap::new(),
+        commands: HashMap::new(),
+    };
+    let mut head = None;
+    for row in rows {
+        let kind: String = row.try_get("kind")?;
+        let id: Option<Uuid> = row.try_get("id")?;
+        let stream: String = row.try_get("stream_id")?;
+        let a = to_u64(row.try_get("a")?, "number")?;
+        match (kind.as_str(), id) {
+            ("h", _) => {
+                head = Some(Head {
+                    position: a,
+                    hash: hash32(row.try_get("bytes")?, "head hash")?,
+                    recorded_at: row.try_get("b")?,
+                });
+            }
+            ("t", Some(subject)) => {
+                out.tips.insert(stream, Tip { version: a, subject });
+            }
+            ("e", Some(subject)) => {
+                out.erased.insert(subject, a);
+            }
+            ("c", Some(command)) => {
+                let outcome = AppendOutcome {
+                    first_version: a,
+                    last_version: to_u64(row.try_get("b")?, "version")?,
+                    first_position: to_u64(row.try_get("c")?, "position")?,
+                    last_position: to_u64(row.try_get("d")?, "position")?,
+                };
+                out.commands.insert(command, (stream, outcome));
+            }
+            _ => return Err(StoreError::Corrupt(format!("unexpected lookup row {kind}"))),
+        }
+    }
+    let head = head.ok_or_else(|| StoreError::Corrupt("the chain head row is missing".into()))?;
+    Ok((head, out))
 }

@@ -20,6 +20,17 @@ impl<T> IntoGql<T> for Result<T, ApiError> {
     }
 }
 
+impl<T> IntoGql<T> for Result<T, vigil_projections::ProjectionError> {
+    fn gql(self) -> GqlResult<T> {
+        self.map_err(|e| to_gql(ApiError::from(e)))
+    }
+}
+
+/// A read of one of the caller's records: `None` (absent, or someone else's) is `NOT_FOUND`.
+pub fn found<T>(row: Option<T>) -> GqlResult<T> {
+    row.ok_or(ApiError::NotFound).gql()
+}
+
 /// The GraphQL form of an API error.
 pub fn to_gql(e: ApiError) -> async_graphql::Error {
     let code = e.code();

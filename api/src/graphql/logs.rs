@@ -9,7 +9,7 @@ use vigil_domain::health::{HealthCommand, HealthLog as HealthAggregate, VitalRea
 use vigil_domain::values::{DoseId, EntryId, ItemId, PanelId, ProtocolId};
 use vigil_projections::{read, streams};
 
-use super::error::{GqlResult, IntoGql};
+use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
 use super::query::{caller, service};
 use super::types::{DoseOut, HealthLog, Panel};
@@ -125,7 +125,7 @@ fn results(input: Vec<LabResultInput>) -> GqlResult<Vec<ResultInput>> {
 }
 
 async fn dose_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> GqlResult<DosePayload> {
-    let view = read::dose(svc.db(), c.user, id).await.map_err(ApiError::from).gql()?;
+    let view = read::dose(svc.db(), c.user, id).await.gql()?;
     Ok(DosePayload {
         dose: view
             .map(DoseOut::from)
@@ -136,10 +136,7 @@ async fn dose_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> Gql
 }
 
 async fn health_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> GqlResult<HealthLogPayload> {
-    let view = read::health_log(svc.db(), c.user, id)
-        .await
-        .map_err(ApiError::from)
-        .gql()?;
+    let view = read::health_log(svc.db(), c.user, id).await.gql()?;
     Ok(HealthLogPayload {
         health_log: view
             .map(HealthLog::from)
@@ -150,7 +147,7 @@ async fn health_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> G
 }
 
 async fn panel_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> GqlResult<BloodworkPayload> {
-    let view = read::panel(svc.db(), c.user, id).await.map_err(ApiError::from).gql()?;
+    let view = read::panel(svc.db(), c.user, id).await.gql()?;
     Ok(BloodworkPayload {
         panel: view
             .map(Panel::from)
@@ -201,11 +198,8 @@ impl LogMutations {
         let protocol = inputs::id("protocolId", &protocol_id).gql()?;
         let item = ItemId::from_uuid(inputs::id("itemId", &item_id).gql()?);
         let taken_at = when("takenAt", taken_at, now)?;
-        let state = read::protocol_state(svc.db(), c.user, protocol)
-            .await
-            .map_err(ApiError::from)
-            .gql()?;
-        let state = state.ok_or(ApiError::NotFound).gql()?;
+        let state = read::protocol_state(svc.db(), c.user, protocol).await.gql()?;
+        let state = found(state)?;
         let spec = state
             .item_at(item, taken_at.date())
             .or_else(|| state.current().and_then(|v| v.items.iter().find(|i| i.item_id == item)))
@@ -257,12 +251,7 @@ impl LogMutations {
         let c = caller(ctx)?;
         let svc = service(ctx)?;
         let protocol = inputs::id("protocolId", &protocol_id).gql()?;
-        read::protocol_state(svc.db(), c.user, protocol)
-            .await
-            .map_err(ApiError::from)
-            .gql()?
-            .ok_or(ApiError::NotFound)
-            .gql()?;
+        found(read::protocol_state(svc.db(), c.user, protocol).await.gql()?)?;
         let item = ItemId::from_uuid(inputs::id("itemId", &item_id).gql()?);
         let scheduled_for = inputs::instant("scheduledFor", &scheduled_for).gql()?;
         let reason = inputs::text("reason", reason, 500).gql()?;
@@ -295,8 +284,8 @@ impl LogMutations {
         let c = caller(ctx)?;
         let svc = service(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        let current = read::dose(svc.db(), c.user, id).await.map_err(ApiError::from).gql()?;
-        let current = current.ok_or(ApiError::NotFound).gql()?;
+        let current = read::dose(svc.db(), c.user, id).await.gql()?;
+        let current = found(current)?;
         let dose = inputs::dose(&amount, &unit).gql()?;
         let route = inputs::route(&route).gql()?;
         let taken_at = inputs::instant("takenAt", &taken_at).gql()?;
@@ -321,12 +310,7 @@ impl LogMutations {
         let c = caller(ctx)?;
         let svc = service(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        read::dose(svc.db(), c.user, id)
-            .await
-            .map_err(ApiError::from)
-            .gql()?
-            .ok_or(ApiError::NotFound)
-            .gql()?;
+        found(read::dose(svc.db(), c.user, id).await.gql()?)?;
         let reason = inputs::text("reason", reason, 500).gql()?;
         let now = OffsetDateTime::now_utc();
         let position = run_doses(svc, &c, || DoseCommand::RetractDose {
@@ -369,12 +353,7 @@ impl LogMutations {
         let c = caller(ctx)?;
         let svc = service(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        read::health_log(svc.db(), c.user, id)
-            .await
-            .map_err(ApiError::from)
-            .gql()?
-            .ok_or(ApiError::NotFound)
-            .gql()?;
+        found(read::health_log(svc.db(), c.user, id).await.gql()?)?;
         let now = OffsetDateTime::now_utc();
         let reading = reading(&input)?;
         let measured_at = when("measuredAt", input.measured_at.clone(), now)?;
@@ -400,12 +379,7 @@ impl LogMutations {
         let c = caller(ctx)?;
         let svc = service(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        read::health_log(svc.db(), c.user, id)
-            .await
-            .map_err(ApiError::from)
-            .gql()?
-            .ok_or(ApiError::NotFound)
-            .gql()?;
+        found(read::health_log(svc.db(), c.user, id).await.gql()?)?;
         let reason = inputs::text("reason", reason, 500).gql()?;
         let now = OffsetDateTime::now_utc();
         let position = run_health(svc, &c, || HealthCommand::RetractVital {
@@ -455,12 +429,7 @@ impl LogMutations {
         let c = caller(ctx)?;
         let svc = service(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        read::panel(svc.db(), c.user, id)
-            .await
-            .map_err(ApiError::from)
-            .gql()?
-            .ok_or(ApiError::NotFound)
-            .gql()?;
+        found(read::panel(svc.db(), c.user, id).await.gql()?)?;
         let drawn_at = inputs::instant("drawnAt", &drawn_at).gql()?;
         let results = self::results(results)?;
         let reason = inputs::text("reason", reason, 500).gql()?;
@@ -487,12 +456,7 @@ impl LogMutations {
         let c = caller(ctx)?;
         let svc = service(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        read::panel(svc.db(), c.user, id)
-            .await
-            .map_err(ApiError::from)
-            .gql()?
-            .ok_or(ApiError::NotFound)
-            .gql()?;
+        found(read::panel(svc.db(), c.user, id).await.gql()?)?;
         let reason = inputs::text("reason", reason, 500).gql()?;
         let now = OffsetDateTime::now_utc();
         let position = run_bloodwork(svc, &c, || BloodworkCommand::RetractPanel {

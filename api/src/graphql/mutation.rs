@@ -6,7 +6,7 @@ use vigil_domain::account::Settings;
 use vigil_projections::read;
 use zeroize::Zeroizing;
 
-use super::error::{GqlResult, IntoGql};
+use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
 use super::logs::LogMutations;
 use super::query::{caller, service};
@@ -48,7 +48,6 @@ pub struct MePayload {
 async fn payload(ctx: &Context<'_>, tokens: Tokens) -> GqlResult<AuthPayload> {
     let account = read::account(service(ctx)?.db(), tokens.user)
         .await
-        .map_err(ApiError::from)
         .gql()?
         .ok_or(ApiError::ProjectionLag {
             position: tokens.position,
@@ -134,12 +133,7 @@ impl AuthMutations {
     ) -> GqlResult<MePayload> {
         let c = caller(ctx)?;
         let svc = service(ctx)?;
-        let current = read::account(svc.db(), c.user)
-            .await
-            .map_err(ApiError::from)
-            .gql()?
-            .ok_or(ApiError::NotFound)
-            .gql()?;
+        let current = found(read::account(svc.db(), c.user).await.gql()?)?;
         let settings = Settings {
             lab_units: match lab_units {
                 Some(u) => inputs::named("labUnits", &u).gql()?,
@@ -156,12 +150,7 @@ impl AuthMutations {
 }
 
 async fn me_payload(ctx: &Context<'_>, user: uuid::Uuid, position: u64) -> GqlResult<MePayload> {
-    let account = read::account(service(ctx)?.db(), user)
-        .await
-        .map_err(ApiError::from)
-        .gql()?
-        .ok_or(ApiError::NotFound)
-        .gql()?;
+    let account = found(read::account(service(ctx)?.db(), user).await.gql()?)?;
     Ok(MePayload {
         me: Me::from(account),
         position,

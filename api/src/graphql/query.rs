@@ -7,7 +7,7 @@ use vigil_domain::levels::ModelSettings;
 use vigil_domain::protocol::ProtocolStatus;
 use vigil_projections::read::{self, PageRequest};
 
-use super::error::{GqlResult, IntoGql};
+use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
 use super::types::*;
 use crate::service::{ApiError, Caller, Service};
@@ -29,7 +29,7 @@ pub fn service<'a>(ctx: &Context<'a>) -> GqlResult<&'a Service> {
 }
 
 fn page(first: Option<i32>, after: Option<String>) -> GqlResult<PageRequest> {
-    PageRequest::new(first, after.as_deref()).map_err(ApiError::from).gql()
+    PageRequest::new(first, after.as_deref()).gql()
 }
 
 fn range(from: Option<String>, to: Option<String>) -> GqlResult<(Option<i64>, Option<i64>)> {
@@ -46,10 +46,7 @@ impl QueryRoot {
     /// The caller's profile (no email: it is never readable back).
     async fn me(&self, ctx: &Context<'_>) -> GqlResult<Me> {
         let c = caller(ctx)?;
-        let account = read::account(service(ctx)?.db(), c.user)
-            .await
-            .map_err(ApiError::from)
-            .gql()?;
+        let account = read::account(service(ctx)?.db(), c.user).await.gql()?;
         account.map(Me::from).ok_or(ApiError::NotFound).gql()
     }
 
@@ -64,7 +61,6 @@ impl QueryRoot {
         let today = OffsetDateTime::now_utc().date();
         let p = read::protocols(service(ctx)?.db(), c.user, &page(first, after)?)
             .await
-            .map_err(ApiError::from)
             .gql()?;
         Ok(connection(p, |v| Protocol::new(v, today)))
     }
@@ -73,10 +69,7 @@ impl QueryRoot {
     async fn protocol(&self, ctx: &Context<'_>, id: String) -> GqlResult<Protocol> {
         let c = caller(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        let view = read::protocol(service(ctx)?.db(), c.user, id)
-            .await
-            .map_err(ApiError::from)
-            .gql()?;
+        let view = read::protocol(service(ctx)?.db(), c.user, id).await.gql()?;
         view.map(|v| Protocol::new(v, OffsetDateTime::now_utc().date()))
             .ok_or(ApiError::NotFound)
             .gql()
@@ -87,7 +80,6 @@ impl QueryRoot {
         let c = caller(ctx)?;
         let p = read::doses(service(ctx)?.db(), c.user, &page(first, after)?)
             .await
-            .map_err(ApiError::from)
             .gql()?;
         Ok(connection(p, DoseOut::from))
     }
@@ -110,15 +102,9 @@ impl QueryRoot {
             .transpose()
             .gql()?
             .unwrap_or(to - Duration::days(30));
-        let state = read::protocol_state(svc.db(), c.user, id)
-            .await
-            .map_err(ApiError::from)
-            .gql()?;
-        let state = state.ok_or(ApiError::NotFound).gql()?;
-        let log = read::dose_log_state(svc.db(), c.user, Some(id))
-            .await
-            .map_err(ApiError::from)
-            .gql()?;
+        let state = read::protocol_state(svc.db(), c.user, id).await.gql()?;
+        let state = found(state)?;
+        let log = read::dose_log_state(svc.db(), c.user, Some(id)).await.gql()?;
         let Some(current) = state.current() else {
             return Ok(Vec::new());
         };
@@ -158,7 +144,6 @@ impl QueryRoot {
         let (from, to) = range(from, to)?;
         let p = read::health_logs(service(ctx)?.db(), c.user, kind, from, to, &page(first, after)?)
             .await
-            .map_err(ApiError::from)
             .gql()?;
         Ok(connection(p, HealthLog::from))
     }
@@ -168,7 +153,6 @@ impl QueryRoot {
         let c = caller(ctx)?;
         let p = read::panels(service(ctx)?.db(), c.user, &page(first, after)?)
             .await
-            .map_err(ApiError::from)
             .gql()?;
         Ok(connection(p, Panel::from))
     }
@@ -181,7 +165,6 @@ impl QueryRoot {
         }
         let points = read::marker_series(service(ctx)?.db(), c.user, &marker.to_lowercase())
             .await
-            .map_err(ApiError::from)
             .gql()?;
         Ok(points.into_iter().map(MarkerPointOut::from).collect())
     }
@@ -203,16 +186,8 @@ impl QueryRoot {
         if to < from || to - from > Duration::days(366) {
             return Err(ApiError::bad("to", "the range must be forward and at most a year")).gql();
         }
-        read::protocol_state(svc.db(), c.user, id)
-            .await
-            .map_err(ApiError::from)
-            .gql()?
-            .ok_or(ApiError::NotFound)
-            .gql()?;
-        let log = read::dose_log_state(svc.db(), c.user, Some(id))
-            .await
-            .map_err(ApiError::from)
-            .gql()?;
+        found(read::protocol_state(svc.db(), c.user, id).await.gql()?)?;
+        let log = read::dose_log_state(svc.db(), c.user, Some(id)).await.gql()?;
         let doses = vigil_domain::levels::doses_from_log(&log);
         let settings = ModelSettings::default();
         let mut substances: Vec<_> = doses
@@ -260,7 +235,6 @@ impl QueryRoot {
             },
         )
         .await
-        .map_err(ApiError::from)
         .gql()?;
         let active: Vec<_> = all
             .items
@@ -270,10 +244,7 @@ impl QueryRoot {
             .collect();
         let mut next = Vec::new();
         if !active.is_empty() {
-            let log = read::dose_log_state(db, c.user, None)
-                .await
-                .map_err(ApiError::from)
-                .gql()?;
+            let log = read::dose_log_state(db, c.user, None).await.gql()?;
             for p in &active {
                 let Some(current) = p.state.in_force_at(now.date()) else {
                     continue;
@@ -299,8 +270,8 @@ impl QueryRoot {
             }
             next.sort_by(|a, b| a.due_at.cmp(&b.due_at));
         }
-        let vitals = read::latest_vitals(db, c.user).await.map_err(ApiError::from).gql()?;
-        let panel = read::latest_panel(db, c.user).await.map_err(ApiError::from).gql()?;
+        let vitals = read::latest_vitals(db, c.user).await.gql()?;
+        let panel = read::latest_panel(db, c.user).await.gql()?;
         Ok(Dashboard {
             active_protocols: active.into_iter().map(|v| Protocol::new(v, now.date())).collect(),
             latest_vitals: vitals.into_iter().map(HealthLog::from).collect(),

@@ -9,7 +9,7 @@ use vigil_domain::protocol::{ItemSpec, Protocol as ProtocolAggregate, ProtocolCo
 use vigil_domain::values::{ItemId, ProtocolId, UserId};
 use vigil_projections::{read, streams};
 
-use super::error::{GqlResult, IntoGql};
+use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
 use super::query::{caller, service};
 use super::types::Protocol;
@@ -81,20 +81,12 @@ fn items(input: Vec<ProtocolItemInput>) -> GqlResult<Vec<ItemSpec>> {
 
 async fn owned_protocol(svc: &Service, c: &Caller, id: &str) -> GqlResult<Uuid> {
     let id = inputs::id("id", id).gql()?;
-    read::protocol_state(svc.db(), c.user, id)
-        .await
-        .map_err(ApiError::from)
-        .gql()?
-        .ok_or(ApiError::NotFound)
-        .gql()?;
+    found(read::protocol_state(svc.db(), c.user, id).await.gql()?)?;
     Ok(id)
 }
 
 async fn protocol_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> GqlResult<ProtocolPayload> {
-    let view = read::protocol(svc.db(), c.user, id)
-        .await
-        .map_err(ApiError::from)
-        .gql()?;
+    let view = read::protocol(svc.db(), c.user, id).await.gql()?;
     let view = view.ok_or(ApiError::ProjectionLag { position }).gql()?;
     Ok(ProtocolPayload {
         protocol: Protocol::new(view, OffsetDateTime::now_utc().date()),

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 use vigil_domain::bloodwork::RecordedResult;
 
-use super::page::{Cursor, Page, PageRequest};
+use super::page::{Page, PageRequest};
 use super::{at, from_json, uuid};
 use crate::db::ReadDb;
 use crate::error::Result;
@@ -66,20 +66,7 @@ pub async fn panels(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Page<
     .bind(page.limit())
     .fetch_all(db.pool())
     .await?;
-    let items = rows
-        .iter()
-        .map(|r| {
-            let v = view(r)?;
-            Ok((
-                Cursor {
-                    at: r.try_get("drawn_at")?,
-                    id: v.panel_id.to_string(),
-                },
-                v,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Page::from_rows(items, page))
+    Page::decode(&rows, page, "drawn_at", view, |v| v.panel_id)
 }
 
 /// One of the owner's panels (retracted included).

@@ -8,7 +8,7 @@ use vigil_domain::dose::{ActiveAmount, DoseEntry, DoseLogState, DoseOutcome, Inj
 use vigil_domain::protocol::dose::Dose;
 use vigil_domain::values::{DoseId, ItemId, ProtocolId};
 
-use super::page::{Cursor, Page, PageRequest};
+use super::page::{Page, PageRequest};
 use super::{at, from_json, from_name, uuid};
 use crate::db::ReadDb;
 use crate::error::Result;
@@ -45,20 +45,7 @@ pub async fn doses(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Page<D
     .bind(page.limit())
     .fetch_all(db.pool())
     .await?;
-    let items = rows
-        .iter()
-        .map(|r| {
-            let view = view(r)?;
-            Ok((
-                Cursor {
-                    at: r.try_get("sort_at")?,
-                    id: view.dose_id.to_string(),
-                },
-                view,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Page::from_rows(items, page))
+    Page::decode(&rows, page, "sort_at", view, |v| v.dose_id)
 }
 
 /// One of the owner's doses.

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 use vigil_domain::health::{VitalComponent, VitalKind};
 
-use super::page::{Cursor, Page, PageRequest};
+use super::page::{Page, PageRequest};
 use super::{at, from_json, from_name, uuid};
 use crate::apply::name_of;
 use crate::db::ReadDb;
@@ -64,20 +64,7 @@ pub async fn health_logs(
     .bind(page.limit())
     .fetch_all(db.pool())
     .await?;
-    let items = rows
-        .iter()
-        .map(|r| {
-            let v = view(r)?;
-            Ok((
-                Cursor {
-                    at: r.try_get("measured_at")?,
-                    id: v.entry_id.to_string(),
-                },
-                v,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Page::from_rows(items, page))
+    Page::decode(&rows, page, "measured_at", view, |v| v.entry_id)
 }
 
 /// One of the owner's readings (retracted included).

@@ -94,6 +94,30 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// Decodes fetched rows (one more than the page, to learn whether more follow) into a page;
+    /// each row's cursor is its `time_column` and the id `view` gave it.
+    pub(crate) fn decode(
+        rows: &[sqlx::any::AnyRow],
+        request: &PageRequest,
+        time_column: &str,
+        view: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
+        id: impl Fn(&T) -> uuid::Uuid,
+    ) -> Result<Self> {
+        use sqlx::Row;
+        let items = rows
+            .iter()
+            .map(|r| {
+                let item = view(r)?;
+                let cursor = Cursor {
+                    at: r.try_get(time_column)?,
+                    id: id(&item).to_string(),
+                };
+                Ok((cursor, item))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_rows(items, request))
+    }
+
     pub(crate) fn from_rows(mut items: Vec<(Cursor, T)>, request: &PageRequest) -> Self {
         let has_next_page = items.len() > request.first as usize;
         items.truncate(request.first as usize);

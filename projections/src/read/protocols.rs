@@ -1,6 +1,9 @@
 //! Protocols with their versions and status changes, and the domain state rebuilt from them.
 
+use std::collections::BTreeMap;
+
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use time::Date;
 use uuid::Uuid;
 use vigil_domain::protocol::{ProtocolItem, ProtocolState, ProtocolStatus, ProtocolVersion, StatusChange};
@@ -28,32 +31,38 @@ pub struct ProtocolView {
     pub state: ProtocolState,
 }
 
-/// A page of the owner's protocols, newest first.
+/// A page of the owner's protocols, newest first. Three queries whatever the page size: the
+/// page, then every version and status change of the owner, grouped in memory.
 ///
 /// # Errors
 /// Database and decode errors.
 pub async fn protocols(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Page<ProtocolView>> {
     let (bound_at, bound_id) = page.bound();
-    let rows = sqlx::query(
-        "select protocol_id, created_at from protocols where user_id = $1 \
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from protocols where user_id = $1 \
          and (created_at < $2 or (created_at = $2 and protocol_id < $3)) \
-         order by created_at desc, protocol_id desc limit $4",
-    )
+         order by created_at desc, protocol_id desc limit $4"
+    )))
     .bind(user.to_string())
     .bind(bound_at)
     .bind(bound_id)
     .bind(page.limit())
     .fetch_all(db.pool())
     .await?;
+    let mut states = if rows.is_empty() {
+        BTreeMap::new()
+    } else {
+        histories(db, user, None).await?
+    };
     let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id: String = row.try_get("protocol_id")?;
-        let cursor = Cursor {
-            at: row.try_get("created_at")?,
-            id: id.clone(),
-        };
-        if let Some(view) = protocol(db, user, uuid("protocol id", &id)?).await? {
-            items.push((cursor, view));
+    for row in &rows {
+        let id = uuid("protocol id", &row.try_get::<String, _>("protocol_id")?)?;
+        if let Some(state) = states.remove(&id) {
+            let cursor = Cursor {
+                at: row.try_get("created_at")?,
+                id: id.to_string(),
+            };
+            items.push((cursor, view(row, id, state)?));
         }
     }
     Ok(Page::from_rows(items, page))
@@ -64,9 +73,9 @@ pub async fn protocols(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Pa
 /// # Errors
 /// Database and decode errors.
 pub async fn protocol(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<ProtocolView>> {
-    let Some(row) = sqlx::query(
-        "select name, status, current_version, created_at from protocols where protocol_id = $1 and user_id = $2",
-    )
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from protocols where protocol_id = $1 and user_id = $2"
+    )))
     .bind(id.to_string())
     .bind(user.to_string())
     .fetch_optional(db.pool())
@@ -74,17 +83,10 @@ pub async fn protocol(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<Protoc
     else {
         return Ok(None);
     };
-    let Some(state) = protocol_state(db, user, id).await? else {
-        return Ok(None);
-    };
-    Ok(Some(ProtocolView {
-        protocol_id: id,
-        name: row.try_get("name")?,
-        status: from_name("protocol status", &row.try_get::<String, _>("status")?)?,
-        current_version: u32::try_from(row.try_get::<i64, _>("current_version")?).unwrap_or(0),
-        created_at: at(row.try_get("created_at")?)?,
-        state,
-    }))
+    match histories(db, user, Some(id)).await?.remove(&id) {
+        Some(state) => Ok(Some(view(&row, id, state)?)),
+        None => Ok(None),
+    }
 }
 
 /// The domain state of one of the owner's protocols, rebuilt from its rows.
@@ -92,30 +94,50 @@ pub async fn protocol(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<Protoc
 /// # Errors
 /// Database and decode errors.
 pub async fn protocol_state(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<ProtocolState>> {
+    Ok(histories(db, user, Some(id)).await?.remove(&id))
+}
+
+const COLUMNS: &str = "protocol_id, name, status, current_version, created_at";
+
+fn view(row: &AnyRow, id: Uuid, state: ProtocolState) -> Result<ProtocolView> {
+    Ok(ProtocolView {
+        protocol_id: id,
+        name: row.try_get("name")?,
+        status: from_name("protocol status", &row.try_get::<String, _>("status")?)?,
+        current_version: u32::try_from(row.try_get::<i64, _>("current_version")?).unwrap_or(0),
+        created_at: at(row.try_get("created_at")?)?,
+        state,
+    })
+}
+
+/// The owner's protocol histories (all of them, or only `only`), keyed by protocol id.
+async fn histories(db: &ReadDb, user: Uuid, only: Option<Uuid>) -> Result<BTreeMap<Uuid, ProtocolState>> {
+    // `$2 is null` keeps one SQL text for "all" and "one".
+    let only = only.map(|id| id.to_string());
     let versions = sqlx::query(
-        "select version, name, items, effective_from, reason, recorded_at from protocol_versions \
-         where protocol_id = $1 and user_id = $2 order by version",
+        "select protocol_id, version, name, items, effective_from, reason, recorded_at from protocol_versions \
+         where user_id = $1 and ($2 is null or protocol_id = $2) order by protocol_id, version",
     )
-    .bind(id.to_string())
     .bind(user.to_string())
+    .bind(only.clone())
     .fetch_all(db.pool())
     .await?;
-    if versions.is_empty() {
-        return Ok(None);
-    }
     let changes = sqlx::query(
-        "select on_date, status from protocol_status_changes where protocol_id = $1 and user_id = $2 order by seq",
+        "select protocol_id, on_date, status from protocol_status_changes \
+         where user_id = $1 and ($2 is null or protocol_id = $2) order by protocol_id, seq",
     )
-    .bind(id.to_string())
     .bind(user.to_string())
+    .bind(only)
     .fetch_all(db.pool())
     .await?;
-    let mut state = ProtocolState {
-        protocol_id: Some(ProtocolId::from_uuid(id)),
-        owner: Some(UserId::from_uuid(user)),
-        ..ProtocolState::default()
-    };
+    let mut states: BTreeMap<Uuid, ProtocolState> = BTreeMap::new();
     for row in versions {
+        let id = uuid("protocol id", &row.try_get::<String, _>("protocol_id")?)?;
+        let state = states.entry(id).or_insert_with(|| ProtocolState {
+            protocol_id: Some(ProtocolId::from_uuid(id)),
+            owner: Some(UserId::from_uuid(user)),
+            ..ProtocolState::default()
+        });
         state.versions.push(ProtocolVersion {
             version: u32::try_from(row.try_get::<i64, _>("version")?).unwrap_or(0),
             name: row.try_get("name")?,
@@ -126,12 +148,15 @@ pub async fn protocol_state(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<
         });
     }
     for row in changes {
-        state.status_changes.push(StatusChange {
-            on: date(&row.try_get::<String, _>("on_date")?)?,
-            status: from_name("protocol status", &row.try_get::<String, _>("status")?)?,
-        });
+        let id = uuid("protocol id", &row.try_get::<String, _>("protocol_id")?)?;
+        if let Some(state) = states.get_mut(&id) {
+            state.status_changes.push(StatusChange {
+                on: date(&row.try_get::<String, _>("on_date")?)?,
+                status: from_name("protocol status", &row.try_get::<String, _>("status")?)?,
+            });
+        }
     }
-    Ok(Some(state))
+    Ok(states)
 }
 
 fn date(text: &str) -> Result<Date> {
