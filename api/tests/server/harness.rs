@@ -149,3 +149,48 @@ pub fn sqlite_dir() -> (tempfile::TempDir, PathBuf) {
     let data = path.join("data");
     (dir, data)
 }
+
+/// Where `secret` appears in the server log as a value of its own, with the line it is on.
+///
+/// Timestamps are dropped and a match must stand apart from neighbouring digits, hex or
+/// time separators: "51.2" inside `10:51.234Z` or "1247" inside a uuid is not a leak,
+/// while `"hematocrit":51.2,` or `password=…` is.
+pub fn leak(logs: &str, secret: &str) -> Option<String> {
+    for line in logs.lines() {
+        let scanned = match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(mut fields)) => {
+                fields.remove("timestamp");
+                Value::Object(fields).to_string()
+            }
+            _ => line.to_owned(),
+        };
+        let mut from = 0;
+        while let Some(at) = scanned[from..].find(secret) {
+            let start = from + at;
+            let end = start + secret.len();
+            let before = scanned[..start].chars().next_back();
+            let after = scanned[end..].chars().next();
+            let glued_before = before.is_some_and(|c| c.is_ascii_alphanumeric() || ".-".contains(c));
+            let glued_after = after.is_some_and(|c| c.is_ascii_alphanumeric());
+            if !glued_before && !glued_after {
+                return Some(line.to_owned());
+            }
+            from = start + 1;
+        }
+    }
+    None
+}
+
+#[test]
+fn a_value_in_a_log_field_is_a_leak_but_a_timestamp_or_uuid_digit_run_is_not() {
+    let clean = concat!(
+        r#"{"timestamp":"2026-11-21T10:51.234Z","level":"INFO","request_id":"0190-1247-abcd"}"#,
+        "\n",
+        r#"{"timestamp":"x","span":{"id":"a51.2b","n":"751.25"}}"#,
+    );
+    assert_eq!(leak(clean, "51.2"), None);
+    assert_eq!(leak(clean, "1247"), None);
+    let leaking = r#"{"timestamp":"x","fields":{"message":"recorded","hematocrit":51.2}}"#;
+    assert!(leak(leaking, "51.2").is_some());
+    assert!(leak("plain text line: 87.3 kg", "87.3").is_some());
+}

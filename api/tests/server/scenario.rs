@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, Client, Server, cli, sqlite_dir};
+use crate::harness::{Backend, Client, Server, cli, leak, sqlite_dir};
 use crate::ws::Subscription;
 
 const EMAIL: &str = "Tour.Person@Example.org";
@@ -217,7 +217,9 @@ async fn tour(backend: Backend) {
         &refresh,
         &next,
     ] {
-        assert!(!logs.contains(secret), "the server log contains {secret:?}");
+        if let Some(line) = leak(&logs, secret) {
+            panic!("the server log contains {secret:?}: {line}");
+        }
     }
     assert!(
         !logs.contains(client.token.as_deref().unwrap()),
