@@ -3,6 +3,7 @@
 //! temp dir under --data-dir, or a temp database on the --database-url server) and removes it.
 //! Figures are medians of `--runs` runs; the machines are noisy, so read ratios.
 
+mod api;
 mod figures;
 mod raw;
 mod rebuild;
@@ -107,6 +108,7 @@ pub async fn run(args: &StoreArgs, cmd: BenchCommand) -> anyhow::Result<ExitCode
         BenchCommand::Shred(a) => figures::shred(&store, &a).await,
         BenchCommand::Scale(a) => figures::scale(&store, &a).await,
         BenchCommand::Rebuild(a) => rebuild::rebuild(&db, &store, &a).await,
+        BenchCommand::Api(a) => api::api(&db, &store, &a).await,
     };
     store.close().await;
     db.dispose().await?;

@@ -121,6 +121,25 @@ pub enum BenchCommand {
     Scale(BenchArgs),
     /// Rebuilding a read model vs raw multi-row INSERTs of the same rows.
     Rebuild(BenchArgs),
+    /// The GraphQL API under concurrent clients (dashboard reads, health-log writes) vs a bare
+    /// axum handler running the same read-model queries, both served in-process.
+    Api(ApiBenchArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ApiBenchArgs {
+    /// Concurrent clients, each signed in as its own person.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub clients: u32,
+    /// Measured seconds per phase (after one second of warm-up).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=600))]
+    pub seconds: u32,
+    /// Share of the mixed phase's requests that are health-log writes, in percent.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub write_percent: u32,
+    /// Runs per figure; the median is reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub runs: u32,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -11,11 +11,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use vigil_eventstore::{EventStore, StoreConfig};
+use vigil_eventstore::{EventStore, Location, StoreConfig};
 use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, ProjectionRunner, ReadDb};
 
 pub use config::ServeArgs;
 
+use crate::auth::TokenKey;
 use crate::cli::StoreArgs;
 use crate::service::Service;
 
@@ -27,21 +28,16 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     let store = EventStore::open(StoreConfig::new(location.clone(), keys.master))
         .await
         .context("cannot open the event store")?;
-    let db = ReadDb::open(&location, 16)
-        .await
-        .context("cannot open the read database")?;
-    let index = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await?);
-    let runner = ProjectionRunner::start(store.clone(), db.clone(), index.clone()).await?;
-    let service = Service::new(
-        store.clone(),
-        db.clone(),
-        runner,
-        index,
+    let stack = Stack::assemble(
+        &store,
+        &location,
         keys.token,
         Duration::from_millis(args.lag_timeout_ms),
-    );
-    let schema = crate::graphql::build(Some(service.clone()), args.dev);
-    let app = http::router(service.clone(), schema, args.dev, args.body_limit);
+        args.dev,
+        args.body_limit,
+    )
+    .await?;
+    let app = stack.app.clone();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -54,10 +50,51 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
         .await
         .context("server failed")?;
     tracing::info!("shutting down: stopping projections");
-    service.shutdown().await;
+    stack.close().await;
     store.close().await;
-    db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The read database, the projection runner, the service and the HTTP surface over an open
+/// store: what `serve` runs, and what `vigil bench api` measures in-process.
+pub struct Stack {
+    /// The application service.
+    pub service: Service,
+    /// The whole HTTP surface.
+    pub app: axum::Router,
+    db: ReadDb,
+}
+
+impl Stack {
+    /// Opens the read database (migrating it), starts the projection runner and builds the
+    /// schema and router.
+    ///
+    /// # Errors
+    /// Read database, migration and store errors.
+    pub async fn assemble(
+        store: &EventStore,
+        location: &Location,
+        token: TokenKey,
+        lag_timeout: Duration,
+        dev: bool,
+        body_limit: u64,
+    ) -> anyhow::Result<Stack> {
+        let db = ReadDb::open(location, 16)
+            .await
+            .context("cannot open the read database")?;
+        let index = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await?);
+        let runner = ProjectionRunner::start(store.clone(), db.clone(), index.clone()).await?;
+        let service = Service::new(store.clone(), db.clone(), runner, index, token, lag_timeout);
+        let schema = crate::graphql::build(Some(service.clone()), dev);
+        let app = http::router(service.clone(), schema, dev, body_limit);
+        Ok(Stack { service, app, db })
+    }
+
+    /// Stops the runner after its current batch and closes the read database.
+    pub async fn close(self) {
+        self.service.shutdown().await;
+        self.db.close().await;
+    }
 }
 
 async fn shutdown_signal() {

@@ -4,7 +4,9 @@
 //! and answers queries from read models. Must not know GraphQL or HTTP types.
 
 mod accounts;
+mod dashboard;
 mod error;
+mod live;
 mod rejections;
 mod sessions;
 
@@ -19,6 +21,7 @@ use vigil_eventstore::{AppendOutcome, EventStore, ExpectedVersion, Metadata, New
 use vigil_projections::{IndexKey, ProjectionRunner, ReadDb};
 
 pub use accounts::Tokens;
+pub use dashboard::DashboardData;
 pub use error::{ApiError, ApiResult};
 
 use crate::auth::{PasswordHasher, TokenKey};
@@ -41,6 +44,7 @@ struct Inner {
     index: IndexKey,
     passwords: PasswordHasher,
     tokens: TokenKey,
+    live: live::LiveSessions,
     lag_timeout: Duration,
 }
 
@@ -77,6 +81,7 @@ impl Service {
                 index,
                 passwords: PasswordHasher::new(),
                 tokens,
+                live: live::LiveSessions::default(),
                 lag_timeout,
             }),
         }

@@ -8,6 +8,7 @@
 //!   an event is never applied twice. Erased people's events are skipped and, when the
 //!   erasure ledger records their shredding, every row of theirs is deleted.
 //! - [`read`] holds the queries, always scoped by the owner's id.
+//! - [`cache`] keeps each person's dashboard sources in memory, kept fresh by the runner.
 //! - [`streams`] names the streams the API writes and the runner routes by.
 //! - [`identity`] computes blind indexes so an email is never stored.
 //!
@@ -16,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod apply;
+pub mod cache;
 pub mod db;
 pub mod error;
 pub mod identity;
@@ -24,6 +26,7 @@ pub mod read;
 pub mod runner;
 pub mod streams;
 
+pub use cache::{DashboardSource, ReadCache};
 pub use db::{Backend, ReadDb};
 pub use error::{ProjectionError, Result};
 pub use identity::{INDEX_KEY_CONTEXT, IndexKey};

@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot, watch};
 use vigil_eventstore::EventStore;
 
+use crate::cache::ReadCache;
 use crate::db::ReadDb;
 use crate::error::{ProjectionError, Result};
 use crate::identity::IndexKey;
@@ -24,6 +25,8 @@ pub use batch::{CheckpointStatus, RebuildReport, checkpoints, rebuild, reset, st
 
 /// Events applied per transaction at most.
 const BATCH: usize = 1_000;
+/// People whose dashboard sources are kept in memory at most.
+const CACHED_PEOPLE: usize = 10_000;
 
 enum Control {
     Rebuild(Vec<Projection>, oneshot::Sender<Result<()>>),
@@ -36,6 +39,7 @@ pub struct ProjectionRunner {
     reached: watch::Receiver<u64>,
     control: mpsc::Sender<Control>,
     task: tokio::task::JoinHandle<()>,
+    cache: ReadCache,
 }
 
 impl ProjectionRunner {
@@ -47,8 +51,19 @@ impl ProjectionRunner {
         let start = lowest(&checkpoints(&db).await?);
         let (reached_tx, reached) = watch::channel(start);
         let (control, control_rx) = mpsc::channel(8);
-        let task = tokio::spawn(run(store, db, index_key, reached_tx, control_rx));
-        Ok(ProjectionRunner { reached, control, task })
+        let cache = ReadCache::new(reached.clone(), CACHED_PEOPLE);
+        let task = tokio::spawn(run(store, db, index_key, reached_tx, control_rx, cache.clone()));
+        Ok(ProjectionRunner {
+            reached,
+            control,
+            task,
+            cache,
+        })
+    }
+
+    /// The read cache this runner keeps fresh.
+    pub fn cache(&self) -> &ReadCache {
+        &self.cache
     }
 
     /// The lowest position every projection has applied.
@@ -116,9 +131,13 @@ async fn run(
     index_key: IndexKey,
     reached: watch::Sender<u64>,
     mut control: mpsc::Receiver<Control>,
+    cache: ReadCache,
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
+        // (Re)subscribing from the lowest checkpoint may skip events another server applied
+        // meanwhile: nothing cached can be trusted across that gap.
+        cache.forget_all();
         let from = match checkpoints(&db).await {
             Ok(positions) => lowest(&positions) + 1,
             Err(e) => {
@@ -135,6 +154,7 @@ async fn run(
                 command = control.recv() => match command {
                     Some(Control::Rebuild(projections, done)) => {
                         let result = reset(&db, &projections).await;
+                        cache.forget_all();
                         let failed = result.is_err();
                         let _ = done.send(result);
                         if let Ok(positions) = checkpoints(&db).await {
@@ -165,6 +185,7 @@ async fn run(
                         match batch::apply_batch(&db, &index_key, &batch).await {
                             Ok(low) => {
                                 backoff = Duration::from_millis(100);
+                                cache.saw(&batch);
                                 reached.send_replace(low);
                                 metrics_batch(batch.len(), started.elapsed());
                             }

@@ -44,6 +44,15 @@ impl TokenKey {
         Ok(Self::from_secret(SecretKey::from_base64(text, "the token key")?))
     }
 
+    /// A fresh random key, for throwaway servers (`vigil bench api`) that nobody signs in to
+    /// again after they stop.
+    ///
+    /// # Errors
+    /// [`AuthError::Randomness`] when the OS generator fails.
+    pub fn generate() -> Result<Self, AuthError> {
+        Ok(Self::from_secret(SecretKey::new(super::random_bytes()?)))
+    }
+
     fn from_secret(signing: SecretKey) -> Self {
         let refresh_hash = SecretKey::new(Zeroizing::new(blake3::derive_key(
             REFRESH_HASH_CONTEXT,

@@ -16,6 +16,7 @@ use crate::service::{ApiError, Tokens};
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(AuthMutations, RecordMutations, LogMutations);
 
 #[derive(Default)]

@@ -2,9 +2,8 @@
 
 use async_graphql::{Context, Object};
 use time::{Duration, OffsetDateTime, UtcOffset};
-use vigil_domain::dose::{AdherencePolicy, adherence, next_due};
+use vigil_domain::dose::{AdherencePolicy, adherence};
 use vigil_domain::levels::ModelSettings;
-use vigil_domain::protocol::ProtocolStatus;
 use vigil_projections::read::{self, PageRequest};
 
 use super::error::{GqlResult, IntoGql, found};
@@ -41,7 +40,7 @@ fn range(from: Option<String>, to: Option<String>) -> GqlResult<(Option<i64>, Op
 /// The query root.
 pub struct QueryRoot;
 
-#[Object]
+#[Object(name = "Query")]
 impl QueryRoot {
     /// The caller's profile (no email: it is never readable back).
     async fn me(&self, ctx: &Context<'_>) -> GqlResult<Me> {
@@ -223,60 +222,23 @@ impl QueryRoot {
     /// Active protocols, latest vitals, latest panel with flags, and next due doses.
     async fn dashboard(&self, ctx: &Context<'_>) -> GqlResult<Dashboard> {
         let c = caller(ctx)?;
-        let svc = service(ctx)?;
-        let db = svc.db();
         let now = OffsetDateTime::now_utc();
-        let all = read::protocols(
-            db,
-            c.user,
-            &PageRequest {
-                first: 100,
-                after: None,
-            },
-        )
-        .await
-        .gql()?;
-        let active: Vec<_> = all
-            .items
-            .into_iter()
-            .map(|(_, v)| v)
-            .filter(|v| v.state.status_at(now.date()) == ProtocolStatus::Active)
-            .collect();
-        let mut next = Vec::new();
-        if !active.is_empty() {
-            let log = read::dose_log_state(db, c.user, None).await.gql()?;
-            for p in &active {
-                let Some(current) = p.state.in_force_at(now.date()) else {
-                    continue;
-                };
-                for item in &current.items {
-                    if let Some(due) = next_due(
-                        &p.state,
-                        &log,
-                        item.item_id,
-                        UtcOffset::UTC,
-                        now,
-                        AdherencePolicy::default(),
-                    ) {
-                        next.push(DueDose {
-                            protocol_id: p.protocol_id.to_string(),
-                            protocol_name: p.name.clone(),
-                            item_id: item.item_id.as_uuid().to_string(),
-                            compound: compound_name(&item.compound),
-                            due_at: inputs::rfc3339(due),
-                        });
-                    }
-                }
-            }
-            next.sort_by(|a, b| a.due_at.cmp(&b.due_at));
-        }
-        let vitals = read::latest_vitals(db, c.user).await.gql()?;
-        let panel = read::latest_panel(db, c.user).await.gql()?;
+        let data = service(ctx)?.dashboard(c.user, now).await.gql()?;
         Ok(Dashboard {
-            active_protocols: active.into_iter().map(|v| Protocol::new(v, now.date())).collect(),
-            latest_vitals: vitals.into_iter().map(HealthLog::from).collect(),
-            latest_panel: panel.map(Panel::from),
-            next_due: next,
+            active_protocols: data.active.into_iter().map(|v| Protocol::new(v, now.date())).collect(),
+            latest_vitals: data.vitals.into_iter().map(HealthLog::from).collect(),
+            latest_panel: data.panel.map(Panel::from),
+            next_due: data
+                .next_due
+                .into_iter()
+                .map(|d| DueDose {
+                    protocol_id: d.protocol_id.to_string(),
+                    protocol_name: d.protocol_name,
+                    item_id: d.item_id.to_string(),
+                    compound: compound_name(&d.compound),
+                    due_at: inputs::rfc3339(d.due_at),
+                })
+                .collect(),
         })
     }
 }

@@ -25,7 +25,7 @@ pub struct MyEvent {
 /// The subscription root.
 pub struct SubscriptionRoot;
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// The caller's own new events, each delivered after read models include it.
     async fn my_events(&self, ctx: &Context<'_>) -> async_graphql::Result<BoxStream<'static, MyEvent>> {

@@ -171,22 +171,22 @@ async fn execute(
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let mut body = match serde_json::to_value(&response) {
-        Ok(v) => v,
+    let (status, body) = if request_error && media == GRAPHQL_RESPONSE {
+        // A request error under graphql-response+json: 400, and no `data` key at all.
+        (
+            StatusCode::BAD_REQUEST,
+            serde_json::to_string(&serde_json::json!({ "errors": response.errors })),
+        )
+    } else {
+        (StatusCode::OK, serde_json::to_string(&response))
+    };
+    match body {
+        Ok(body) => (status, [(header::CONTENT_TYPE, media)], body).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot serialize a GraphQL response");
-            return plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
-    };
-    let status = if request_error && media == GRAPHQL_RESPONSE {
-        if let Some(object) = body.as_object_mut() {
-            object.remove("data");
-        }
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    (status, [(header::CONTENT_TYPE, media)], body.to_string()).into_response()
+    }
 }
 
 async fn healthz() -> Response {

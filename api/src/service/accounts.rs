@@ -247,7 +247,14 @@ impl Service {
     pub async fn refresh(&self, token: &str) -> ApiResult<Tokens> {
         let now = OffsetDateTime::now_utc();
         let token = RefreshToken::parse(token).map_err(|_| ApiError::Unauthenticated("invalid refresh token"))?;
-        match sessions::redeem(&self.inner.db, self.inner.tokens.refresh_token_hash(&token), now).await? {
+        match sessions::redeem(
+            &self.inner.db,
+            &self.inner.live,
+            self.inner.tokens.refresh_token_hash(&token),
+            now,
+        )
+        .await?
+        {
             Redeemed::Fresh { user, family } => {
                 let position = self.inner.store.head_position().await?;
                 self.issue(user, family, now, position).await
@@ -267,7 +274,14 @@ impl Service {
     /// # Errors
     /// Database errors.
     pub async fn logout(&self, caller: &Caller) -> ApiResult<()> {
-        sessions::revoke(&self.inner.db, caller.session, "logout", OffsetDateTime::now_utc()).await
+        sessions::revoke(
+            &self.inner.db,
+            &self.inner.live,
+            caller.session,
+            "logout",
+            OffsetDateTime::now_utc(),
+        )
+        .await
     }
 
     /// Checks an access token and that its session is still live.
@@ -283,7 +297,7 @@ impl Service {
                 AuthError::TokenExpired => ApiError::Unauthenticated("access token expired"),
                 _ => ApiError::Unauthenticated("invalid access token"),
             })?;
-        if !sessions::is_live(&self.inner.db, claims.session, claims.subject).await? {
+        if !sessions::is_live(&self.inner.db, &self.inner.live, claims.session, claims.subject).await? {
             return Err(ApiError::Unauthenticated("session ended"));
         }
         Ok(Caller {
@@ -329,7 +343,7 @@ impl Service {
                 },
             )
             .await?;
-        sessions::revoke_others(&self.inner.db, caller.user, caller.session, now).await?;
+        sessions::revoke_others(&self.inner.db, &self.inner.live, caller.user, caller.session, now).await?;
         Ok(position)
     }
 

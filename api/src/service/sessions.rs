@@ -9,6 +9,7 @@ use uuid::Uuid;
 use vigil_projections::ReadDb;
 use vigil_projections::read::micros;
 
+use super::live::LiveSessions;
 use super::{ApiError, ApiResult};
 
 /// How long an unused refresh token stays valid.
@@ -64,7 +65,7 @@ pub async fn store_refresh(
 
 /// Uses a refresh token once. The `used_at is null` guard makes two concurrent refreshes with
 /// the same token resolve to one winner and one reuse.
-pub async fn redeem(db: &ReadDb, hash: [u8; 32], now: OffsetDateTime) -> ApiResult<Redeemed> {
+pub async fn redeem(db: &ReadDb, live: &LiveSessions, hash: [u8; 32], now: OffsetDateTime) -> ApiResult<Redeemed> {
     let hash = hex::encode(hash);
     let row = sqlx::query(
         "select t.family_id, t.user_id, t.expires_at, t.used_at, s.revoked_at from refresh_tokens t \
@@ -84,7 +85,7 @@ pub async fn redeem(db: &ReadDb, hash: [u8; 32], now: OffsetDateTime) -> ApiResu
         return Ok(Redeemed::Invalid);
     }
     if used_at.is_some() {
-        revoke(db, family, "refresh token reused", now).await?;
+        revoke(db, live, family, "refresh token reused", now).await?;
         return Ok(Redeemed::Reused);
     }
     if expires_at <= micros(now) {
@@ -97,13 +98,21 @@ pub async fn redeem(db: &ReadDb, hash: [u8; 32], now: OffsetDateTime) -> ApiResu
         .await
         .map_err(ApiError::internal)?;
     if used.rows_affected() != 1 {
-        revoke(db, family, "refresh token reused", now).await?;
+        revoke(db, live, family, "refresh token reused", now).await?;
         return Ok(Redeemed::Reused);
     }
     Ok(Redeemed::Fresh { user, family })
 }
 
-pub async fn revoke(db: &ReadDb, family: Uuid, reason: &str, now: OffsetDateTime) -> ApiResult<()> {
+pub async fn revoke(
+    db: &ReadDb,
+    live: &LiveSessions,
+    family: Uuid,
+    reason: &str,
+    now: OffsetDateTime,
+) -> ApiResult<()> {
+    // Forget before and after the update: a check racing with it is then never remembered.
+    live.forget(family);
     sqlx::query("update sessions set revoked_at = $2, revoked_reason = $3 where family_id = $1 and revoked_at is null")
         .bind(family.to_string())
         .bind(micros(now))
@@ -111,11 +120,19 @@ pub async fn revoke(db: &ReadDb, family: Uuid, reason: &str, now: OffsetDateTime
         .execute(db.pool())
         .await
         .map_err(ApiError::internal)?;
+    live.forget(family);
     Ok(())
 }
 
 /// Revokes every session of `user` except `keep` (after a password change).
-pub async fn revoke_others(db: &ReadDb, user: Uuid, keep: Uuid, now: OffsetDateTime) -> ApiResult<()> {
+pub async fn revoke_others(
+    db: &ReadDb,
+    live: &LiveSessions,
+    user: Uuid,
+    keep: Uuid,
+    now: OffsetDateTime,
+) -> ApiResult<()> {
+    live.forget_others(user, keep);
     sqlx::query(
         "update sessions set revoked_at = $3, revoked_reason = 'password changed' \
          where user_id = $1 and family_id <> $2 and revoked_at is null",
@@ -126,11 +143,17 @@ pub async fn revoke_others(db: &ReadDb, user: Uuid, keep: Uuid, now: OffsetDateT
     .execute(db.pool())
     .await
     .map_err(ApiError::internal)?;
+    live.forget_others(user, keep);
     Ok(())
 }
 
 /// Whether a session is still live (logout and reuse take effect on access tokens at once).
-pub async fn is_live(db: &ReadDb, family: Uuid, user: Uuid) -> ApiResult<bool> {
+/// Whether the session is live: from memory when checked less than a second ago.
+pub async fn is_live(db: &ReadDb, live: &LiveSessions, family: Uuid, user: Uuid) -> ApiResult<bool> {
+    if live.recently_live(family, user) {
+        return Ok(true);
+    }
+    let check = live.check();
     let revoked: Option<Option<i64>> =
         sqlx::query_scalar("select revoked_at from sessions where family_id = $1 and user_id = $2")
             .bind(family.to_string())
@@ -138,7 +161,11 @@ pub async fn is_live(db: &ReadDb, family: Uuid, user: Uuid) -> ApiResult<bool> {
             .fetch_optional(db.pool())
             .await
             .map_err(ApiError::internal)?;
-    Ok(matches!(revoked, Some(None)))
+    let is_live = matches!(revoked, Some(None));
+    if is_live {
+        live.remember(family, user, check);
+    }
+    Ok(is_live)
 }
 
 fn parse(text: &str) -> ApiResult<Uuid> {

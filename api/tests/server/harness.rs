@@ -37,8 +37,18 @@ fn vigil(backend: &Backend) -> Command {
 
 impl Server {
     pub fn start(backend: &Backend) -> Server {
-        let mut child = vigil(backend)
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        Server::start_with(backend, &[], &[])
+    }
+
+    /// With extra `serve` flags and environment variables.
+    pub fn start_with(backend: &Backend, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = vigil(backend);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

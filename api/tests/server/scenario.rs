@@ -87,6 +87,17 @@ async fn tour(backend: Backend) {
         assert_eq!(d["logDose"]["dose"]["amount"], "125");
         dose_id = d["logDose"]["dose"]["id"].as_str().unwrap().to_owned();
     }
+    // The dashboard before any reading or panel; read again below after both were recorded,
+    // it must not be served from a stale cache.
+    let early = client
+        .ok(
+            "{ dashboard { latestVitals { vital } latestPanel { id } nextDue { compound } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(early["dashboard"]["latestVitals"], json!([]));
+    assert_eq!(early["dashboard"]["latestPanel"], Value::Null);
+
     // Without a token the subscription socket is refused; with one, the caller's own changes
     // arrive once the read models have them.
     let refused = Subscription::my_events(&server.url, None)

@@ -1,0 +1,161 @@
+//! `vigil bench api`: the GraphQL API under N concurrent clients, each signed in as its own
+//! person, served in-process on loopback (client and server share the machine's cores, as
+//! the issue's targets assume), beside a bare axum handler that runs the same dashboard
+//! queries in the same process and the same run. Three phases per run: bare dashboard reads,
+//! GraphQL dashboard reads, and the mixed GraphQL workload (dashboard reads plus health-log
+//! writes that wait for their read models).
+
+mod bare;
+mod load;
+mod seed;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use vigil_eventstore::EventStore;
+
+use super::{BenchDb, median, percentile};
+use crate::auth::TokenKey;
+use crate::cli::ApiBenchArgs;
+use crate::server::Stack;
+use load::{Load, Outcome, Target};
+
+/// The production defaults of `vigil serve`.
+const LAG_TIMEOUT: Duration = Duration::from_secs(2);
+const BODY_LIMIT: u64 = 262_144;
+const WARMUP: Duration = Duration::from_secs(1);
+
+/// One phase's figures across runs.
+#[derive(Default)]
+struct Figures {
+    throughput: Vec<f64>,
+    p50: Vec<f64>,
+    p95: Vec<f64>,
+    p99: Vec<f64>,
+}
+
+impl Figures {
+    fn add(&mut self, throughput: f64, sorted: &[Duration]) {
+        let ms = |p| percentile(sorted, p).as_secs_f64() * 1e3;
+        self.throughput.push(throughput);
+        self.p50.push(ms(0.50));
+        self.p95.push(ms(0.95));
+        self.p99.push(ms(0.99));
+    }
+
+    fn print(&self, label: &str, target: &str) {
+        println!(
+            "  {label:<44} {:>8.0} req/s   p50 {:>6.2} ms   p95 {:>6.2} ms   p99 {:>6.2} ms   {target}",
+            median(self.throughput.clone()),
+            median(self.p50.clone()),
+            median(self.p95.clone()),
+            median(self.p99.clone()),
+        );
+    }
+}
+
+pub async fn api(db: &BenchDb, store: &EventStore, a: &ApiBenchArgs) -> anyhow::Result<()> {
+    let stack = Stack::assemble(
+        store,
+        &db.location,
+        TokenKey::generate()?,
+        LAG_TIMEOUT,
+        false,
+        BODY_LIMIT,
+    )
+    .await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let vigil_addr = listen(stack.app.clone(), stopped.clone()).await?;
+    let bare_addr = listen(bare::router(stack.service.clone()), stopped).await?;
+    let clients = usize::try_from(a.clients).unwrap_or(64);
+    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+    let gql = seed::Gql {
+        http: http.clone(),
+        url: format!("http://{vigil_addr}/graphql"),
+    };
+    let seeding = Instant::now();
+    let people = seed::people(&gql, a.clients).await.context("seeding people")?;
+    println!(
+        "api: {} clients, each its own person (a 2-item protocol, {} doses, {} readings, {} panels; seeded over \
+         GraphQL in {:.1} s); {} s measured per phase after {} s warm-up; {} runs",
+        a.clients,
+        seed::DOSES,
+        2 * seed::READINGS,
+        seed::PANELS,
+        seeding.elapsed().as_secs_f64(),
+        a.seconds,
+        WARMUP.as_secs(),
+        a.runs
+    );
+    let phase = |write_percent| Load {
+        clients: a.clients,
+        warmup: WARMUP,
+        measure: Duration::from_secs(u64::from(a.seconds)),
+        write_percent,
+    };
+    let vigil = Target::Vigil(gql);
+    let bare = Target::Bare {
+        http,
+        url: format!("http://{bare_addr}/dashboard"),
+    };
+    let (mut bare_reads, mut vigil_reads, mut mixed_reads, mut mixed_writes) = (
+        Figures::default(),
+        Figures::default(),
+        Figures::default(),
+        Figures::default(),
+    );
+    let mut ratios = Vec::new();
+    for _ in 0..a.runs {
+        let b = checked(load::drive(&bare, &people, phase(0)).await)?;
+        let v = checked(load::drive(&vigil, &people, phase(0)).await)?;
+        let m = checked(load::drive(&vigil, &people, phase(a.write_percent)).await)?;
+        ratios.push(v.throughput() / b.throughput().max(1e-9));
+        bare_reads.add(b.throughput(), &b.reads);
+        vigil_reads.add(v.throughput(), &v.reads);
+        let seconds = m.seconds.max(1e-9);
+        mixed_reads.add(m.reads.len() as f64 / seconds, &m.reads);
+        mixed_writes.add(m.writes.len() as f64 / seconds, &m.writes);
+    }
+    bare_reads.print("baseline: bare axum, same dashboard queries", "");
+    vigil_reads.print(
+        "GraphQL dashboard (reads only)",
+        &format!("ratio {:.2} (target ≥ 0.50), p99 target ≤ 10 ms", median(ratios)),
+    );
+    println!("  mixed: {}% health-log writes", a.write_percent);
+    mixed_reads.print("  GraphQL dashboard", "p99 target ≤ 10 ms");
+    mixed_writes.print("  recordHealthLog (read-your-writes)", "p99 target ≤ 25 ms");
+    let _ = stop.send(true);
+    stack.close().await;
+    Ok(())
+}
+
+/// Serves `app` on a loopback port until `stop` turns true.
+async fn listen(app: axum::Router, mut stop: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "bench listener failed");
+        }
+    });
+    Ok(addr)
+}
+
+/// A phase with failed requests measured something else: refuse to report it.
+fn checked(outcome: Outcome) -> anyhow::Result<Outcome> {
+    if outcome.errors > 0 {
+        bail!(
+            "{} requests failed during the bench; first: {}",
+            outcome.errors,
+            outcome.first_error.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,168 @@
+//! Concurrent clients for `vigil bench api`: each client is one signed-in person issuing
+//! requests back to back (closed loop) for a warm-up and then a measured window, recording
+//! each request's latency by kind. A failed request is counted and its first message kept:
+//! a benchmark that hides errors would measure the wrong thing.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::seed::{Gql, Person, rfc3339};
+
+/// The dashboard as the bench asks GraphQL for it; the bare baseline answers the same facts.
+const DASHBOARD: &str = "{ dashboard { activeProtocols { id name currentVersion }
+  latestVitals { id vital measuredAt components { value unit canonicalValue canonicalUnit } }
+  latestPanel { id drawnAt results { marker value unit siValue siUnit flag } }
+  nextDue { protocolId itemId compound dueAt } } }";
+
+const RECORD_WEIGHT: &str = "mutation($at: String!, $w: String!) {
+  recordHealthLog(input: {vital: \"body_weight\", value: $w, unit: \"kg\", measuredAt: $at}) { healthLog { id } position } }";
+
+/// Who answers.
+#[derive(Clone)]
+pub enum Target {
+    /// The GraphQL API, with the whole middleware stack and token checks.
+    Vigil(Gql),
+    /// The bare handler (`GET {url}`, person in `x-person`).
+    Bare { http: reqwest::Client, url: String },
+}
+
+/// The shape of one phase.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub clients: u32,
+    pub warmup: Duration,
+    pub measure: Duration,
+    /// Writes per hundred requests (0 for a read-only phase).
+    pub write_percent: u32,
+}
+
+/// What one phase measured.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub reads: Vec<Duration>,
+    pub writes: Vec<Duration>,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub seconds: f64,
+}
+
+impl Outcome {
+    /// Requests completed per second in the measured window.
+    pub fn throughput(&self) -> f64 {
+        (self.reads.len() + self.writes.len()) as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// Runs one phase: `load.clients` clients, client `i` acting as `people[i % len]`.
+pub async fn drive(target: &Target, people: &[Person], load: Load) -> Outcome {
+    let started = Instant::now();
+    let measure_from = started + load.warmup;
+    let until = measure_from + load.measure;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..load.clients {
+        let target = target.clone();
+        let person = people[usize::try_from(i).unwrap_or(0) % people.len().max(1)].clone();
+        tasks.spawn(async move { client(target, person, i, load.write_percent, measure_from, until).await });
+    }
+    let mut total = Outcome::default();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(part) => {
+                total.reads.extend(part.reads);
+                total.writes.extend(part.writes);
+                total.errors += part.errors;
+                total.first_error = total.first_error.or(part.first_error);
+            }
+            Err(e) => {
+                total.errors += 1;
+                total
+                    .first_error
+                    .get_or_insert_with(|| format!("client task failed: {e}"));
+            }
+        }
+    }
+    total.seconds = load.measure.as_secs_f64();
+    total.reads.sort();
+    total.writes.sort();
+    total
+}
+
+async fn client(
+    target: Target,
+    person: Person,
+    index: u32,
+    write_percent: u32,
+    from: Instant,
+    until: Instant,
+) -> Outcome {
+    let mut out = Outcome::default();
+    // xorshift: a deterministic, per-client mix without an RNG dependency.
+    let mut state = u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut n = 0u64;
+    while Instant::now() < until {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let write = state % 100 < u64::from(write_percent);
+        n += 1;
+        let began = Instant::now();
+        let result = if write {
+            record_weight(&target, &person, n).await
+        } else {
+            dashboard(&target, &person).await
+        };
+        let took = began.elapsed();
+        if began < from {
+            continue;
+        }
+        match result {
+            Ok(()) if write => out.writes.push(took),
+            Ok(()) => out.reads.push(took),
+            Err(e) => {
+                out.errors += 1;
+                out.first_error.get_or_insert(e);
+            }
+        }
+    }
+    out
+}
+
+async fn dashboard(target: &Target, person: &Person) -> Result<(), String> {
+    match target {
+        Target::Vigil(gql) => gql
+            .call(Some(&person.token), DASHBOARD, json!({}))
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        Target::Bare { http, url } => {
+            let res = http
+                .get(url)
+                .header("x-person", person.id.to_string())
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !res.status().is_success() {
+                return Err(format!("bare dashboard answered {}", res.status()));
+            }
+            res.json::<Value>().await.map(drop).map_err(|e| e.to_string())
+        }
+    }
+}
+
+async fn record_weight(target: &Target, person: &Person, n: u64) -> Result<(), String> {
+    let Target::Vigil(gql) = target else {
+        return Err("the bare baseline serves reads only".into());
+    };
+    let minutes = i64::try_from(n % 40_000).unwrap_or(0);
+    let at = OffsetDateTime::now_utc() - time::Duration::minutes(minutes);
+    let vars = json!({
+        "at": rfc3339(at).map_err(|e| e.to_string())?,
+        "w": format!("{}.{}", 84 + n % 5, n % 10),
+    });
+    gql.call(Some(&person.token), RECORD_WEIGHT, vars)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,135 @@
+//! GraphQL over HTTP at the edges: media types, methods, batching, request errors, the depth
+//! and complexity limits, the health endpoints, and the warning about unknown `VIGIL_*`
+//! variables. On SQLite: these are HTTP-layer rules, the same whatever the backend.
+
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, Server, sqlite_dir};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+async fn post(server: &Server, content_type: &str, accept: &str, body: String) -> (u16, String, String) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/graphql", server.url))
+        .header("content-type", content_type)
+        .header("accept", accept)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let media = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, media, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_http_edges_answer_as_the_graphql_over_http_spec_says() {
+    let (_tmp, dir) = sqlite_dir();
+    let server = Server::start_with(&Backend::Sqlite(dir), &[], &[("VIGIL_LISTN", "0.0.0.0:80")]);
+    let http = reqwest::Client::new();
+    let query = json!({ "query": "{ me { handle } }" }).to_string();
+
+    // Liveness and readiness.
+    for path in ["healthz", "readyz"] {
+        let res = http.get(format!("{}/{path}", server.url)).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200, "/{path}");
+    }
+
+    // Nothing we can answer with: 406. A body that is not JSON: 415.
+    let (status, _, _) = post(&server, "application/json", "text/html", query.clone()).await;
+    assert_eq!(status, 406);
+    let (status, _, _) = post(&server, "text/plain", GRAPHQL_RESPONSE, query.clone()).await;
+    assert_eq!(status, 415);
+
+    // A batch is one request too many: 400.
+    let batch = json!([{ "query": "{ me { handle } }" }, { "query": "{ me { id } }" }]).to_string();
+    let (status, _, _) = post(&server, "application/json", GRAPHQL_RESPONSE, batch).await;
+    assert_eq!(status, 400);
+
+    // A request error (unparsable document) under graphql-response+json: 400 without `data`;
+    // under application/json: 200 with the error.
+    let broken = json!({ "query": "{ me { handle " }).to_string();
+    let (status, media, body) = post(&server, "application/json", GRAPHQL_RESPONSE, broken.clone()).await;
+    assert_eq!((status, media.as_str()), (400, GRAPHQL_RESPONSE));
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        body.get("data").is_none() && body["errors"][0]["message"].is_string(),
+        "{body}"
+    );
+    let (status, media, _) = post(&server, "application/json", "application/json", broken).await;
+    assert_eq!((status, media.as_str()), (200, "application/json"));
+
+    // Mutations never ride on GET.
+    let res = http
+        .get(format!("{}/graphql?query=mutation%20%7B%20logout%20%7D", server.url))
+        .header("accept", GRAPHQL_RESPONSE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+
+    // Complexity: a thousand aliases of a cheap field exceed the limit; refused before any
+    // resolver runs, so even the unauthenticated caller gets the limit error.
+    let wide: String = (0..1_100).map(|i| format!("a{i}: me {{ handle }} ")).collect();
+    let (status, _, body) = post(
+        &server,
+        "application/json",
+        GRAPHQL_RESPONSE,
+        json!({ "query": format!("{{ {wide} }}") }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_lowercase().contains("complex"), "{body}");
+
+    // Production mode: no introspection.
+    let (_, _, body) = post(
+        &server,
+        "application/json",
+        GRAPHQL_RESPONSE,
+        json!({ "query": "{ __schema { types { name } } }" }).to_string(),
+    )
+    .await;
+    assert!(!body.contains("\"types\""), "{body}");
+
+    let logs = server.stop();
+    assert!(
+        logs.contains("unknown environment variable VIGIL_LISTN"),
+        "a mistyped variable is warned about: {logs}"
+    );
+}
+
+#[tokio::test]
+async fn queries_nested_deeper_than_the_limit_are_refused() {
+    // Only introspection nests this deep, and it needs --dev.
+    let (_tmp, dir) = sqlite_dir();
+    let server = Server::start_with(&Backend::Sqlite(dir), &["--dev"], &[]);
+    // __schema, types, fields, type, then eight ofType and a name: depth 13 > 12.
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType { ".repeat(8),
+        "} ".repeat(8)
+    );
+    let (status, _, body) = post(
+        &server,
+        "application/json",
+        GRAPHQL_RESPONSE,
+        json!({ "query": deep }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_lowercase().contains("nested too deep"), "{body}");
+    let shallow = "{ __schema { types { name } } }";
+    let (status, _, body) = post(
+        &server,
+        "application/json",
+        GRAPHQL_RESPONSE,
+        json!({ "query": shallow }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "introspection works in --dev: {body}");
+    server.stop();
+}

@@ -1,0 +1,115 @@
+//! The runner keeps the read cache fresh: a person's new event drops their cached dashboard
+//! sources before the runner announces the position (so read-your-writes holds), and an
+//! erasure drops everything held about them. Same cases on SQLite and Postgres.
+#![allow(clippy::expect_used)]
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+use vigil_domain::aggregate::DomainEvent;
+use vigil_domain::health::{HealthEvent, VitalComponent, VitalKind};
+use vigil_domain::values::{Decimal, EntryId};
+use vigil_eventstore::{EventStore, ExpectedVersion, Location, MasterKey, Metadata, NewEvent, StoreConfig};
+use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, ProjectionRunner, ReadDb};
+
+fn reading(kind: VitalKind, loinc: &str, unit: &str) -> NewEvent {
+    let value = Decimal::from_parts(873, 1);
+    let at = OffsetDateTime::now_utc();
+    let event = HealthEvent::VitalRecorded {
+        entry_id: EntryId::from_uuid(Uuid::now_v7()),
+        kind,
+        loinc: loinc.into(),
+        components: vec![VitalComponent {
+            loinc: loinc.into(),
+            value,
+            unit: unit.into(),
+            canonical_value: value,
+            canonical_unit: unit.into(),
+        }],
+        measured_at: at,
+        note: None,
+        recorded_at: at,
+    };
+    NewEvent::json(event.event_type(), event.schema_version(), &event).expect("encode")
+}
+
+async fn the_cache_follows_writes_and_erasures(location: Location) {
+    let store = EventStore::open(StoreConfig::new(location.clone(), MasterKey::generate().expect("key")))
+        .await
+        .expect("open store");
+    let db = ReadDb::open(&location, 4).await.expect("open read db");
+    let key = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await.expect("secret"));
+    let runner = ProjectionRunner::start(store.clone(), db.clone(), key)
+        .await
+        .expect("runner");
+    let (person, bystander) = (Uuid::now_v7(), Uuid::now_v7());
+    let wait = Duration::from_secs(10);
+
+    for someone in [person, bystander] {
+        let outcome = store
+            .append_to(
+                &vigil_projections::streams::health(someone),
+                someone,
+                ExpectedVersion::NoStream,
+                vec![reading(VitalKind::BodyWeight, "29463-7", "kg")],
+                Metadata::actor("test"),
+            )
+            .await
+            .expect("append");
+        runner.wait_for(outcome.last_position, wait).await.expect("applied");
+    }
+    let first = runner.cache().dashboard(&db, person).await.expect("dashboard");
+    assert_eq!(first.vitals.len(), 1);
+    let again = runner.cache().dashboard(&db, person).await.expect("dashboard");
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "an unchanged person is served from memory"
+    );
+    runner.cache().dashboard(&db, bystander).await.expect("dashboard");
+
+    // A new reading: once the runner announces its position, the cache must not serve the
+    // old sources.
+    let outcome = store
+        .append_to(
+            &vigil_projections::streams::health(person),
+            person,
+            ExpectedVersion::Exact(1),
+            vec![reading(VitalKind::HeartRate, "8867-4", "/min")],
+            Metadata::actor("test"),
+        )
+        .await
+        .expect("append");
+    runner.wait_for(outcome.last_position, wait).await.expect("applied");
+    let after = runner.cache().dashboard(&db, person).await.expect("dashboard");
+    assert_eq!(after.vitals.len(), 2, "read-your-writes through the cache");
+    assert_eq!(runner.cache().len(), 2);
+
+    // Erasure: the person's entry goes; the bystander's stays.
+    store.shred(person, Metadata::actor("test")).await.expect("shred");
+    let head = store.head_position().await.expect("head");
+    runner.wait_for(head, wait).await.expect("applied");
+    assert_eq!(runner.cache().len(), 1, "nothing about the erased person is held");
+    let erased = runner.cache().dashboard(&db, person).await.expect("dashboard");
+    assert!(erased.vitals.is_empty() && erased.protocols.is_empty() && erased.panel.is_none());
+    let bystander_view = runner.cache().dashboard(&db, bystander).await.expect("dashboard");
+    assert_eq!(bystander_view.vitals.len(), 1);
+
+    runner.stop_in_place().await;
+    store.close().await;
+    db.close().await;
+}
+
+#[tokio::test]
+async fn the_read_cache_follows_writes_and_erasures_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    the_cache_follows_writes_and_erasures(Location::Sqlite(dir.path().join("data"))).await;
+}
+
+#[tokio::test]
+async fn the_read_cache_follows_writes_and_erasures_on_postgres() {
+    let Some(url) = vigil_tests::fresh_pg_database().await else {
+        return;
+    };
+    the_cache_follows_writes_and_erasures(Location::Postgres(url)).await;
+}
