@@ -1,6 +1,8 @@
 //! Applying one decrypted event to one projection's tables, inside the runner's transaction.
 //! Every statement is idempotent per event (inserts of an id, updates to a known row), and
 //! the checkpoint moves in the same transaction, so a crash never applies an event twice.
+//! Inserts go through the batch's [`Writer`], which writes them many rows per statement;
+//! every other statement must take its connection from `Writer::touch` on the table it uses.
 //! Must not commit, read the clock, or touch another projection's tables.
 
 mod accounts;
@@ -8,10 +10,12 @@ mod bloodwork;
 mod doses;
 mod health;
 mod protocols;
+#[cfg(test)]
+mod tests;
+mod writer;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use vigil_eventstore::RecordedEvent;
@@ -19,10 +23,11 @@ use vigil_eventstore::RecordedEvent;
 use crate::error::{ProjectionError, Result};
 use crate::identity::IndexKey;
 use crate::projection::{PERSONAL_AUTH_TABLES, Projection};
+pub(crate) use writer::Writer;
 
 /// What an apply function gets to see besides the event itself.
 pub(crate) struct Ctx<'a> {
-    pub conn: &'a mut AnyConnection,
+    pub w: &'a mut Writer,
     /// The person (the subject whose key sealed the event).
     pub user: String,
     /// The aggregate id: the stream id after its prefix (`protocol-<id>` gives `<id>`).
@@ -34,13 +39,13 @@ pub(crate) struct Ctx<'a> {
 
 /// Applies `event` (already known to feed `projection`) to its tables.
 pub(crate) async fn apply(
-    conn: &mut AnyConnection,
+    w: &mut Writer,
     projection: Projection,
     event: &RecordedEvent,
     index_key: &IndexKey,
 ) -> Result<()> {
     let ctx = Ctx {
-        conn,
+        w,
         user: event.envelope.subject.to_string(),
         aggregate: event
             .envelope
@@ -62,26 +67,26 @@ pub(crate) async fn apply(
 }
 
 /// Deletes every row of an erased person from `projection`'s tables.
-pub(crate) async fn erase(conn: &mut AnyConnection, projection: Projection, subject: Uuid) -> Result<()> {
+pub(crate) async fn erase(w: &mut Writer, projection: Projection, subject: Uuid) -> Result<()> {
     for table in projection.tables() {
-        delete_user_rows(conn, table, subject).await?;
+        delete_user_rows(w, table, subject).await?;
     }
     Ok(())
 }
 
 /// Deletes an erased person's sessions, tokens and identity claims.
-pub(crate) async fn erase_auth_state(conn: &mut AnyConnection, subject: Uuid) -> Result<()> {
+pub(crate) async fn erase_auth_state(w: &mut Writer, subject: Uuid) -> Result<()> {
     for table in PERSONAL_AUTH_TABLES {
-        delete_user_rows(conn, table, subject).await?;
+        delete_user_rows(w, table, subject).await?;
     }
     Ok(())
 }
 
-async fn delete_user_rows(conn: &mut AnyConnection, table: &str, subject: Uuid) -> Result<()> {
+async fn delete_user_rows(w: &mut Writer, table: &str, subject: Uuid) -> Result<()> {
     // Table names come from the fixed catalogue in `projection`, never from input.
     sqlx::query(sqlx::AssertSqlSafe(format!("delete from {table} where user_id = $1")))
         .bind(subject.to_string())
-        .execute(&mut *conn)
+        .execute(w.touch(table).await?)
         .await?;
     Ok(())
 }

@@ -1,6 +1,14 @@
 //! `vigil bench rebuild`: replaying the log into the health-log read model vs raw multi-row
 //! INSERTs of rows the same shape and size, through the same `Any` pool of the read database.
 //! A rebuild is bound by its writes, so that is its honest baseline.
+//!
+//! The baseline's table is an ordinary table in the read database with the columns, primary
+//! key and secondary index of `health_logs`, created before each run and dropped after it. A
+//! temporary table would flatter the baseline: Postgres does not WAL-log temporary tables and
+//! SQLite keeps them in its temp store, outside `read.db`. On Postgres the read pool's role
+//! (`vigil_reader`) may write to `vigil_read` but not create tables there, so the bench's own
+//! connection (the URL's role, which owns the schema) creates, grants and drops the table, and
+//! the inserts go through the read pool as `vigil_reader`, like the rebuild's.
 
 use std::time::Instant;
 
@@ -14,6 +22,7 @@ use vigil_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
 use vigil_projections::runner::rebuild as replay;
 use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, Projection, ReadDb};
 
+use super::raw::RawDb;
 use super::{BenchDb, args_events, line, median};
 use crate::cli::BenchArgs;
 
@@ -57,7 +66,7 @@ pub async fn rebuild(db: &BenchDb, store: &EventStore, a: &BenchArgs) -> anyhow:
     for _ in 0..a.runs {
         let report = replay(store, &read, &key, &[Projection::HealthLogs], |_, _| {}).await?;
         ours.push(report.events_per_second());
-        raw.push(raw_inserts(&read, total).await?);
+        raw.push(raw_inserts(db, &read, total).await?);
     }
     println!("rebuild of the health-log read model, {total} events ({} runs)", a.runs);
     line(
@@ -91,25 +100,66 @@ fn vital(measured_at: OffsetDateTime) -> HealthEvent {
     }
 }
 
-/// Inserts `n` rows shaped like `health_logs` rows into a temporary table, 100 per statement
-/// and 1000 per transaction (the rebuild's transaction size). Returns rows per second.
-async fn raw_inserts(read: &ReadDb, n: u64) -> anyhow::Result<f64> {
-    let mut conn = read.pool().acquire().await?;
-    sqlx::query(
-        "create temporary table if not exists bench_raw_health_logs (entry_id text primary key, user_id text not null, \
-         kind text not null, loinc text not null, components text not null, measured_at bigint not null, note text, \
-         corrections bigint not null, retracted bigint not null, recorded_at bigint not null)",
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("delete from bench_raw_health_logs")
-        .execute(&mut *conn)
-        .await?;
+/// The baseline table: `health_logs`' columns, primary key and secondary index.
+const RAW_TABLE: &str = "bench_raw_health_logs";
+const RAW_COLUMNS: &str = "(entry_id text primary key, user_id text not null, kind text not null, \
+    loinc text not null, components text not null, measured_at bigint not null, note text, \
+    corrections bigint not null, retracted bigint not null, recorded_at bigint not null)";
+const RAW_INDEX: &str = "(user_id, kind, measured_at, entry_id)";
+
+/// Creates the baseline table afresh in the read database (see the module doc for who may).
+async fn create_raw_table(db: &BenchDb, read: &ReadDb) -> anyhow::Result<()> {
+    match &db.raw {
+        RawDb::Postgres(owner) => {
+            let table = format!("vigil_read.{RAW_TABLE}");
+            for sql in [
+                format!("drop table if exists {table}"),
+                format!("create table {table} {RAW_COLUMNS}"),
+                format!("create index {RAW_TABLE}_by_user on {table} {RAW_INDEX}"),
+                format!("grant select, insert, update, delete on {table} to vigil_reader"),
+            ] {
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(owner).await?;
+            }
+        }
+        RawDb::Sqlite(_) => {
+            for sql in [
+                format!("drop table if exists {RAW_TABLE}"),
+                format!("create table {RAW_TABLE} {RAW_COLUMNS}"),
+                format!("create index {RAW_TABLE}_by_user on {RAW_TABLE} {RAW_INDEX}"),
+            ] {
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(read.pool()).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn drop_raw_table(db: &BenchDb, read: &ReadDb) -> anyhow::Result<()> {
+    match &db.raw {
+        RawDb::Postgres(owner) => {
+            sqlx::query(sqlx::AssertSqlSafe(format!("drop table vigil_read.{RAW_TABLE}")))
+                .execute(owner)
+                .await?;
+        }
+        RawDb::Sqlite(_) => {
+            sqlx::query(sqlx::AssertSqlSafe(format!("drop table {RAW_TABLE}")))
+                .execute(read.pool())
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Inserts `n` rows shaped like `health_logs` rows into a table shaped like it, 100 per
+/// statement and 1000 per transaction (the rebuild's transaction size). Returns rows per second.
+async fn raw_inserts(db: &BenchDb, read: &ReadDb, n: u64) -> anyhow::Result<f64> {
+    create_raw_table(db, read).await?;
     let components = serde_json::to_string(&match vital(OffsetDateTime::now_utc()) {
         HealthEvent::VitalRecorded { components, .. } => components,
         _ => Vec::new(),
     })?;
     let user = Uuid::now_v7().to_string();
+    let mut conn = read.pool().acquire().await?;
     let started = Instant::now();
     let mut written = 0u64;
     while written < n {
@@ -117,9 +167,9 @@ async fn raw_inserts(read: &ReadDb, n: u64) -> anyhow::Result<f64> {
         let mut in_tx = 0;
         while in_tx < RAW_TX && written < n {
             let rows = RAW_BATCH.min(usize::try_from(n - written).unwrap_or(RAW_BATCH));
-            let mut sql = String::from(
-                "insert into bench_raw_health_logs (entry_id, user_id, kind, loinc, components, measured_at, note, \
-                 corrections, retracted, recorded_at) values ",
+            let mut sql = format!(
+                "insert into {RAW_TABLE} (entry_id, user_id, kind, loinc, components, measured_at, note, \
+                 corrections, retracted, recorded_at) values "
             );
             for r in 0..rows {
                 let b = r * 7;
@@ -156,8 +206,7 @@ async fn raw_inserts(read: &ReadDb, n: u64) -> anyhow::Result<f64> {
         tx.commit().await?;
     }
     let rate = written as f64 / started.elapsed().as_secs_f64().max(1e-9);
-    sqlx::query("drop table bench_raw_health_logs")
-        .execute(&mut *conn)
-        .await?;
+    drop(conn);
+    drop_raw_table(db, read).await?;
     Ok(rate)
 }

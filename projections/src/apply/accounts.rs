@@ -5,11 +5,27 @@
 use vigil_domain::account::AccountEvent;
 use vigil_domain::credentials::CredentialsEvent;
 
+use super::writer::{Insert, Writer};
 use super::{Ctx, json, micros, name_of};
 use crate::error::Result;
 
+static ACCOUNTS: Insert = Insert::new(
+    "accounts",
+    "insert into accounts (user_id, handle, role, tier, settings, ai_consent, erasure_requested, registered_at, \
+     updated_at)",
+    "(?, ?, ?, 'free', ?, 0, 0, ?, ?)",
+    "on conflict (user_id) do nothing",
+);
+
+static CLAIMS: Insert = Insert::new(
+    "identity_claims",
+    "insert into identity_claims (kind, claim, user_id, claimed_at)",
+    "(?, ?, ?, ?)",
+    "on conflict (kind, claim) do nothing",
+);
+
 pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<()> {
-    let conn = ctx.conn;
+    let w = ctx.w;
     match event {
         AccountEvent::AccountRegistered {
             handle,
@@ -19,29 +35,30 @@ pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<(
             ..
         } => {
             let at = micros(registered_at);
-            sqlx::query(
-                "insert into accounts (user_id, handle, role, tier, settings, ai_consent, erasure_requested, registered_at, updated_at) \
-                 values ($1, $2, $3, 'free', $4, 0, 0, $5, $5) on conflict (user_id) do nothing",
+            w.insert(
+                &ACCOUNTS,
+                [
+                    ctx.user.as_str().into(),
+                    handle.as_str().into(),
+                    name_of(&role)?.into(),
+                    json(&vigil_domain::account::Settings::default())?.into(),
+                    at.into(),
+                    at.into(),
+                ],
             )
-            .bind(&ctx.user)
-            .bind(handle.as_str().to_owned())
-            .bind(name_of(&role)?)
-            .bind(json(&vigil_domain::account::Settings::default())?)
-            .bind(at)
-            .execute(&mut *conn)
             .await?;
-            claim(conn, "email", ctx.index_key.email(&email), &ctx.user, at).await?;
-            claim(conn, "handle", ctx.index_key.handle(handle.as_str()), &ctx.user, at).await?;
+            claim(w, "email", ctx.index_key.email(&email), &ctx.user, at).await?;
+            claim(w, "handle", ctx.index_key.handle(handle.as_str()), &ctx.user, at).await?;
         }
         AccountEvent::HandleChanged { from, to, changed_at } => {
             let at = micros(changed_at);
-            set(conn, "handle", Value::Text(to.as_str().to_owned()), &ctx.user, at).await?;
+            set(w, "handle", Value::Text(to.as_str().to_owned()), &ctx.user, at).await?;
             sqlx::query("delete from identity_claims where kind = 'handle' and claim = $1 and user_id = $2")
                 .bind(ctx.index_key.handle(from.as_str()))
                 .bind(&ctx.user)
-                .execute(&mut *conn)
+                .execute(w.touch(CLAIMS.table).await?)
                 .await?;
-            claim(conn, "handle", ctx.index_key.handle(to.as_str()), &ctx.user, at).await?;
+            claim(w, "handle", ctx.index_key.handle(to.as_str()), &ctx.user, at).await?;
         }
         AccountEvent::EmailChanged { email, changed_at } => {
             let at = micros(changed_at);
@@ -49,16 +66,16 @@ pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<(
             sqlx::query("delete from identity_claims where kind = 'email' and user_id = $1 and claim <> $2")
                 .bind(&ctx.user)
                 .bind(&index)
-                .execute(&mut *conn)
+                .execute(w.touch(CLAIMS.table).await?)
                 .await?;
-            claim(conn, "email", index, &ctx.user, at).await?;
+            claim(w, "email", index, &ctx.user, at).await?;
         }
         AccountEvent::RoleChanged { to, changed_at, .. } => {
-            set(conn, "role", Value::Text(name_of(&to)?), &ctx.user, micros(changed_at)).await?;
+            set(w, "role", Value::Text(name_of(&to)?), &ctx.user, micros(changed_at)).await?;
         }
         AccountEvent::SettingsChanged { settings, changed_at } => {
             set(
-                conn,
+                w,
                 "settings",
                 Value::Text(json(&settings)?),
                 &ctx.user,
@@ -67,23 +84,16 @@ pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<(
             .await?;
         }
         AccountEvent::AiProcessingConsentGiven { at } => {
-            set(conn, "ai_consent", Value::Int(1), &ctx.user, micros(at)).await?;
+            set(w, "ai_consent", Value::Int(1), &ctx.user, micros(at)).await?;
         }
         AccountEvent::AiProcessingConsentWithdrawn { at } => {
-            set(conn, "ai_consent", Value::Int(0), &ctx.user, micros(at)).await?;
+            set(w, "ai_consent", Value::Int(0), &ctx.user, micros(at)).await?;
         }
         AccountEvent::BillingTierChanged { to, changed_at, .. } => {
-            set(conn, "tier", Value::Text(name_of(&to)?), &ctx.user, micros(changed_at)).await?;
+            set(w, "tier", Value::Text(name_of(&to)?), &ctx.user, micros(changed_at)).await?;
         }
         AccountEvent::ErasureRequested { requested_at } => {
-            set(
-                conn,
-                "erasure_requested",
-                Value::Int(1),
-                &ctx.user,
-                micros(requested_at),
-            )
-            .await?;
+            set(w, "erasure_requested", Value::Int(1), &ctx.user, micros(requested_at)).await?;
         }
         AccountEvent::ErasureCompleted { .. } => {}
     }
@@ -100,7 +110,7 @@ pub(super) async fn apply_credentials(ctx: Ctx<'_>, event: CredentialsEvent) -> 
             .bind(&ctx.user)
             .bind(password_hash)
             .bind(micros(at))
-            .execute(&mut *ctx.conn)
+            .execute(ctx.w.touch("credentials").await?)
             .await?;
         }
     }
@@ -113,29 +123,20 @@ enum Value {
 }
 
 /// Updates one column of the account; `column` is always a literal from this file.
-async fn set(conn: &mut sqlx::AnyConnection, column: &'static str, value: Value, user: &str, at: i64) -> Result<()> {
+async fn set(w: &mut Writer, column: &'static str, value: Value, user: &str, at: i64) -> Result<()> {
     let sql = format!("update accounts set {column} = $2, updated_at = $3 where user_id = $1");
     let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user.to_owned());
     let query = match value {
         Value::Text(text) => query.bind(text),
         Value::Int(int) => query.bind(int),
     };
-    query.bind(at).execute(conn).await?;
+    query.bind(at).execute(w.touch(ACCOUNTS.table).await?).await?;
     Ok(())
 }
 
 /// Restores a claim if it is missing. The API normally made it before appending; a claim held
 /// by someone else is left alone (the API refused that registration before it was written).
-async fn claim(conn: &mut sqlx::AnyConnection, kind: &str, claim: String, user: &str, at: i64) -> Result<()> {
-    sqlx::query(
-        "insert into identity_claims (kind, claim, user_id, claimed_at) values ($1, $2, $3, $4) \
-         on conflict (kind, claim) do nothing",
-    )
-    .bind(kind.to_owned())
-    .bind(claim)
-    .bind(user.to_owned())
-    .bind(at)
-    .execute(conn)
-    .await?;
-    Ok(())
+async fn claim(w: &mut Writer, kind: &str, claim: String, user: &str, at: i64) -> Result<()> {
+    w.insert(&CLAIMS, [kind.into(), claim.into(), user.into(), at.into()])
+        .await
 }

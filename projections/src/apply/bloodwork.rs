@@ -5,11 +5,27 @@
 
 use vigil_domain::bloodwork::{BloodworkEvent, MarkerRef, RecordedResult};
 
+use super::writer::{Insert, Writer};
 use super::{Ctx, json, micros, name_of};
 use crate::error::Result;
 
+static PANELS: Insert = Insert::new(
+    "bloodwork_panels",
+    "insert into bloodwork_panels (panel_id, user_id, drawn_at, lab_name, results, corrections, retracted, recorded_at)",
+    "(?, ?, ?, ?, ?, 0, 0, ?)",
+    "on conflict (panel_id) do nothing",
+);
+
+static MARKER_RESULTS: Insert = Insert::new(
+    "marker_results",
+    "insert into marker_results (panel_id, idx, user_id, marker, name, loinc, value, unit, canonical_value, \
+     canonical_unit, si_value, si_unit, flag, drawn_at)",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "",
+);
+
 pub(super) async fn apply(ctx: Ctx<'_>, event: BloodworkEvent) -> Result<()> {
-    let conn = ctx.conn;
+    let w = ctx.w;
     match event {
         BloodworkEvent::BloodworkRecorded {
             panel_id,
@@ -19,19 +35,19 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: BloodworkEvent) -> Result<()> {
             recorded_at,
         } => {
             let id = panel_id.as_uuid().to_string();
-            sqlx::query(
-                "insert into bloodwork_panels (panel_id, user_id, drawn_at, lab_name, results, corrections, retracted, \
-                 recorded_at) values ($1, $2, $3, $4, $5, 0, 0, $6) on conflict (panel_id) do nothing",
+            w.insert(
+                &PANELS,
+                [
+                    id.as_str().into(),
+                    ctx.user.as_str().into(),
+                    micros(drawn_at).into(),
+                    lab_name.into(),
+                    json(&results)?.into(),
+                    micros(recorded_at).into(),
+                ],
             )
-            .bind(&id)
-            .bind(&ctx.user)
-            .bind(micros(drawn_at))
-            .bind(lab_name)
-            .bind(json(&results)?)
-            .bind(micros(recorded_at))
-            .execute(&mut *conn)
             .await?;
-            insert_results(conn, &id, &ctx.user, micros(drawn_at), &results).await?;
+            insert_results(w, &id, &ctx.user, micros(drawn_at), &results).await?;
         }
         BloodworkEvent::BloodworkCorrected {
             panel_id,
@@ -50,19 +66,19 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: BloodworkEvent) -> Result<()> {
             .bind(lab_name)
             .bind(json(&results)?)
             .bind(&ctx.user)
-            .execute(&mut *conn)
+            .execute(w.touch(PANELS.table).await?)
             .await?;
-            delete_results(conn, &id, &ctx.user).await?;
-            insert_results(conn, &id, &ctx.user, micros(drawn_at), &results).await?;
+            delete_results(w, &id, &ctx.user).await?;
+            insert_results(w, &id, &ctx.user, micros(drawn_at), &results).await?;
         }
         BloodworkEvent::BloodworkRetracted { panel_id, .. } => {
             let id = panel_id.as_uuid().to_string();
             sqlx::query("update bloodwork_panels set retracted = 1 where panel_id = $1 and user_id = $2")
                 .bind(&id)
                 .bind(&ctx.user)
-                .execute(&mut *conn)
+                .execute(w.touch(PANELS.table).await?)
                 .await?;
-            delete_results(conn, &id, &ctx.user).await?;
+            delete_results(w, &id, &ctx.user).await?;
         }
     }
     Ok(())
@@ -77,43 +93,42 @@ pub(crate) fn marker_key(marker: &MarkerRef) -> Result<String> {
 }
 
 async fn insert_results(
-    conn: &mut sqlx::AnyConnection,
+    w: &mut Writer,
     panel: &str,
     user: &str,
     drawn_at: i64,
     results: &[RecordedResult],
 ) -> Result<()> {
     for (idx, r) in results.iter().enumerate() {
-        sqlx::query(
-            "insert into marker_results (panel_id, idx, user_id, marker, name, loinc, value, unit, canonical_value, \
-             canonical_unit, si_value, si_unit, flag, drawn_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        w.insert(
+            &MARKER_RESULTS,
+            [
+                panel.into(),
+                i64::try_from(idx).unwrap_or(i64::MAX).into(),
+                user.into(),
+                marker_key(&r.marker)?.into(),
+                r.name.as_str().into(),
+                r.loinc.clone().into(),
+                r.value.to_string().into(),
+                r.unit.as_str().into(),
+                r.canonical.as_ref().map(|q| q.value.to_string()).into(),
+                r.canonical.as_ref().map(|q| q.unit.clone()).into(),
+                r.si.as_ref().map(|q| q.value.to_string()).into(),
+                r.si.as_ref().map(|q| q.unit.clone()).into(),
+                r.flag.as_ref().map(name_of).transpose()?.into(),
+                drawn_at.into(),
+            ],
         )
-        .bind(panel.to_owned())
-        .bind(i64::try_from(idx).unwrap_or(i64::MAX))
-        .bind(user.to_owned())
-        .bind(marker_key(&r.marker)?)
-        .bind(r.name.clone())
-        .bind(r.loinc.clone())
-        .bind(r.value.to_string())
-        .bind(r.unit.clone())
-        .bind(r.canonical.as_ref().map(|q| q.value.to_string()))
-        .bind(r.canonical.as_ref().map(|q| q.unit.clone()))
-        .bind(r.si.as_ref().map(|q| q.value.to_string()))
-        .bind(r.si.as_ref().map(|q| q.unit.clone()))
-        .bind(r.flag.as_ref().map(name_of).transpose()?)
-        .bind(drawn_at)
-        .execute(&mut *conn)
         .await?;
     }
     Ok(())
 }
 
-async fn delete_results(conn: &mut sqlx::AnyConnection, panel: &str, user: &str) -> Result<()> {
+async fn delete_results(w: &mut Writer, panel: &str, user: &str) -> Result<()> {
     sqlx::query("delete from marker_results where panel_id = $1 and user_id = $2")
         .bind(panel.to_owned())
         .bind(user.to_owned())
-        .execute(conn)
+        .execute(w.touch(MARKER_RESULTS.table).await?)
         .await?;
     Ok(())
 }

@@ -5,11 +5,22 @@
 
 use vigil_domain::dose::DoseEvent;
 
+use super::writer::{Arg, Insert};
 use super::{Ctx, json, micros, name_of};
 use crate::error::Result;
 
+/// Taken and skipped doses share one statement shape (a skipped dose's amount, route, site and
+/// time are null, as the columns' default was before), so a mixed log still fills statements.
+static DOSES: Insert = Insert::new(
+    "doses",
+    "insert into doses (dose_id, user_id, protocol_id, item_id, outcome, compound, dose, active, route, site, \
+     taken_at, scheduled_for, note, sort_at, corrections, retracted, recorded_at)",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?)",
+    "on conflict (dose_id) do nothing",
+);
+
 pub(super) async fn apply(ctx: Ctx<'_>, event: DoseEvent) -> Result<()> {
-    let conn = ctx.conn;
+    let w = ctx.w;
     match event {
         DoseEvent::DoseTaken {
             dose_id,
@@ -25,26 +36,26 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: DoseEvent) -> Result<()> {
             note,
             recorded_at,
         } => {
-            sqlx::query(
-                "insert into doses (dose_id, user_id, protocol_id, item_id, outcome, compound, dose, active, route, site, \
-                 taken_at, scheduled_for, note, sort_at, corrections, retracted, recorded_at) \
-                 values ($1, $2, $3, $4, 'taken', $5, $6, $7, $8, $9, $10, $11, $12, $10, 0, 0, $13) \
-                 on conflict (dose_id) do nothing",
+            w.insert(
+                &DOSES,
+                [
+                    dose_id.as_uuid().to_string().into(),
+                    ctx.user.into(),
+                    protocol_id.as_uuid().to_string().into(),
+                    item_id.as_uuid().to_string().into(),
+                    "taken".into(),
+                    json(&compound)?.into(),
+                    json(&dose)?.into(),
+                    json(&active)?.into(),
+                    name_of(&route)?.into(),
+                    site.as_ref().map(json).transpose()?.into(),
+                    micros(taken_at).into(),
+                    scheduled_for.map(micros).into(),
+                    note.into(),
+                    micros(taken_at).into(),
+                    micros(recorded_at).into(),
+                ],
             )
-            .bind(dose_id.as_uuid().to_string())
-            .bind(&ctx.user)
-            .bind(protocol_id.as_uuid().to_string())
-            .bind(item_id.as_uuid().to_string())
-            .bind(json(&compound)?)
-            .bind(json(&dose)?)
-            .bind(json(&active)?)
-            .bind(name_of(&route)?)
-            .bind(site.as_ref().map(json).transpose()?)
-            .bind(micros(taken_at))
-            .bind(scheduled_for.map(micros))
-            .bind(note)
-            .bind(micros(recorded_at))
-            .execute(conn)
             .await?;
         }
         DoseEvent::DoseSkipped {
@@ -55,19 +66,26 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: DoseEvent) -> Result<()> {
             reason,
             recorded_at,
         } => {
-            sqlx::query(
-                "insert into doses (dose_id, user_id, protocol_id, item_id, outcome, scheduled_for, note, sort_at, \
-                 corrections, retracted, recorded_at) values ($1, $2, $3, $4, 'skipped', $5, $6, $5, 0, 0, $7) \
-                 on conflict (dose_id) do nothing",
+            w.insert(
+                &DOSES,
+                [
+                    dose_id.as_uuid().to_string().into(),
+                    ctx.user.into(),
+                    protocol_id.as_uuid().to_string().into(),
+                    item_id.as_uuid().to_string().into(),
+                    "skipped".into(),
+                    Arg::Text(None),
+                    Arg::Text(None),
+                    Arg::Text(None),
+                    Arg::Text(None),
+                    Arg::Text(None),
+                    Arg::Int(None),
+                    micros(scheduled_for).into(),
+                    reason.into(),
+                    micros(scheduled_for).into(),
+                    micros(recorded_at).into(),
+                ],
             )
-            .bind(dose_id.as_uuid().to_string())
-            .bind(&ctx.user)
-            .bind(protocol_id.as_uuid().to_string())
-            .bind(item_id.as_uuid().to_string())
-            .bind(micros(scheduled_for))
-            .bind(reason)
-            .bind(micros(recorded_at))
-            .execute(conn)
             .await?;
         }
         DoseEvent::DoseCorrected {
@@ -92,14 +110,14 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: DoseEvent) -> Result<()> {
             .bind(micros(taken_at))
             .bind(scheduled_for.map(micros))
             .bind(&ctx.user)
-            .execute(conn)
+            .execute(w.touch(DOSES.table).await?)
             .await?;
         }
         DoseEvent::DoseRetracted { dose_id, .. } => {
             sqlx::query("update doses set retracted = 1 where dose_id = $1 and user_id = $2")
                 .bind(dose_id.as_uuid().to_string())
                 .bind(&ctx.user)
-                .execute(conn)
+                .execute(w.touch(DOSES.table).await?)
                 .await?;
         }
     }

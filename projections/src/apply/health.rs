@@ -4,11 +4,20 @@
 
 use vigil_domain::health::HealthEvent;
 
+use super::writer::Insert;
 use super::{Ctx, json, micros, name_of};
 use crate::error::Result;
 
+static HEALTH_LOGS: Insert = Insert::new(
+    "health_logs",
+    "insert into health_logs (entry_id, user_id, kind, loinc, components, measured_at, note, corrections, retracted, \
+     recorded_at)",
+    "(?, ?, ?, ?, ?, ?, ?, 0, 0, ?)",
+    "on conflict (entry_id) do nothing",
+);
+
 pub(super) async fn apply(ctx: Ctx<'_>, event: HealthEvent) -> Result<()> {
-    let conn = ctx.conn;
+    let w = ctx.w;
     match event {
         HealthEvent::VitalRecorded {
             entry_id,
@@ -19,19 +28,19 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: HealthEvent) -> Result<()> {
             note,
             recorded_at,
         } => {
-            sqlx::query(
-                "insert into health_logs (entry_id, user_id, kind, loinc, components, measured_at, note, corrections, \
-                 retracted, recorded_at) values ($1, $2, $3, $4, $5, $6, $7, 0, 0, $8) on conflict (entry_id) do nothing",
+            w.insert(
+                &HEALTH_LOGS,
+                [
+                    entry_id.as_uuid().to_string().into(),
+                    ctx.user.into(),
+                    name_of(&kind)?.into(),
+                    loinc.into(),
+                    json(&components)?.into(),
+                    micros(measured_at).into(),
+                    note.into(),
+                    micros(recorded_at).into(),
+                ],
             )
-            .bind(entry_id.as_uuid().to_string())
-            .bind(&ctx.user)
-            .bind(name_of(&kind)?)
-            .bind(loinc)
-            .bind(json(&components)?)
-            .bind(micros(measured_at))
-            .bind(note)
-            .bind(micros(recorded_at))
-            .execute(conn)
             .await?;
         }
         HealthEvent::VitalCorrected {
@@ -50,14 +59,14 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: HealthEvent) -> Result<()> {
             .bind(json(&components)?)
             .bind(micros(measured_at))
             .bind(&ctx.user)
-            .execute(conn)
+            .execute(w.touch(HEALTH_LOGS.table).await?)
             .await?;
         }
         HealthEvent::VitalRetracted { entry_id, .. } => {
             sqlx::query("update health_logs set retracted = 1 where entry_id = $1 and user_id = $2")
                 .bind(entry_id.as_uuid().to_string())
                 .bind(&ctx.user)
-                .execute(conn)
+                .execute(w.touch(HEALTH_LOGS.table).await?)
                 .await?;
         }
     }

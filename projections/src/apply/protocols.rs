@@ -6,11 +6,33 @@
 use vigil_domain::protocol::ProtocolEvent;
 use vigil_domain::protocol::ProtocolStatus;
 
+use super::writer::{Insert, Writer};
 use super::{Ctx, json, micros, name_of};
 use crate::error::Result;
 
+static PROTOCOLS: Insert = Insert::new(
+    "protocols",
+    "insert into protocols (protocol_id, user_id, name, status, current_version, created_at, updated_at)",
+    "(?, ?, ?, 'active', 1, ?, ?)",
+    "on conflict (protocol_id) do nothing",
+);
+
+static VERSIONS: Insert = Insert::new(
+    "protocol_versions",
+    "insert into protocol_versions (protocol_id, version, user_id, name, items, effective_from, reason, recorded_at)",
+    "(?, ?, ?, ?, ?, ?, ?, ?)",
+    "on conflict (protocol_id, version) do nothing",
+);
+
+static STATUS_CHANGES: Insert = Insert::new(
+    "protocol_status_changes",
+    "insert into protocol_status_changes (protocol_id, seq, user_id, on_date, status)",
+    "(?, ?, ?, ?, ?)",
+    "on conflict (protocol_id, seq) do nothing",
+);
+
 pub(super) async fn apply(ctx: Ctx<'_>, event: ProtocolEvent) -> Result<()> {
-    let conn = ctx.conn;
+    let w = ctx.w;
     match event {
         ProtocolEvent::ProtocolDefined {
             protocol_id,
@@ -22,18 +44,19 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: ProtocolEvent) -> Result<()> {
         } => {
             let id = protocol_id.as_uuid().to_string();
             let at = micros(recorded_at);
-            sqlx::query(
-                "insert into protocols (protocol_id, user_id, name, status, current_version, created_at, updated_at) \
-                 values ($1, $2, $3, 'active', 1, $4, $4) on conflict (protocol_id) do nothing",
+            w.insert(
+                &PROTOCOLS,
+                [
+                    id.as_str().into(),
+                    ctx.user.as_str().into(),
+                    name.as_str().into(),
+                    at.into(),
+                    at.into(),
+                ],
             )
-            .bind(&id)
-            .bind(&ctx.user)
-            .bind(&name)
-            .bind(at)
-            .execute(&mut *conn)
             .await?;
             insert_version(
-                conn,
+                w,
                 &id,
                 1,
                 &ctx.user,
@@ -56,7 +79,7 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: ProtocolEvent) -> Result<()> {
             let id = ctx.aggregate.clone();
             let at = micros(recorded_at);
             insert_version(
-                conn,
+                w,
                 &id,
                 version,
                 &ctx.user,
@@ -72,12 +95,12 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: ProtocolEvent) -> Result<()> {
                 .bind(&name)
                 .bind(i64::from(version))
                 .bind(at)
-                .execute(&mut *conn)
+                .execute(w.touch(PROTOCOLS.table).await?)
                 .await?;
         }
         ProtocolEvent::ProtocolPaused { on, recorded_at, .. } => {
             status_change(
-                conn,
+                w,
                 (&ctx.aggregate, &ctx.user, ctx.stream_version),
                 ProtocolStatus::Paused,
                 on,
@@ -87,7 +110,7 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: ProtocolEvent) -> Result<()> {
         }
         ProtocolEvent::ProtocolResumed { on, recorded_at } => {
             status_change(
-                conn,
+                w,
                 (&ctx.aggregate, &ctx.user, ctx.stream_version),
                 ProtocolStatus::Active,
                 on,
@@ -97,7 +120,7 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: ProtocolEvent) -> Result<()> {
         }
         ProtocolEvent::ProtocolEnded { on, recorded_at } => {
             status_change(
-                conn,
+                w,
                 (&ctx.aggregate, &ctx.user, ctx.stream_version),
                 ProtocolStatus::Ended,
                 on,
@@ -111,7 +134,7 @@ pub(super) async fn apply(ctx: Ctx<'_>, event: ProtocolEvent) -> Result<()> {
 
 #[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
 async fn insert_version(
-    conn: &mut sqlx::AnyConnection,
+    w: &mut Writer,
     id: &str,
     version: u32,
     user: &str,
@@ -121,48 +144,47 @@ async fn insert_version(
     reason: Option<String>,
     at: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "insert into protocol_versions (protocol_id, version, user_id, name, items, effective_from, reason, recorded_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (protocol_id, version) do nothing",
+    w.insert(
+        &VERSIONS,
+        [
+            id.into(),
+            i64::from(version).into(),
+            user.into(),
+            name.into(),
+            items.into(),
+            effective_from.into(),
+            reason.into(),
+            at.into(),
+        ],
     )
-    .bind(id.to_owned())
-    .bind(i64::from(version))
-    .bind(user.to_owned())
-    .bind(name.to_owned())
-    .bind(items)
-    .bind(effective_from)
-    .bind(reason)
-    .bind(at)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Records a pause, resume or end; the stream version orders them and keys the row.
 async fn status_change(
-    conn: &mut sqlx::AnyConnection,
+    w: &mut Writer,
     (id, user, seq): (&str, &str, i64),
     status: ProtocolStatus,
     on: time::Date,
     at: i64,
 ) -> Result<()> {
     let status = name_of(&status)?;
-    sqlx::query(
-        "insert into protocol_status_changes (protocol_id, seq, user_id, on_date, status) \
-         values ($1, $2, $3, $4, $5) on conflict (protocol_id, seq) do nothing",
+    w.insert(
+        &STATUS_CHANGES,
+        [
+            id.into(),
+            seq.into(),
+            user.into(),
+            on.to_string().into(),
+            status.as_str().into(),
+        ],
     )
-    .bind(id.to_owned())
-    .bind(seq)
-    .bind(user.to_owned())
-    .bind(on.to_string())
-    .bind(&status)
-    .execute(&mut *conn)
     .await?;
     sqlx::query("update protocols set status = $2, updated_at = $3 where protocol_id = $1")
         .bind(id.to_owned())
         .bind(&status)
         .bind(at)
-        .execute(conn)
+        .execute(w.touch(PROTOCOLS.table).await?)
         .await?;
     Ok(())
 }

@@ -1,5 +1,8 @@
 //! One batch in one transaction, plus the maintenance operations built on it: reset,
-//! rebuild with progress, and checkpoint status.
+//! rebuild with progress, and checkpoint status. A batch's writes go through one
+//! `apply::Writer`, which commits them with the checkpoints.
+//! Must not decide what an event means (that is `apply`) or write outside the batch's
+//! transaction.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -8,18 +11,23 @@ use sqlx::Row;
 use uuid::Uuid;
 use vigil_eventstore::{EventStore, Payload, RecordedEvent};
 
-use crate::apply;
+use crate::apply::{self, Writer};
 use crate::db::{Backend, ReadDb};
 use crate::error::{ProjectionError, Result};
 use crate::identity::IndexKey;
 use crate::projection::Projection;
 use crate::streams::{self, StreamKind};
 
+/// The checkpoint table: never buffered, named for `Writer::touch`.
+const CHECKPOINTS: &str = "projection_checkpoints";
+
 /// Applies `events` (consecutive, ascending) to every projection still below them. Returns
 /// the lowest checkpoint after commit.
 pub(crate) async fn apply_batch(db: &ReadDb, key: &IndexKey, events: &[RecordedEvent]) -> Result<u64> {
-    let mut tx = db.begin_write().await?;
-    let mut positions = locked_checkpoints(&mut tx, db.backend()).await?;
+    // The writer holds the batch's inserts and writes them many rows per statement; it writes
+    // them before any other statement on their table and at commit (see `apply::writer`).
+    let mut w = Writer::new(db.begin_write().await?, db.backend());
+    let mut positions = locked_checkpoints(w.touch(CHECKPOINTS).await?, db.backend()).await?;
     let Some(last) = events.last().map(|e| e.envelope.position) else {
         return Ok(positions.values().copied().min().unwrap_or(0));
     };
@@ -37,9 +45,9 @@ pub(crate) async fn apply_batch(db: &ReadDb, key: &IndexKey, events: &[RecordedE
         if kind == StreamKind::ErasureLedger {
             if let Some(subject) = erased_subject(event)? {
                 for projection in &behind {
-                    apply::erase(&mut tx, *projection, subject).await?;
+                    apply::erase(&mut w, *projection, subject).await?;
                 }
-                apply::erase_auth_state(&mut tx, subject).await?;
+                apply::erase_auth_state(&mut w, subject).await?;
             }
             continue;
         }
@@ -48,22 +56,27 @@ pub(crate) async fn apply_batch(db: &ReadDb, key: &IndexKey, events: &[RecordedE
             continue;
         }
         for projection in behind.iter().filter(|p| p.follows(kind)) {
-            apply::apply(&mut tx, *projection, event, key).await?;
+            apply::apply(&mut w, *projection, event, key).await?;
         }
     }
-    let now = now_micros();
-    for (projection, position) in positions.iter_mut() {
-        if *position < last {
-            *position = last;
-            sqlx::query("update projection_checkpoints set position = $2, updated_at = $3 where name = $1")
-                .bind(projection.name())
-                .bind(i64::try_from(last).unwrap_or(i64::MAX))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+    // Every checkpoint that moves moves to `last`: one statement, not one per projection.
+    let moved: Vec<Projection> = positions.iter().filter(|(_, p)| **p < last).map(|(n, _)| *n).collect();
+    if !moved.is_empty() {
+        let names = (3..moved.len() + 3)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("update {CHECKPOINTS} set position = $1, updated_at = $2 where name in ({names})");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(i64::try_from(last).unwrap_or(i64::MAX))
+            .bind(now_micros());
+        for projection in &moved {
+            query = query.bind(projection.name());
+            positions.insert(*projection, last);
         }
+        query.execute(w.touch(CHECKPOINTS).await?).await?;
     }
-    tx.commit().await?;
+    w.commit().await?;
     Ok(positions.values().copied().min().unwrap_or(0))
 }
 
@@ -81,10 +94,20 @@ fn erased_subject(event: &RecordedEvent) -> Result<Option<Uuid>> {
         .map(|e| e.subject))
 }
 
-/// Reads every checkpoint inside the transaction, creating missing ones at 0, and locks them
-/// (Postgres row locks; SQLite's immediate transaction already holds the write lock).
+/// Reads every checkpoint inside the transaction, creating missing ones at 0 (only the first
+/// batch after a projection is added finds one missing, so the usual batch pays one statement),
+/// and locks them (Postgres row locks; SQLite's immediate transaction already holds the write
+/// lock).
 async fn locked_checkpoints(tx: &mut sqlx::AnyConnection, backend: Backend) -> Result<BTreeMap<Projection, u64>> {
+    let positions = select_checkpoints(tx, backend).await?;
+    if positions.len() == Projection::ALL.len() {
+        return Ok(positions);
+    }
     ensure_checkpoints(tx).await?;
+    select_checkpoints(tx, backend).await
+}
+
+async fn select_checkpoints(tx: &mut sqlx::AnyConnection, backend: Backend) -> Result<BTreeMap<Projection, u64>> {
     let sql = match backend {
         Backend::Postgres => "select name, position from projection_checkpoints order by name for update",
         Backend::Sqlite => "select name, position from projection_checkpoints order by name",
@@ -182,9 +205,10 @@ impl RebuildReport {
     }
 }
 
-/// Resets `projections` and replays the whole log into them, in the calling task, calling
-/// `progress(position, head)` after each batch. For `vigil projections rebuild` when no
-/// server runs (a running server's runner would also pick the reset up by itself).
+/// Resets `projections` and replays the whole log into them, in the calling task (the next
+/// page is read ahead in a spawned one), calling `progress(position, head)` after each batch.
+/// For `vigil projections rebuild` when no server runs (a running server's runner would also
+/// pick the reset up by itself).
 ///
 /// # Errors
 /// Store and database errors; the checkpoint stays at the last committed batch.
@@ -198,17 +222,29 @@ pub async fn rebuild(
     reset(db, projections).await?;
     let started = Instant::now();
     let head = store.head_position().await?;
-    let mut next = checkpoints(db).await?.iter().map(|(_, p)| *p).min().unwrap_or(0) + 1;
+    let next = checkpoints(db).await?.iter().map(|(_, p)| *p).min().unwrap_or(0) + 1;
     let mut events = 0u64;
-    while next <= head {
-        let page = store.read_all(next, super::BATCH as u64).await?;
-        let Some(last) = page.last().map(|e| e.envelope.position) else {
-            break;
-        };
+    let mut page = if next <= head {
+        store.read_all(next, super::BATCH as u64).await?
+    } else {
+        Vec::new()
+    };
+    while let Some(last) = page.last().map(|e| e.envelope.position) {
+        // The next page is read and decrypted on another worker while this one is written:
+        // otherwise each database, and each core, sits idle while the other works.
+        let following = (last < head).then(|| {
+            let store = store.clone();
+            tokio::spawn(async move { store.read_all(last + 1, super::BATCH as u64).await })
+        });
         apply_batch(db, key, &page).await?;
         events += page.len() as u64;
-        next = last + 1;
         progress(last, head);
+        let Some(following) = following else { break };
+        page = match following.await {
+            Ok(read) => read?,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return Err(ProjectionError::Stopped),
+        };
     }
     Ok(RebuildReport {
         events,
