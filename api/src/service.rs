@@ -9,6 +9,7 @@ mod error;
 mod live;
 mod rejections;
 mod sessions;
+mod states;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +46,7 @@ struct Inner {
     passwords: PasswordHasher,
     tokens: TokenKey,
     live: live::LiveSessions,
+    states: Arc<states::AggregateStates>,
     lag_timeout: Duration,
 }
 
@@ -73,6 +75,11 @@ impl Service {
         tokens: TokenKey,
         lag_timeout: Duration,
     ) -> Self {
+        let states = Arc::new(states::AggregateStates::default());
+        let forget = Arc::clone(&states);
+        runner
+            .cache()
+            .on_erasure(Arc::new(move |subject| forget.forget_subject(subject)));
         Service {
             inner: Arc::new(Inner {
                 store,
@@ -82,6 +89,7 @@ impl Service {
                 passwords: PasswordHasher::new(),
                 tokens,
                 live: live::LiveSessions::default(),
+                states,
                 lag_timeout,
             }),
         }
@@ -119,6 +127,7 @@ impl Service {
     ) -> ApiResult<(A::State, u64)>
     where
         A: Aggregate,
+        A::State: Send + Sync + 'static,
         A::Event: Serialize + DeserializeOwned,
         ApiError: From<A::Error>,
     {
@@ -149,33 +158,46 @@ impl Service {
                 other => other?,
             };
             let state = events.iter().fold(state, A::evolve);
+            self.inner
+                .states
+                .put(stream, subject, state.clone(), outcome.last_version);
             self.settle(outcome.last_position).await?;
             return Ok((state, outcome.last_position));
         }
     }
 
-    /// The current state and version of an aggregate, replayed from its stream.
+    /// The current state and version of an aggregate: the remembered state (see `states`)
+    /// folded with the events appended since, or the whole stream replayed.
     ///
     /// # Errors
-    /// Store errors; an undecodable event is `INTERNAL`.
+    /// Store errors; an undecodable event is `INTERNAL`; an erased one `FORBIDDEN`.
     pub async fn load<A>(&self, stream: &str) -> ApiResult<(A::State, u64)>
     where
         A: Aggregate,
+        A::State: Send + Sync + 'static,
         A::Event: DeserializeOwned,
     {
-        let mut state = A::State::default();
-        let mut version = 0;
+        let (mut state, mut version) = self.inner.states.get::<A::State>(stream).unwrap_or_default();
+        let mut subject = None;
         loop {
             let page = self.inner.store.read_stream(stream, version + 1, REPLAY_PAGE).await?;
             let done = (page.len() as u64) < REPLAY_PAGE;
             for recorded in page {
                 version = recorded.envelope.stream_version;
+                subject = Some(recorded.envelope.subject);
                 match recorded.decode::<A::Event>()? {
                     Some(event) => state = A::evolve(state, &event),
-                    None => return Err(ApiError::Forbidden("this account has been erased")),
+                    None => {
+                        self.inner.states.forget(stream);
+                        return Err(ApiError::Forbidden("this account has been erased"));
+                    }
                 }
             }
             if done {
+                // Only a stream that had new events has a new state worth remembering.
+                if let Some(subject) = subject {
+                    self.inner.states.put(stream, subject, state.clone(), version);
+                }
                 return Ok((state, version));
             }
         }

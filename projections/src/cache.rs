@@ -1,18 +1,22 @@
 //! An in-process cache of each person's dashboard sources (protocols, dose log, latest vitals,
-//! latest panel), so the most frequent read does not run six queries every time.
+//! latest panel), so the most frequent read does not run six queries every time. Each of the
+//! four parts is fed by one kind of stream and kept fresh on its own, so after a new reading
+//! only the vitals are read again.
 //!
 //! Freshness comes from the runner, which sees every committed event of the log in order —
 //! also those another server applied to a shared Postgres. For each event it records the
 //! person's latest position and drops their entry *before* it announces the new `reached`
-//! position. An entry remembers the `reached` position read before its queries ran, and is
-//! served only while no event of that person is newer than it. So a mutation that waited for
+//! position. A part remembers the `reached` position read before its query ran, and is
+//! served only while no event of that person and of that part's kind is newer than it. So a mutation that waited for
 //! `reached` (read-your-writes) never reads an entry older than its event, and an entry that
 //! raced with an event is refused on the next read. When the runner resubscribes (after an
 //! error or a rebuild) it may skip events, so everything is forgotten at once (a new epoch).
 //! Another server's writes show up here once this runner has seen them (milliseconds with
 //! LISTEN/NOTIFY): the same eventual consistency as any replica of the read side.
 //!
-//! Erasure: the erased person's entry is dropped the moment the runner sees the ledger entry.
+//! Erasure: the erased person's entry is dropped the moment the runner sees the ledger entry,
+//! and the erasure hooks run then too, so other in-process memories of personal data (the
+//! service's aggregate states) forget the person at the same moment.
 //! Bounded: past `capacity` entries or tracked people, everything is forgotten.
 //! Must not write to the read models or decide what is fresh from the clock.
 
@@ -27,64 +31,146 @@ use vigil_eventstore::RecordedEvent;
 use crate::db::ReadDb;
 use crate::error::Result;
 use crate::read::{self, HealthLogView, PageRequest, PanelView, ProtocolView};
+use crate::streams::{StreamKind, kind_of};
 
 /// Protocols read per person at most: a person runs a handful at a time.
 const PROTOCOLS_READ: u32 = 100;
 
-/// What the dashboard is computed from, as of one read-model position.
+/// What the dashboard is computed from. Each part is shared with the cache and was read at
+/// its own position, at least as fresh as every event of its kind the caller waited for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DashboardSource {
     /// Every protocol (up to 100), newest first.
-    pub protocols: Vec<ProtocolView>,
+    pub protocols: Arc<Vec<ProtocolView>>,
     /// The whole dose log, for next-due computations.
-    pub doses: DoseLogState,
+    pub doses: Arc<DoseLogState>,
     /// The latest live reading of each vital.
-    pub vitals: Vec<HealthLogView>,
+    pub vitals: Arc<Vec<HealthLogView>>,
     /// The latest live panel.
-    pub panel: Option<PanelView>,
+    pub panel: Arc<Option<PanelView>>,
 }
 
 impl DashboardSource {
-    /// Runs the queries.
+    /// Runs every query.
     ///
     /// # Errors
     /// Database and decode errors.
     pub async fn load(db: &ReadDb, user: Uuid) -> Result<DashboardSource> {
-        let protocols = read::protocols(
-            db,
-            user,
-            &PageRequest {
-                first: PROTOCOLS_READ,
-                after: None,
-            },
-        )
-        .await?
-        .items
-        .into_iter()
-        .map(|(_, p)| p)
-        .collect();
         Ok(DashboardSource {
-            protocols,
-            doses: read::dose_log_state(db, user, None).await?,
-            vitals: read::latest_vitals(db, user).await?,
-            panel: read::latest_panel(db, user).await?,
+            protocols: Arc::new(load_protocols(db, user).await?),
+            doses: Arc::new(read::dose_log_state(db, user, None).await?),
+            vitals: Arc::new(read::latest_vitals(db, user).await?),
+            panel: Arc::new(read::latest_panel(db, user).await?),
         })
     }
 }
 
-struct Entry {
+async fn load_protocols(db: &ReadDb, user: Uuid) -> Result<Vec<ProtocolView>> {
+    let page = PageRequest {
+        first: PROTOCOLS_READ,
+        after: None,
+    };
+    Ok(read::protocols(db, user, &page)
+        .await?
+        .items
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect())
+}
+
+/// The parts of a dashboard, each fed by one kind of stream only (see `projection`), so a
+/// reading refreshes the vitals and leaves the protocols, doses and panel cached.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Protocols = 0,
+    Doses = 1,
+    Vitals = 2,
+    Panel = 3,
+}
+const PARTS: usize = 4;
+
+/// The parts an event of `stream` may change: none for account and credential events (the
+/// dashboard reads neither), all for anything unrecognised.
+fn parts_changed_by(stream: &str) -> &'static [Part] {
+    match kind_of(stream) {
+        StreamKind::Protocol => &[Part::Protocols],
+        StreamKind::Doses => &[Part::Doses],
+        StreamKind::Health => &[Part::Vitals],
+        StreamKind::Bloodwork => &[Part::Panel],
+        StreamKind::Account | StreamKind::Credentials => &[],
+        StreamKind::ErasureLedger | StreamKind::Other => &[Part::Protocols, Part::Doses, Part::Vitals, Part::Panel],
+    }
+}
+
+/// One cached part, read when the runner had reached `reached`.
+struct Slot<T> {
     epoch: u64,
     reached: u64,
-    source: Arc<DashboardSource>,
+    value: Arc<T>,
+}
+
+impl<T> Slot<T> {
+    fn fresh(slot: Option<&Slot<T>>, epoch: u64, newest: u64) -> Option<Arc<T>> {
+        slot.filter(|s| s.epoch == epoch && newest <= s.reached)
+            .map(|s| s.value.clone())
+    }
+}
+
+#[derive(Default)]
+struct Entry {
+    protocols: Option<Slot<Vec<ProtocolView>>>,
+    doses: Option<Slot<DoseLogState>>,
+    vitals: Option<Slot<Vec<HealthLogView>>>,
+    panel: Option<Slot<Option<PanelView>>>,
 }
 
 #[derive(Default)]
 struct Inner {
     epoch: u64,
-    /// Each person's latest event position seen by the runner.
-    latest: HashMap<Uuid, u64>,
+    /// Each person's latest event position seen by the runner, per part.
+    latest: HashMap<Uuid, [u64; PARTS]>,
     entries: HashMap<Uuid, Entry>,
 }
+
+impl Inner {
+    fn newest(&self, user: Uuid) -> [u64; PARTS] {
+        self.latest.get(&user).copied().unwrap_or_default()
+    }
+}
+
+impl Lookup {
+    fn slot<T>(&self, value: &Arc<T>) -> Option<Slot<T>> {
+        Some(Slot {
+            epoch: self.epoch,
+            reached: self.reached,
+            value: value.clone(),
+        })
+    }
+}
+
+impl Entry {
+    fn drop_part(&mut self, part: Part) {
+        match part {
+            Part::Protocols => self.protocols = None,
+            Part::Doses => self.doses = None,
+            Part::Vitals => self.vitals = None,
+            Part::Panel => self.panel = None,
+        }
+    }
+}
+
+/// Whatever of a person's parts was fresh, plus what the reads must be stamped with.
+struct Lookup {
+    epoch: u64,
+    reached: u64,
+    protocols: Option<Arc<Vec<ProtocolView>>>,
+    doses: Option<Arc<DoseLogState>>,
+    vitals: Option<Arc<Vec<HealthLogView>>>,
+    panel: Option<Arc<Option<PanelView>>>,
+}
+
+/// Called with each erased person, once per erasure the runner sees.
+pub type ErasureHook = Arc<dyn Fn(Uuid) + Send + Sync>;
 
 /// The cache; cheap to clone (clones share it).
 #[derive(Clone)]
@@ -92,6 +178,7 @@ pub struct ReadCache {
     inner: Arc<Mutex<Inner>>,
     reached: watch::Receiver<u64>,
     capacity: usize,
+    hooks: Arc<Mutex<Vec<ErasureHook>>>,
 }
 
 impl std::fmt::Debug for ReadCache {
@@ -109,7 +196,17 @@ impl ReadCache {
             inner: Arc::new(Mutex::new(Inner::default())),
             reached,
             capacity: capacity.max(1),
+            hooks: Arc::new(Mutex::new(Vec::new())),
         }
+    }
+
+    /// Runs `hook` for every erasure the runner sees from now on, before it announces the
+    /// erasure's position as reached.
+    pub fn on_erasure(&self, hook: ErasureHook) {
+        self.hooks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(hook);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -119,19 +216,46 @@ impl ReadCache {
 
     /// Records the events the runner is about to announce as reached.
     pub(crate) fn saw(&self, events: &[RecordedEvent]) {
-        let mut inner = self.lock();
-        for event in events {
-            let position = event.envelope.position;
-            for person in [Some(event.envelope.subject), erased_person(event)]
-                .into_iter()
-                .flatten()
-            {
-                inner.latest.insert(person, position);
-                inner.entries.remove(&person);
+        let mut erased = Vec::new();
+        {
+            let mut inner = self.lock();
+            for event in events {
+                let position = event.envelope.position;
+                let person = event.envelope.subject;
+                let parts = parts_changed_by(&event.envelope.stream_id);
+                if !parts.is_empty() {
+                    let latest = inner.latest.entry(person).or_default();
+                    for part in parts {
+                        latest[*part as usize] = position;
+                    }
+                    if let Some(entry) = inner.entries.get_mut(&person) {
+                        for part in parts {
+                            entry.drop_part(*part);
+                        }
+                    }
+                }
+                if let Some(gone) = erased_person(event) {
+                    inner.latest.insert(gone, [position; PARTS]);
+                    inner.entries.remove(&gone);
+                    erased.push(gone);
+                }
+            }
+            if inner.latest.len() > self.capacity.saturating_mul(16) {
+                Self::clear(&mut inner);
             }
         }
-        if inner.latest.len() > self.capacity.saturating_mul(16) {
-            Self::clear(&mut inner);
+        if !erased.is_empty() {
+            // Cloned out so a hook never runs under a lock of ours.
+            let hooks = self
+                .hooks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            for person in erased {
+                for hook in &hooks {
+                    hook(person);
+                }
+            }
         }
     }
 
@@ -146,42 +270,96 @@ impl ReadCache {
         inner.entries.clear();
     }
 
-    /// `user`'s dashboard sources: cached when nothing of theirs happened since, else loaded.
+    /// `user`'s dashboard sources: each part cached while nothing of its kind happened to
+    /// them since, else read again.
     ///
     /// # Errors
     /// Database and decode errors.
-    pub async fn dashboard(&self, db: &ReadDb, user: Uuid) -> Result<Arc<DashboardSource>> {
-        let (epoch, reached) = {
-            let inner = self.lock();
-            if let Some(entry) = inner.entries.get(&user) {
-                let newest = inner.latest.get(&user).copied().unwrap_or(0);
-                if entry.epoch == inner.epoch && newest <= entry.reached {
-                    return Ok(entry.source.clone());
-                }
-            }
-            // Read before the queries: the rows are at least this fresh.
-            (inner.epoch, *self.reached.borrow())
+    pub async fn dashboard(&self, db: &ReadDb, user: Uuid) -> Result<DashboardSource> {
+        let found = self.lookup(user);
+        let source = DashboardSource {
+            protocols: match &found.protocols {
+                Some(v) => v.clone(),
+                None => Arc::new(load_protocols(db, user).await?),
+            },
+            doses: match &found.doses {
+                Some(v) => v.clone(),
+                None => Arc::new(read::dose_log_state(db, user, None).await?),
+            },
+            vitals: match &found.vitals {
+                Some(v) => v.clone(),
+                None => Arc::new(read::latest_vitals(db, user).await?),
+            },
+            panel: match &found.panel {
+                Some(v) => v.clone(),
+                None => Arc::new(read::latest_panel(db, user).await?),
+            },
         };
-        let source = Arc::new(DashboardSource::load(db, user).await?);
-        let mut inner = self.lock();
-        let newest = inner.latest.get(&user).copied().unwrap_or(0);
-        if inner.epoch == epoch && newest <= reached {
-            if inner.entries.len() >= self.capacity {
-                inner.entries.clear();
-            }
-            inner.entries.insert(
-                user,
-                Entry {
-                    epoch,
-                    reached,
-                    source: source.clone(),
-                },
-            );
+        if found.protocols.is_none() || found.doses.is_none() || found.vitals.is_none() || found.panel.is_none() {
+            self.remember(user, &found, &source);
         }
         Ok(source)
     }
 
-    /// Entries held (for tests and metrics).
+    fn lookup(&self, user: Uuid) -> Lookup {
+        let inner = self.lock();
+        let newest = inner.newest(user);
+        let epoch = inner.epoch;
+        let entry = inner.entries.get(&user);
+        Lookup {
+            epoch,
+            // Read before the queries: the rows they return are at least this fresh.
+            reached: *self.reached.borrow(),
+            protocols: Slot::fresh(
+                entry.and_then(|e| e.protocols.as_ref()),
+                epoch,
+                newest[Part::Protocols as usize],
+            ),
+            doses: Slot::fresh(
+                entry.and_then(|e| e.doses.as_ref()),
+                epoch,
+                newest[Part::Doses as usize],
+            ),
+            vitals: Slot::fresh(
+                entry.and_then(|e| e.vitals.as_ref()),
+                epoch,
+                newest[Part::Vitals as usize],
+            ),
+            panel: Slot::fresh(
+                entry.and_then(|e| e.panel.as_ref()),
+                epoch,
+                newest[Part::Panel as usize],
+            ),
+        }
+    }
+
+    /// Keeps the parts just read, each only if no event of its kind raced with the reads.
+    fn remember(&self, user: Uuid, found: &Lookup, source: &DashboardSource) {
+        let mut inner = self.lock();
+        if inner.epoch != found.epoch {
+            return;
+        }
+        let newest = inner.newest(user);
+        let fresh = |part: Part| newest[part as usize] <= found.reached;
+        if !inner.entries.contains_key(&user) && inner.entries.len() >= self.capacity {
+            inner.entries.clear();
+        }
+        let entry = inner.entries.entry(user).or_default();
+        if found.protocols.is_none() && fresh(Part::Protocols) {
+            entry.protocols = found.slot(&source.protocols);
+        }
+        if found.doses.is_none() && fresh(Part::Doses) {
+            entry.doses = found.slot(&source.doses);
+        }
+        if found.vitals.is_none() && fresh(Part::Vitals) {
+            entry.vitals = found.slot(&source.vitals);
+        }
+        if found.panel.is_none() && fresh(Part::Panel) {
+            entry.panel = found.slot(&source.panel);
+        }
+    }
+
+    /// People with anything cached (for tests and metrics).
     pub fn len(&self) -> usize {
         self.lock().entries.len()
     }

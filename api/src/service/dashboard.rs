@@ -83,8 +83,8 @@ impl Service {
         Ok(DashboardData {
             active,
             next_due: next,
-            vitals: source.vitals.clone(),
-            panel: source.panel.clone(),
+            vitals: source.vitals.to_vec(),
+            panel: (*source.panel).clone(),
         })
     }
 }
