@@ -3,6 +3,7 @@
 //! its batch and stops). Must not hold business rules: it wires the service to HTTP.
 
 mod config;
+mod documents;
 mod http;
 mod ws;
 

@@ -19,6 +19,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use super::documents::Documents;
 use crate::graphql::VigilSchema;
 use crate::service::{ApiError, Service};
 
@@ -29,11 +30,16 @@ const JSON: &str = "application/json";
 pub struct AppState {
     pub service: Service,
     pub schema: VigilSchema,
+    pub documents: Documents,
 }
 
 /// The whole HTTP surface.
 pub fn router(service: Service, schema: VigilSchema, dev: bool, body_limit: u64) -> Router {
-    let state = AppState { service, schema };
+    let state = AppState {
+        service,
+        schema,
+        documents: Documents::default(),
+    };
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(super::ws::handler))
@@ -102,13 +108,15 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
             "accept application/graphql-response+json or application/json",
         );
     };
-    let request = match parse_query_string(query.as_deref().unwrap_or("")) {
+    let mut request = match parse_query_string(query.as_deref().unwrap_or("")) {
         Ok(r) => r,
         Err(_) => return plain(StatusCode::BAD_REQUEST, "malformed GraphQL GET request"),
     };
+    state.documents.prime(&mut request);
+    let operation_name = request.operation_name.clone();
     // Mutations change state and must not ride on GET (CSRF, caches, logs).
-    if let Ok(doc) = async_graphql::parser::parse_query(&request.query) {
-        let op = match &request.operation_name {
+    if let Ok(doc) = request.parsed_query() {
+        let op = match &operation_name {
             Some(name) => doc
                 .operations
                 .iter()
@@ -160,6 +168,7 @@ async fn execute(
     media: &'static str,
 ) -> Response {
     let mut request = request;
+    state.documents.prime(&mut request);
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let caller = match value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {
             Some(token) => state.service.authenticate(token.trim()).await,

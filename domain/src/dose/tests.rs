@@ -401,6 +401,61 @@ fn next_due_is_the_first_slot_not_yet_taken() {
     );
 }
 
+/// `next_due` as it was before it learned to look ahead in steps: a year of slots at once.
+fn next_due_over_a_whole_year(
+    protocol: &crate::protocol::ProtocolState,
+    log: &DoseLogState,
+    as_of: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    let policy = AdherencePolicy::default();
+    let from = as_of - policy.on_time_within.max(policy.match_window);
+    let slots = protocol.scheduled_doses(item(), UtcOffset::UTC, from, as_of + Duration::days(366));
+    adherence(&slots, log, item(), as_of, policy)
+        .slots
+        .into_iter()
+        .find(|s| s.status == SlotStatus::Pending)
+        .map(|s| s.scheduled_for)
+}
+
+#[test]
+fn next_due_looking_ahead_in_steps_finds_what_a_year_long_search_finds() {
+    let protocol = e3_5d_protocol();
+    let log = given::<DoseLog>([
+        taken(
+            1,
+            datetime!(2026-03-02 08:05 UTC),
+            Some(datetime!(2026-03-02 08:00 UTC)),
+        ),
+        taken(2, datetime!(2026-03-05 21:30 UTC), None),
+        skipped(3, datetime!(2026-03-09 08:00 UTC)),
+        taken(4, datetime!(2026-03-10 09:00 UTC), None),
+    ])
+    .state()
+    .clone();
+    // From a month before the protocol starts (its first slot is weeks away) to weeks into it.
+    let mut as_of = datetime!(2026-01-20 00:00 UTC);
+    let mut checked = 0;
+    while as_of < datetime!(2026-04-15 00:00 UTC) {
+        for log in [&log, &DoseLogState::default()] {
+            assert_eq!(
+                next_due(
+                    &protocol,
+                    log,
+                    item(),
+                    UtcOffset::UTC,
+                    as_of,
+                    AdherencePolicy::default()
+                ),
+                next_due_over_a_whole_year(&protocol, log, as_of),
+                "as of {as_of}"
+            );
+            checked += 1;
+        }
+        as_of += Duration::minutes(317);
+    }
+    assert!(checked > 700);
+}
+
 #[test]
 fn an_ended_protocol_has_nothing_due() {
     let ended = ProtocolEvent::ProtocolEnded {
