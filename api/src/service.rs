@@ -112,8 +112,8 @@ impl Service {
 
     /// Runs `command` (built from the current state) on an aggregate's stream sealed under
     /// `subject`'s key, retrying on a concurrent write, then waits for the read models.
-    /// Returns the new state and the position of the last event (the head position when the
-    /// command changed nothing).
+    /// Returns the position of the last event (the head position when the command changed
+    /// nothing).
     ///
     /// # Errors
     /// The domain's rejection, mapped to a code; `PROJECTION_LAG` when read models did not
@@ -124,21 +124,27 @@ impl Service {
         subject: Uuid,
         metadata: Metadata,
         command: impl Fn(&A::State) -> ApiResult<A::Command>,
-    ) -> ApiResult<(A::State, u64)>
+    ) -> ApiResult<u64>
     where
         A: Aggregate,
         A::State: Send + Sync + 'static,
         A::Event: Serialize + DeserializeOwned,
         ApiError: From<A::Error>,
     {
+        let states = &self.inner.states;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let (state, version) = self.load::<A>(stream).await?;
-            let events = A::decide(&state, command(&state)?)?;
-            if events.is_empty() {
-                return Ok((state, self.inner.store.head_position().await?));
-            }
+            let events = match command(&state).and_then(|c| A::decide(&state, c).map_err(ApiError::from)) {
+                Ok(events) if !events.is_empty() => events,
+                nothing => {
+                    // Nothing appended: the state is still the stream's.
+                    states.put(stream, subject, state, version);
+                    nothing?;
+                    return Ok(self.inner.store.head_position().await?);
+                }
+            };
             let new_events = events
                 .iter()
                 .map(|e| NewEvent::json(e.event_type(), e.schema_version(), e))
@@ -154,20 +160,27 @@ impl Service {
                 .append_to(stream, subject, expected, new_events, metadata.clone())
                 .await
             {
-                Err(vigil_eventstore::StoreError::Conflict { .. }) if attempt < CONFLICT_RETRIES => continue,
+                Err(vigil_eventstore::StoreError::Conflict { .. }) if attempt < CONFLICT_RETRIES => {
+                    // Still a correct prefix: the retry reads only what the other writer added.
+                    states.put(stream, subject, state, version);
+                    continue;
+                }
                 other => other?,
             };
-            let state = events.iter().fold(state, A::evolve);
-            self.inner
-                .states
-                .put(stream, subject, state.clone(), outcome.last_version);
+            states.put(
+                stream,
+                subject,
+                events.iter().fold(state, A::evolve),
+                outcome.last_version,
+            );
             self.settle(outcome.last_position).await?;
-            return Ok((state, outcome.last_position));
+            return Ok(outcome.last_position);
         }
     }
 
-    /// The current state and version of an aggregate: the remembered state (see `states`)
-    /// folded with the events appended since, or the whole stream replayed.
+    /// The current state and version of an aggregate: the remembered state (see `states`,
+    /// taken out while the command runs) folded with the events appended since, or the whole
+    /// stream replayed.
     ///
     /// # Errors
     /// Store errors; an undecodable event is `INTERNAL`; an erased one `FORBIDDEN`.
@@ -177,27 +190,18 @@ impl Service {
         A::State: Send + Sync + 'static,
         A::Event: DeserializeOwned,
     {
-        let (mut state, mut version) = self.inner.states.get::<A::State>(stream).unwrap_or_default();
-        let mut subject = None;
+        let (mut state, mut version) = self.inner.states.take::<A::State>(stream).unwrap_or_default();
         loop {
             let page = self.inner.store.read_stream(stream, version + 1, REPLAY_PAGE).await?;
             let done = (page.len() as u64) < REPLAY_PAGE;
             for recorded in page {
                 version = recorded.envelope.stream_version;
-                subject = Some(recorded.envelope.subject);
                 match recorded.decode::<A::Event>()? {
                     Some(event) => state = A::evolve(state, &event),
-                    None => {
-                        self.inner.states.forget(stream);
-                        return Err(ApiError::Forbidden("this account has been erased"));
-                    }
+                    None => return Err(ApiError::Forbidden("this account has been erased")),
                 }
             }
             if done {
-                // Only a stream that had new events has a new state worth remembering.
-                if let Some(subject) = subject {
-                    self.inner.states.put(stream, subject, state.clone(), version);
-                }
                 return Ok((state, version));
             }
         }

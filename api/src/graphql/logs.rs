@@ -160,19 +160,19 @@ async fn panel_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> Gq
 async fn run_doses(svc: &Service, c: &Caller, command: impl Fn() -> DoseCommand) -> GqlResult<u64> {
     let stream = streams::doses(c.user);
     let r = svc.execute::<DoseLog>(&stream, c.user, Service::metadata_for(c), |_| Ok(command()));
-    Ok(r.await.gql()?.1)
+    r.await.gql()
 }
 
 async fn run_health(svc: &Service, c: &Caller, command: impl Fn() -> HealthCommand) -> GqlResult<u64> {
     let stream = streams::health(c.user);
     let r = svc.execute::<HealthAggregate>(&stream, c.user, Service::metadata_for(c), |_| Ok(command()));
-    Ok(r.await.gql()?.1)
+    r.await.gql()
 }
 
 async fn run_bloodwork(svc: &Service, c: &Caller, command: impl Fn() -> BloodworkCommand) -> GqlResult<u64> {
     let stream = streams::bloodwork(c.user);
     let r = svc.execute::<Bloodwork>(&stream, c.user, Service::metadata_for(c), |_| Ok(command()));
-    Ok(r.await.gql()?.1)
+    r.await.gql()
 }
 
 #[Object]

@@ -100,7 +100,7 @@ async fn run_protocol(
     id: Uuid,
     command: impl Fn() -> ProtocolCommand,
 ) -> GqlResult<ProtocolPayload> {
-    let (_, position) = svc
+    let position = svc
         .execute::<ProtocolAggregate>(&streams::protocol(id), c.user, Service::metadata_for(c), |_| {
             Ok(command())
         })

@@ -113,7 +113,7 @@ impl Service {
             })
         })
         .await?;
-        let (_, position) = self
+        let position = self
             .execute::<Account>(&streams::account(user), user, metadata, |_| Ok(command.clone()))
             .await?;
         self.issue_new_session(user, now, position).await
@@ -205,8 +205,7 @@ impl Service {
                         at: now,
                     })
                 })
-                .await?
-                .1;
+                .await?;
         }
         self.issue_new_session(user, now, position).await
     }
@@ -329,7 +328,7 @@ impl Service {
         }
         let hash = self.inner.passwords.hash(new).await.map_err(ApiError::internal)?;
         let now = OffsetDateTime::now_utc();
-        let (_, position) = self
+        let position = self
             .execute::<Credentials>(
                 &streams::credentials(caller.user),
                 caller.user,
@@ -353,7 +352,7 @@ impl Service {
     /// Domain rejections.
     pub async fn update_settings(&self, caller: &Caller, settings: Settings) -> ApiResult<u64> {
         let now = OffsetDateTime::now_utc();
-        let (_, position) = self
+        let position = self
             .execute::<Account>(&streams::account(caller.user), caller.user, caller.metadata(), |_| {
                 Ok(AccountCommand::ChangeSettings {
                     settings,

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use uuid::Uuid;
+use vigil_projections::streams::{StreamKind, kind_of};
 
 /// Streams remembered at most.
 pub const CAPACITY: usize = 20_000;
@@ -56,17 +57,27 @@ impl AggregateStates {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The remembered state of `stream` and its version, if any.
-    pub fn get<S: Clone + 'static>(&self, stream: &str) -> Option<(S, u64)> {
-        let inner = self.lock();
-        let entry = inner.get(stream)?;
-        let state = entry.state.downcast_ref::<S>()?;
-        Some((state.clone(), entry.version))
+    /// Takes the remembered state of `stream` and its version out, if any: a command owns
+    /// the state while it runs (a person's state can be large, and cloning it per command cost
+    /// more than it saved) and puts the new one back. Another command on the same stream
+    /// meanwhile simply replays.
+    pub fn take<S: 'static>(&self, stream: &str) -> Option<(S, u64)> {
+        let entry = self.lock().remove(stream)?;
+        let state = entry.state.downcast::<S>().ok()?;
+        Some((*state, entry.version))
     }
 
     /// Remembers `state` as `stream`'s state at `version`, unless a newer one is known (two
-    /// commands on one stream may finish in either order).
+    /// commands on one stream may finish in either order). Only streams of health data are
+    /// remembered: credentials (a password hash) and accounts (an email) change rarely, and
+    /// the fewer copies of those the better.
     pub fn put<S: Send + Sync + 'static>(&self, stream: &str, subject: Uuid, state: S, version: u64) {
+        if !matches!(
+            kind_of(stream),
+            StreamKind::Protocol | StreamKind::Doses | StreamKind::Health | StreamKind::Bloodwork
+        ) {
+            return;
+        }
         let mut inner = self.lock();
         if inner.get(stream).is_some_and(|e| e.version > version) {
             return;
@@ -82,11 +93,6 @@ impl AggregateStates {
                 state: Box::new(state),
             },
         );
-    }
-
-    /// Forgets `stream` (its tail turned out unreadable, for example erased).
-    pub fn forget(&self, stream: &str) {
-        self.lock().remove(stream);
     }
 
     /// Forgets every stream sealed under `subject`'s key.
@@ -106,20 +112,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_state_comes_back_with_its_version_and_only_as_its_own_type() {
+    fn a_state_comes_back_once_with_its_version_and_only_as_its_own_type() {
         let states = AggregateStates::default();
         states.put("health-1", Uuid::nil(), vec![1u8, 2], 2);
-        assert_eq!(states.get::<Vec<u8>>("health-1"), Some((vec![1, 2], 2)));
-        assert_eq!(states.get::<String>("health-1"), None);
-        assert_eq!(states.get::<Vec<u8>>("health-2"), None);
+        assert_eq!(states.take::<Vec<u8>>("health-1"), Some((vec![1, 2], 2)));
+        assert_eq!(states.take::<Vec<u8>>("health-1"), None, "taken means gone");
+        states.put("health-1", Uuid::nil(), vec![1u8, 2], 2);
+        assert_eq!(states.take::<String>("health-1"), None);
+        assert_eq!(states.take::<Vec<u8>>("health-2"), None);
     }
 
     #[test]
     fn an_older_state_never_replaces_a_newer_one() {
         let states = AggregateStates::default();
-        states.put("s", Uuid::nil(), 5u32, 5);
-        states.put("s", Uuid::nil(), 3u32, 3);
-        assert_eq!(states.get::<u32>("s"), Some((5, 5)));
+        states.put("health-1", Uuid::nil(), 5u32, 5);
+        states.put("health-1", Uuid::nil(), 3u32, 3);
+        assert_eq!(states.take::<u32>("health-1"), Some((5, 5)));
+    }
+
+    #[test]
+    fn credentials_and_accounts_are_never_remembered() {
+        let states = AggregateStates::default();
+        states.put("credentials-1", Uuid::nil(), 1u8, 1);
+        states.put("account-1", Uuid::nil(), 1u8, 1);
+        assert_eq!(states.len(), 0);
     }
 
     #[test]
@@ -131,17 +147,17 @@ mod tests {
         states.put("health-b", bystander, 1u8, 1);
         states.forget_subject(erased);
         assert_eq!(states.len(), 1);
-        assert!(states.get::<u8>("health-b").is_some());
+        assert!(states.take::<u8>("health-b").is_some());
     }
 
     #[test]
     fn past_capacity_everything_is_forgotten_rather_than_growing() {
         let states = AggregateStates::with_capacity(2);
-        states.put("a", Uuid::nil(), 1u8, 1);
-        states.put("b", Uuid::nil(), 1u8, 1);
-        states.put("a", Uuid::nil(), 2u8, 2);
+        states.put("health-a", Uuid::nil(), 1u8, 1);
+        states.put("health-b", Uuid::nil(), 1u8, 1);
+        states.put("health-a", Uuid::nil(), 2u8, 2);
         assert_eq!(states.len(), 2);
-        states.put("c", Uuid::nil(), 1u8, 1);
+        states.put("health-c", Uuid::nil(), 1u8, 1);
         assert_eq!(states.len(), 1);
     }
 }
