@@ -170,8 +170,6 @@ pub async fn sqlite_pool(path: &Path, size: u32) -> Result<SqlitePool> {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
-        // Readers map the file instead of copying pages into a cache every write resets.
-        .pragma("mmap_size", "268435456")
         .disable_statement_logging();
     let pool = SqlitePoolOptions::new()
         .max_connections(size.max(1))

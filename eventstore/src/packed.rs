@@ -35,7 +35,7 @@ const SQL: &str = "select cast(group_concat(r, '') as blob) from (select concat(
      ifnull(octet_length(hash) + 1, 0)), \
      event_id, stream_id, subject_id, event_type, actor, correlation_id, causation_id, command_id, key_id, \
      nonce, ciphertext, prev_hash, hash) as r \
-     from events where position >= $1 order by position limit $2)";
+     from events where position >= $1 order by position limit {limit})";
 
 /// Rows per packed value. Small enough that SQLite builds each value in cache-sized memory
 /// (large values grow by repeated reallocation and copying, and are copied again on the way
@@ -49,9 +49,11 @@ pub(crate) async fn read_range(pool: &SqlitePool, from: u64, limit: u64) -> Resu
     let mut next = from;
     while (rows.len() as u64) < limit {
         let want = ROWS_PER_VALUE.min(limit - rows.len() as u64);
-        let packed: Option<Vec<u8>> = sqlx::query_scalar(SQL)
+        // LIMIT as a literal (see `log::read_stream`); `want` is nearly always one of two
+        // values (a full value, or a subscriber's page), so the texts stay cached.
+        let sql = SQL.replace("{limit}", &to_i64(want, "limit")?.to_string());
+        let packed: Option<Vec<u8>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(to_i64(next, "from")?)
-            .bind(to_i64(want, "limit")?)
             .fetch_one(&mut *conn)
             .await?;
         let Some(packed) = packed else { break };

@@ -64,13 +64,9 @@ impl ReadDb {
                             // NORMAL is enough: read models are rebuilt from the log, and WAL
                             // keeps them consistent with their checkpoint after a crash.
                             // secure_delete overwrites an erased person's rows on disk.
-                            // mmap: a write by one connection resets every other connection's
-                            // page cache, and re-reading the pages by pread was a large part of
-                            // the read path under writes; mapped pages are read in place.
                             conn.execute(
                                 "pragma journal_mode = wal; pragma synchronous = normal; \
-                                 pragma busy_timeout = 10000; pragma secure_delete = on; \
-                                 pragma mmap_size = 268435456",
+                                 pragma busy_timeout = 10000; pragma secure_delete = on",
                             )
                             .await?;
                             Ok(())

@@ -56,14 +56,16 @@ const COLUMNS: &str = "panel_id, drawn_at, lab_name, results, corrections, retra
 /// Database and decode errors.
 pub async fn panels(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Page<PanelView>> {
     let (bound_at, bound_id) = page.bound();
+    // A literal, not a parameter: SQLite re-prepares a statement whose LIMIT is a bound
+    // parameter every time it is bound (see `vigil_eventstore` log reads).
+    let limit = page.limit();
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from bloodwork_panels where user_id = $1 and retracted = 0 \
-         and (drawn_at < $2 or (drawn_at = $2 and panel_id < $3)) order by drawn_at desc, panel_id desc limit $4"
+         and (drawn_at < $2 or (drawn_at = $2 and panel_id < $3)) order by drawn_at desc, panel_id desc limit {limit}"
     )))
     .bind(user.to_string())
     .bind(bound_at)
     .bind(bound_id)
-    .bind(page.limit())
     .fetch_all(db.pool())
     .await?;
     Page::decode(&rows, page, "drawn_at", view, |v| v.panel_id)

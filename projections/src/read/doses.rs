@@ -35,14 +35,16 @@ const COLUMNS: &str = "dose_id, protocol_id, item_id, outcome, compound, dose, a
 /// Database and decode errors.
 pub async fn doses(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Page<DoseView>> {
     let (bound_at, bound_id) = page.bound();
+    // A literal, not a parameter: SQLite re-prepares a statement whose LIMIT is a bound
+    // parameter every time it is bound (see `vigil_eventstore` log reads).
+    let limit = page.limit();
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from doses where user_id = $1 and (sort_at < $2 or (sort_at = $2 and dose_id < $3)) \
-         order by sort_at desc, dose_id desc limit $4"
+         order by sort_at desc, dose_id desc limit {limit}"
     )))
     .bind(user.to_string())
     .bind(bound_at)
     .bind(bound_id)
-    .bind(page.limit())
     .fetch_all(db.pool())
     .await?;
     Page::decode(&rows, page, "sort_at", view, |v| v.dose_id)

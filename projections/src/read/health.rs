@@ -49,11 +49,14 @@ pub async fn health_logs(
 ) -> Result<Page<HealthLogView>> {
     let (bound_at, bound_id) = page.bound();
     let kind = kind.map(|k| name_of(&k)).transpose()?;
+    // A literal, not a parameter: SQLite re-prepares a statement whose LIMIT is a bound
+    // parameter every time it is bound (see `vigil_eventstore` log reads).
+    let limit = page.limit();
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from health_logs where user_id = $1 and retracted = 0 \
          and ($2 is null or kind = $2) and measured_at >= $3 and measured_at <= $4 \
          and (measured_at < $5 or (measured_at = $5 and entry_id < $6)) \
-         order by measured_at desc, entry_id desc limit $7"
+         order by measured_at desc, entry_id desc limit {limit}"
     )))
     .bind(user.to_string())
     .bind(kind)
@@ -61,7 +64,6 @@ pub async fn health_logs(
     .bind(to.unwrap_or(i64::MAX))
     .bind(bound_at)
     .bind(bound_id)
-    .bind(page.limit())
     .fetch_all(db.pool())
     .await?;
     Page::decode(&rows, page, "measured_at", view, |v| v.entry_id)

@@ -38,15 +38,17 @@ pub struct ProtocolView {
 /// Database and decode errors.
 pub async fn protocols(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Page<ProtocolView>> {
     let (bound_at, bound_id) = page.bound();
+    // A literal, not a parameter: SQLite re-prepares a statement whose LIMIT is a bound
+    // parameter every time it is bound (see `vigil_eventstore` log reads).
+    let limit = page.limit();
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from protocols where user_id = $1 \
          and (created_at < $2 or (created_at = $2 and protocol_id < $3)) \
-         order by created_at desc, protocol_id desc limit $4"
+         order by created_at desc, protocol_id desc limit {limit}"
     )))
     .bind(user.to_string())
     .bind(bound_at)
     .bind(bound_id)
-    .bind(page.limit())
     .fetch_all(db.pool())
     .await?;
     let mut states = if rows.is_empty() {
