@@ -17,7 +17,7 @@ pub use command::{HealthCommand, VitalReading};
 pub use error::HealthError;
 pub use event::{HealthEvent, VitalComponent};
 pub use state::{HealthEntry, HealthLogState};
-pub use vitals::VitalKind;
+pub use vitals::{VITALS, VitalKind};
 
 /// The health log aggregate.
 #[derive(Debug, Clone, Copy, Default)]

@@ -89,23 +89,35 @@ pub async fn health_log(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<Heal
 /// # Errors
 /// Database and decode errors.
 pub async fn latest_vitals(db: &ReadDb, user: Uuid) -> Result<Vec<HealthLogView>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from health_logs h where user_id = $1 and retracted = 0 and measured_at = \
-         (select max(measured_at) from health_logs l where l.user_id = $1 and l.kind = h.kind and l.retracted = 0) \
-         order by kind, entry_id"
-    )))
-    .bind(user.to_string())
-    .fetch_all(db.pool())
-    .await?;
-    let mut latest: Vec<HealthLogView> = Vec::new();
-    for row in &rows {
-        let v = view(row)?;
-        // Two readings at the same instant: keep one per vital.
-        if latest.last().is_none_or(|l| l.kind != v.kind) {
-            latest.push(v);
-        }
+    let rows = sqlx::query(sqlx::AssertSqlSafe(latest_vitals_sql()?))
+        .bind(user.to_string())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(view).collect()
+}
+
+/// One index probe per catalogued vital (newest live reading first; of two at the same
+/// instant the greater id), so the cost does not grow with a person's history: comparing
+/// every reading with its vital's maximum grew with it, and made the dashboard after each
+/// new reading slower the longer someone had logged. The kinds are the domain's catalogue,
+/// serialized as the projection stores them.
+fn latest_vitals_sql() -> Result<&'static str> {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(sql) = SQL.get() {
+        return Ok(sql);
     }
-    Ok(latest)
+    let mut kinds = Vec::new();
+    for spec in vigil_domain::health::VITALS {
+        // Names come from the domain's enum, never from input; quoting keeps them literal.
+        kinds.push(format!("select '{}' as kind", name_of(&spec.kind)?.replace('\'', "''")));
+    }
+    let sql = format!(
+        "select {COLUMNS} from health_logs where entry_id in (select (select l.entry_id from health_logs l \
+         where l.user_id = $1 and l.kind = k.kind and l.retracted = 0 \
+         order by l.measured_at desc, l.entry_id desc limit 1) from ({}) k) order by kind",
+        kinds.join(" union all ")
+    );
+    Ok(SQL.get_or_init(|| sql))
 }
 
 fn view(r: &AnyRow) -> Result<HealthLogView> {
