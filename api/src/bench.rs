@@ -106,7 +106,7 @@ pub async fn run(args: &StoreArgs, cmd: BenchCommand) -> anyhow::Result<ExitCode
         BenchCommand::Verify(a) => figures::scan(&db, &store, &a, figures::ScanKind::Verify).await,
         BenchCommand::Read(a) => figures::scan(&db, &store, &a, figures::ScanKind::Read).await,
         BenchCommand::Shred(a) => figures::shred(&store, &a).await,
-        BenchCommand::Scale(a) => figures::scale(&store, &a).await,
+        BenchCommand::Scale(a) => figures::scale(&db, &store, &a).await,
         BenchCommand::Rebuild(a) => rebuild::rebuild(&db, &store, &a).await,
         BenchCommand::Api(a) => api::api(&db, &store, &a).await,
     };

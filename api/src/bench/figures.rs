@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 use vigil_eventstore::{AppendRequest, EventStore, ExpectedVersion, Metadata, NewEvent};
 
-use super::raw::RawRow;
+use super::raw::{RawDb, RawRow};
 use super::{BenchDb, args_events, line, median, percentile, rate};
 use crate::cli::BenchArgs;
 
@@ -245,7 +245,27 @@ async fn latency(store: &EventStore, calls: u64) -> anyhow::Result<(Duration, Du
     Ok((percentile(&lat, 0.5), percentile(&lat, 0.99)))
 }
 
-pub async fn scale(store: &EventStore, a: &BenchArgs) -> anyhow::Result<()> {
+/// Lets the database finish the housekeeping a bulk prefill leaves behind before the
+/// measurement, so the figure compares the append path and not a checkpoint or an autovacuum
+/// that happens to overlap it: Postgres vacuums and analyzes the log and checkpoints; SQLite
+/// folds its WAL back into the database file.
+async fn settle(db: &BenchDb) -> anyhow::Result<()> {
+    match &db.raw {
+        RawDb::Postgres(owner) => {
+            sqlx::query("vacuum analyze vigil.events").execute(owner).await?;
+            // CHECKPOINT needs superuser or pg_checkpoint; without it the figure is noisier.
+            if let Err(e) = sqlx::query("checkpoint").execute(owner).await {
+                println!("  (no checkpoint before measuring: {e})");
+            }
+        }
+        RawDb::Sqlite(pool) => {
+            sqlx::query("pragma wal_checkpoint(truncate)").execute(pool).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn scale(db: &BenchDb, store: &EventStore, a: &BenchArgs) -> anyhow::Result<()> {
     let n = args_events(a, 10_000_000);
     let calls = 500;
     let mut empty = Vec::new();
@@ -285,6 +305,7 @@ pub async fn scale(store: &EventStore, a: &BenchArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         rate(n, started)
     );
+    settle(db).await?;
     let mut full = Vec::new();
     for _ in 0..a.runs {
         full.push(latency(store, calls).await?.0.as_secs_f64() * 1e3);
