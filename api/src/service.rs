@@ -10,6 +10,8 @@ mod live;
 mod rejections;
 mod sessions;
 mod states;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;

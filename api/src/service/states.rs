@@ -102,7 +102,7 @@ impl AggregateStates {
 
     /// Streams remembered.
     #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }
 }

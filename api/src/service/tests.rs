@@ -1,0 +1,131 @@
+//! The command path against a real SQLite store, read database and runner: remembered
+//! aggregate states and what erasure does to them.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+use vigil_domain::aggregate::{Aggregate, DomainEvent};
+use vigil_domain::health::{HealthCommand, HealthLog, HealthLogState, VitalKind, VitalReading};
+use vigil_domain::values::{Decimal, EntryId};
+use vigil_eventstore::{EventStore, ExpectedVersion, Location, MasterKey, Metadata, NewEvent, StoreConfig};
+use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, ProjectionRunner, ReadDb, streams};
+
+use super::{ApiError, Service};
+use crate::auth::TokenKey;
+
+async fn service(dir: &std::path::Path) -> (EventStore, Service) {
+    let location = Location::Sqlite(dir.to_path_buf());
+    vigil_eventstore::migrate(&location).await.expect("migrate");
+    let store = EventStore::open(StoreConfig::new(location.clone(), MasterKey::generate().expect("key")))
+        .await
+        .expect("open store");
+    let db = ReadDb::open(&location, 4).await.expect("open read db");
+    let key = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await.expect("secret"));
+    let runner = ProjectionRunner::start(store.clone(), db.clone(), key.clone())
+        .await
+        .expect("runner");
+    let tokens = TokenKey::generate().expect("token key");
+    let service = Service::new(store.clone(), db, runner, key, tokens, Duration::from_secs(10));
+    (store, service)
+}
+
+fn weight(kg: i64) -> HealthCommand {
+    let now = OffsetDateTime::now_utc();
+    HealthCommand::RecordVital {
+        entry_id: EntryId::from_uuid(Uuid::now_v7()),
+        reading: VitalReading::Quantity {
+            kind: VitalKind::BodyWeight,
+            value: Decimal::from_int(kg),
+            unit: "kg".into(),
+        },
+        measured_at: now,
+        note: None,
+        recorded_at: now,
+    }
+}
+
+async fn record_weight(service: &Service, person: Uuid, kg: i64) -> Result<u64, ApiError> {
+    service
+        .execute::<HealthLog>(&streams::health(person), person, Metadata::actor("test"), |_| {
+            Ok(weight(kg))
+        })
+        .await
+}
+
+#[tokio::test]
+async fn commands_continue_from_the_remembered_state_until_the_person_is_erased() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, service) = service(dir.path()).await;
+    let (person, bystander) = (Uuid::now_v7(), Uuid::now_v7());
+
+    for kg in [80, 81, 82] {
+        record_weight(&service, person, kg).await.expect("recorded");
+    }
+    record_weight(&service, bystander, 70).await.expect("recorded");
+    assert_eq!(service.inner.states.len(), 2, "one remembered state per stream");
+    let remembered = service.inner.states.take::<HealthLogState>(&streams::health(person));
+    let (state, version) = remembered.expect("the person's state is remembered");
+    assert_eq!(version, 3);
+    let (replayed, replayed_version) = service
+        .load::<HealthLog>(&streams::health(person))
+        .await
+        .expect("replay");
+    assert_eq!(
+        (state, version),
+        (replayed, replayed_version),
+        "remembered equals replayed"
+    );
+    record_weight(&service, person, 83)
+        .await
+        .expect("recorded after a replay");
+
+    // A write this service did not make (another server, say) is read as the remembered
+    // state's tail, and the next command appends after it.
+    let events = HealthLog::decide(&Default::default(), weight(84)).expect("decided");
+    let events = events
+        .iter()
+        .map(|e| NewEvent::json(e.event_type(), e.schema_version(), e).expect("encode"))
+        .collect();
+    store
+        .append_to(
+            &streams::health(person),
+            person,
+            ExpectedVersion::Exact(4),
+            events,
+            Metadata::actor("elsewhere"),
+        )
+        .await
+        .expect("appended behind the service's back");
+    record_weight(&service, person, 85)
+        .await
+        .expect("recorded after the outside write");
+    let stream = streams::health(person);
+    let (state, version) = service
+        .inner
+        .states
+        .take::<HealthLogState>(&stream)
+        .expect("remembered");
+    assert_eq!(version, 6, "the outside event was folded in");
+    service.inner.states.put(&stream, person, state, version);
+
+    assert_eq!(service.inner.states.len(), 2, "before the erasure");
+    store.shred(person, Metadata::actor("test")).await.expect("shred");
+    let head = store.head_position().await.expect("head");
+    service.settle(head).await.expect("runner saw the erasure");
+    assert!(
+        service
+            .inner
+            .states
+            .take::<HealthLogState>(&streams::health(person))
+            .is_none(),
+        "an erased person's state is dropped"
+    );
+    assert_eq!(service.inner.states.len(), 1, "the bystander's stays");
+    let refused = record_weight(&service, person, 86).await;
+    assert!(matches!(refused, Err(ApiError::Forbidden(_))), "got {refused:?}");
+    record_weight(&service, bystander, 71)
+        .await
+        .expect("the bystander still records");
+    service.shutdown().await;
+}
