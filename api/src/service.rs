@@ -135,18 +135,38 @@ impl Service {
     {
         let states = &self.inner.states;
         let mut attempt = 0;
+        // Optimistic first: a remembered state is decided on without reading the stream's
+        // tail, because the append's `Exact(version)` refuses it if the stream moved. Only
+        // an append is trusted that way: a rejection or a no-op decided on a state that may
+        // be behind is decided again on the stream's current state before it is answered.
+        let mut check_tail = false;
         loop {
-            attempt += 1;
-            let (state, version) = self.load::<A>(stream).await?;
+            let remembered = if check_tail {
+                None
+            } else {
+                states.take::<A::State>(stream)
+            };
+            let (state, version, checked) = match remembered {
+                Some((state, version)) => (state, version, false),
+                None => {
+                    let (state, version) = self.load::<A>(stream).await?;
+                    (state, version, true)
+                }
+            };
             let events = match command(&state).and_then(|c| A::decide(&state, c).map_err(ApiError::from)) {
                 Ok(events) if !events.is_empty() => events,
                 nothing => {
-                    // Nothing appended: the state is still the stream's.
+                    // Nothing appended: the state is still what it was.
                     states.put(stream, subject, state, version);
+                    if !checked {
+                        check_tail = true;
+                        continue;
+                    }
                     nothing?;
                     return Ok(self.inner.store.head_position().await?);
                 }
             };
+            attempt += 1;
             let new_events = events
                 .iter()
                 .map(|e| NewEvent::json(e.event_type(), e.schema_version(), e))
@@ -165,6 +185,7 @@ impl Service {
                 Err(vigil_eventstore::StoreError::Conflict { .. }) if attempt < CONFLICT_RETRIES => {
                     // Still a correct prefix: the retry reads only what the other writer added.
                     states.put(stream, subject, state, version);
+                    check_tail = true;
                     continue;
                 }
                 other => other?,

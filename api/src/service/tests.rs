@@ -53,6 +53,25 @@ async fn record_weight(service: &Service, person: Uuid, kg: i64) -> Result<u64, 
         .await
 }
 
+/// Appends `command`'s events behind the service's back, as another server would.
+async fn append_elsewhere(store: &EventStore, person: Uuid, version: u64, command: HealthCommand) {
+    let events = HealthLog::decide(&Default::default(), command).expect("decided");
+    let events = events
+        .iter()
+        .map(|e| NewEvent::json(e.event_type(), e.schema_version(), e).expect("encode"))
+        .collect();
+    store
+        .append_to(
+            &streams::health(person),
+            person,
+            ExpectedVersion::Exact(version),
+            events,
+            Metadata::actor("elsewhere"),
+        )
+        .await
+        .expect("appended behind the service's back");
+}
+
 #[tokio::test]
 async fn commands_continue_from_the_remembered_state_until_the_person_is_erased() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -80,33 +99,48 @@ async fn commands_continue_from_the_remembered_state_until_the_person_is_erased(
         .await
         .expect("recorded after a replay");
 
-    // A write this service did not make (another server, say) is read as the remembered
-    // state's tail, and the next command appends after it.
-    let events = HealthLog::decide(&Default::default(), weight(84)).expect("decided");
-    let events = events
-        .iter()
-        .map(|e| NewEvent::json(e.event_type(), e.schema_version(), e).expect("encode"))
-        .collect();
-    store
-        .append_to(
-            &streams::health(person),
-            person,
-            ExpectedVersion::Exact(4),
-            events,
-            Metadata::actor("elsewhere"),
-        )
+    // A write this service did not make (another server, say): the remembered state is behind.
+    // A command that only makes sense with that write (correcting the entry it added) is
+    // first refused on the remembered state, then decided again on the stream's tail.
+    let outside = weight(84);
+    let HealthCommand::RecordVital { entry_id, .. } = &outside else {
+        unreachable!("weight() records")
+    };
+    let entry_id = *entry_id;
+    append_elsewhere(&store, person, 4, outside).await;
+    let now = OffsetDateTime::now_utc();
+    service
+        .execute::<HealthLog>(&streams::health(person), person, Metadata::actor("test"), |_| {
+            Ok(HealthCommand::CorrectVital {
+                entry_id,
+                reading: VitalReading::Quantity {
+                    kind: VitalKind::BodyWeight,
+                    value: Decimal::from_int(85),
+                    unit: "kg".into(),
+                },
+                measured_at: now,
+                reason: None,
+                corrected_at: now,
+            })
+        })
         .await
-        .expect("appended behind the service's back");
-    record_weight(&service, person, 85)
+        .expect("the outside entry is corrected, not refused as unknown");
+    // And an append decided on a state that is behind is refused by the version check and
+    // decided again after the tail.
+    append_elsewhere(&store, person, 6, weight(86)).await;
+    record_weight(&service, person, 87)
         .await
-        .expect("recorded after the outside write");
+        .expect("recorded after the version check caught the stale state");
     let stream = streams::health(person);
     let (state, version) = service
         .inner
         .states
         .take::<HealthLogState>(&stream)
         .expect("remembered");
-    assert_eq!(version, 6, "the outside event was folded in");
+    assert_eq!(
+        version, 8,
+        "the outside events and the commands after them are folded in"
+    );
     service.inner.states.put(&stream, person, state, version);
 
     assert_eq!(service.inner.states.len(), 2, "before the erasure");
@@ -122,7 +156,7 @@ async fn commands_continue_from_the_remembered_state_until_the_person_is_erased(
         "an erased person's state is dropped"
     );
     assert_eq!(service.inner.states.len(), 1, "the bystander's stays");
-    let refused = record_weight(&service, person, 86).await;
+    let refused = record_weight(&service, person, 88).await;
     assert!(matches!(refused, Err(ApiError::Forbidden(_))), "got {refused:?}");
     record_weight(&service, bystander, 71)
         .await
