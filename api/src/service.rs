@@ -141,15 +141,10 @@ impl Service {
         // be behind is decided again on the stream's current state before it is answered.
         let mut check_tail = false;
         loop {
-            let remembered = if check_tail {
-                None
-            } else {
-                states.take::<A::State>(stream)
-            };
-            let (state, version, checked) = match remembered {
-                Some((state, version)) => (state, version, false),
-                None => {
-                    let (state, version) = self.load::<A>(stream).await?;
+            let (state, version, checked) = match states.take::<A::State>(stream) {
+                Some((state, version)) if !check_tail => (state, version, false),
+                remembered => {
+                    let (state, version) = self.catch_up::<A>(stream, remembered).await?;
                     (state, version, true)
                 }
             };
@@ -201,19 +196,18 @@ impl Service {
         }
     }
 
-    /// The current state and version of an aggregate: the remembered state (see `states`,
-    /// taken out while the command runs) folded with the events appended since, or the whole
-    /// stream replayed.
+    /// The current state and version of an aggregate: `start` (a remembered state and its
+    /// version, see `states`; nothing replays the whole stream) folded with the stream's
+    /// events after it.
     ///
     /// # Errors
     /// Store errors; an undecodable event is `INTERNAL`; an erased one `FORBIDDEN`.
-    pub async fn load<A>(&self, stream: &str) -> ApiResult<(A::State, u64)>
+    async fn catch_up<A>(&self, stream: &str, start: Option<(A::State, u64)>) -> ApiResult<(A::State, u64)>
     where
         A: Aggregate,
-        A::State: Send + Sync + 'static,
         A::Event: DeserializeOwned,
     {
-        let (mut state, mut version) = self.inner.states.take::<A::State>(stream).unwrap_or_default();
+        let (mut state, mut version) = start.unwrap_or_default();
         loop {
             let page = self.inner.store.read_stream(stream, version + 1, REPLAY_PAGE).await?;
             let done = (page.len() as u64) < REPLAY_PAGE;

@@ -102,17 +102,16 @@ fn parts_changed_by(stream: &str) -> &'static [Part] {
     }
 }
 
-/// One cached part, read when the runner had reached `reached`.
+/// One cached part, read when the runner had reached `reached`. It needs no epoch: a new
+/// epoch clears every entry, and `remember` refuses reads begun in an older one.
 struct Slot<T> {
-    epoch: u64,
     reached: u64,
     value: Arc<T>,
 }
 
 impl<T> Slot<T> {
-    fn fresh(slot: Option<&Slot<T>>, epoch: u64, newest: u64) -> Option<Arc<T>> {
-        slot.filter(|s| s.epoch == epoch && newest <= s.reached)
-            .map(|s| s.value.clone())
+    fn fresh(slot: Option<&Slot<T>>, newest: u64) -> Option<Arc<T>> {
+        slot.filter(|s| newest <= s.reached).map(|s| s.value.clone())
     }
 }
 
@@ -141,7 +140,6 @@ impl Inner {
 impl Lookup {
     fn slot<T>(&self, value: &Arc<T>) -> Option<Slot<T>> {
         Some(Slot {
-            epoch: self.epoch,
             reached: self.reached,
             value: value.clone(),
         })
@@ -312,24 +310,11 @@ impl ReadCache {
             reached: *self.reached.borrow(),
             protocols: Slot::fresh(
                 entry.and_then(|e| e.protocols.as_ref()),
-                epoch,
                 newest[Part::Protocols as usize],
             ),
-            doses: Slot::fresh(
-                entry.and_then(|e| e.doses.as_ref()),
-                epoch,
-                newest[Part::Doses as usize],
-            ),
-            vitals: Slot::fresh(
-                entry.and_then(|e| e.vitals.as_ref()),
-                epoch,
-                newest[Part::Vitals as usize],
-            ),
-            panel: Slot::fresh(
-                entry.and_then(|e| e.panel.as_ref()),
-                epoch,
-                newest[Part::Panel as usize],
-            ),
+            doses: Slot::fresh(entry.and_then(|e| e.doses.as_ref()), newest[Part::Doses as usize]),
+            vitals: Slot::fresh(entry.and_then(|e| e.vitals.as_ref()), newest[Part::Vitals as usize]),
+            panel: Slot::fresh(entry.and_then(|e| e.panel.as_ref()), newest[Part::Panel as usize]),
         }
     }
 

@@ -87,7 +87,7 @@ async fn commands_continue_from_the_remembered_state_until_the_person_is_erased(
     let (state, version) = remembered.expect("the person's state is remembered");
     assert_eq!(version, 3);
     let (replayed, replayed_version) = service
-        .load::<HealthLog>(&streams::health(person))
+        .catch_up::<HealthLog>(&streams::health(person), None)
         .await
         .expect("replay");
     assert_eq!(

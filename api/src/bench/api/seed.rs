@@ -36,18 +36,24 @@ pub struct Gql {
 }
 
 impl Gql {
-    /// Runs one operation and returns `data`, or fails with the first error.
-    pub async fn call(&self, token: Option<&str>, query: &str, variables: Value) -> anyhow::Result<Value> {
-        let mut req = self
+    /// A POST of `body` (a JSON request) as the caller holding `token`.
+    fn post(&self, token: Option<&str>, body: String) -> reqwest::RequestBuilder {
+        let req = self
             .http
             .post(&self.url)
             .header("content-type", "application/json")
             .header("accept", "application/graphql-response+json")
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
+            .body(body);
+        match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
         }
-        let body: Value = req.send().await?.json().await?;
+    }
+
+    /// Runs one operation and returns `data`, or fails with the first error.
+    pub async fn call(&self, token: Option<&str>, query: &str, variables: Value) -> anyhow::Result<Value> {
+        let request = json!({ "query": query, "variables": variables }).to_string();
+        let body: Value = self.post(token, request).send().await?.json().await?;
         if let Some(error) = body.get("errors").and_then(|e| e.get(0)) {
             bail!("GraphQL error: {error}");
         }
@@ -65,16 +71,7 @@ impl Gql {
             #[serde(default)]
             errors: Option<Vec<Value>>,
         }
-        let mut req = self
-            .http
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header("accept", "application/graphql-response+json")
-            .body(body.to_owned());
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let bytes = req.send().await?.bytes().await?;
+        let bytes = self.post(token, body.to_owned()).send().await?.bytes().await?;
         let answer: Answer = serde_json::from_slice(&bytes)?;
         if let Some(error) = answer.errors.and_then(|e| e.into_iter().next()) {
             bail!("GraphQL error: {error}");
