@@ -18,7 +18,8 @@
 
 use std::fmt;
 
-use crate::crypto::push_str;
+use uuid::Uuid;
+
 use crate::model::Envelope;
 
 /// Version tag of the canonical encoding, hashed into every link.
@@ -31,36 +32,80 @@ pub fn genesis() -> [u8; 32] {
 
 /// Computes the chain hash of one event from its predecessor's hash.
 pub fn link_hash(prev: &[u8; 32], env: &Envelope, nonce: &[u8], ciphertext: &[u8]) -> [u8; 32] {
-    let mut header = Vec::with_capacity(192 + env.stream_id.len() + env.event_type.len() + env.actor.len());
-    header.extend_from_slice(CHAIN_ENCODING);
-    header.extend_from_slice(&env.position.to_be_bytes());
-    header.extend_from_slice(env.event_id.as_bytes());
-    push_str(&mut header, &env.stream_id);
-    header.extend_from_slice(&env.stream_version.to_be_bytes());
-    header.extend_from_slice(env.subject.as_bytes());
-    push_str(&mut header, &env.event_type);
-    header.extend_from_slice(&env.schema_version.to_be_bytes());
-    header.extend_from_slice(&env.recorded_at_micros.to_be_bytes());
-    push_str(&mut header, &env.actor);
-    for id in [env.correlation_id, env.causation_id, env.command_id] {
-        match id {
-            Some(id) => {
-                header.push(1);
-                header.extend_from_slice(id.as_bytes());
-            }
-            None => header.push(0),
-        }
+    LinkHeader {
+        position: env.position,
+        event_id: env.event_id,
+        stream_id: &env.stream_id,
+        stream_version: env.stream_version,
+        subject: env.subject,
+        event_type: &env.event_type,
+        schema_version: env.schema_version,
+        recorded_at_micros: env.recorded_at_micros,
+        actor: &env.actor,
+        correlation_id: env.correlation_id,
+        causation_id: env.causation_id,
+        command_id: env.command_id,
+        key_id: env.key_id,
     }
-    header.extend_from_slice(env.key_id.as_bytes());
+    .link_hash(prev, nonce, ciphertext)
+}
 
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(prev);
-    hasher.update(&header);
-    hasher.update(nonce);
-    let len = u32::try_from(ciphertext.len()).unwrap_or(u32::MAX);
-    hasher.update(&len.to_be_bytes());
-    hasher.update(ciphertext);
-    *hasher.finalize().as_bytes()
+/// The envelope fields the chain covers, borrowed, so a scan can hash a row straight from
+/// the database's buffer without building an `Envelope`.
+pub(crate) struct LinkHeader<'a> {
+    pub position: u64,
+    pub event_id: Uuid,
+    pub stream_id: &'a str,
+    pub stream_version: u64,
+    pub subject: Uuid,
+    pub event_type: &'a str,
+    pub schema_version: u32,
+    pub recorded_at_micros: i64,
+    pub actor: &'a str,
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+    pub command_id: Option<Uuid>,
+    pub key_id: Uuid,
+}
+
+impl LinkHeader<'_> {
+    /// Encoding v1 (see the module docs), fed to the hasher piece by piece: streaming gives
+    /// the same digest as one concatenated buffer, without allocating one per event.
+    pub(crate) fn link_hash(&self, prev: &[u8; 32], nonce: &[u8], ciphertext: &[u8]) -> [u8; 32] {
+        let str_len = |s: &str| u16::try_from(s.len()).unwrap_or(u16::MAX).to_be_bytes();
+        let mut h = blake3::Hasher::new();
+        h.update(prev);
+        h.update(CHAIN_ENCODING);
+        h.update(&self.position.to_be_bytes());
+        h.update(self.event_id.as_bytes());
+        h.update(&str_len(self.stream_id));
+        h.update(self.stream_id.as_bytes());
+        h.update(&self.stream_version.to_be_bytes());
+        h.update(self.subject.as_bytes());
+        h.update(&str_len(self.event_type));
+        h.update(self.event_type.as_bytes());
+        h.update(&self.schema_version.to_be_bytes());
+        h.update(&self.recorded_at_micros.to_be_bytes());
+        h.update(&str_len(self.actor));
+        h.update(self.actor.as_bytes());
+        for id in [self.correlation_id, self.causation_id, self.command_id] {
+            match id {
+                Some(id) => {
+                    h.update(&[1]);
+                    h.update(id.as_bytes());
+                }
+                None => {
+                    h.update(&[0]);
+                }
+            }
+        }
+        h.update(self.key_id.as_bytes());
+        h.update(nonce);
+        let len = u32::try_from(ciphertext.len()).unwrap_or(u32::MAX);
+        h.update(&len.to_be_bytes());
+        h.update(ciphertext);
+        *h.finalize().as_bytes()
+    }
 }
 
 /// Why the chain is broken at a position.

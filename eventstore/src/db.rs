@@ -20,6 +20,9 @@ pub static SQLITE_VAULT_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlit
 /// Migrations of the Postgres log and vault schemas.
 pub static PG_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// The SQLite event log's file name inside the data dir.
+pub(crate) const SQLITE_LOG_FILE: &str = "events.db";
+
 /// Where the store lives.
 #[derive(Clone)]
 pub enum Location {
@@ -94,7 +97,7 @@ pub async fn migrate(location: &Location) -> Result<()> {
         Location::Sqlite(dir) => {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::invalid("data dir", format!("{}: {e}", dir.display())))?;
-            let log = sqlite_pool(&dir.join("events.db"), 1).await?;
+            let log = sqlite_pool(&dir.join(SQLITE_LOG_FILE), 1).await?;
             SQLITE_EVENTS_MIGRATOR.run(&log).await?;
             log.close().await;
             let vault = sqlite_pool(&dir.join("keys.db"), 1).await?;
@@ -118,7 +121,7 @@ pub(crate) async fn connect(location: &Location, pool_size: u32) -> Result<Pools
     migrate(location).await?;
     match location {
         Location::Sqlite(dir) => Ok(Pools {
-            log: Db::Sqlite(sqlite_pool(&dir.join("events.db"), pool_size).await?),
+            log: Db::Sqlite(sqlite_pool(&dir.join(SQLITE_LOG_FILE), pool_size).await?),
             vault: Db::Sqlite(sqlite_pool(&dir.join("keys.db"), 2).await?),
         }),
         Location::Postgres(url) => Ok(Pools {

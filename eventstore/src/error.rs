@@ -84,6 +84,9 @@ pub enum StoreError {
     /// The database failed. HTTP 500 (opaque).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The embedded log's bulk reader (`scan`) failed. HTTP 500 (opaque).
+    #[error("database error (scan): {0}")]
+    Scan(#[from] rusqlite::Error),
 }
 
 impl StoreError {

@@ -296,21 +296,20 @@ pub(crate) async fn write_sqlite(tx: &mut sqlx::SqliteConnection, w: &Writes<'_>
 }
 
 /// Up to `limit` rows from `from` (inclusive) in position order.
-/// On SQLite the rows come packed into one value per page (see `packed`): scans are what
-/// reads whole pages, and per-row hand-off from sqlx's worker thread dominated them.
+/// The store reads SQLite's whole-log pages through `scan` instead; this path serves
+/// Postgres, and SQLite where no scanner exists.
 pub(crate) async fn read_range(db: &Db, from: u64, limit: u64) -> Result<Vec<StoredRow>> {
-    let p = match db {
-        Db::Sqlite(p) => return crate::packed::read_range(p, from, limit).await,
-        Db::Postgres(p) => p,
-    };
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from events where position >= $1 order by position limit $2"
-    )))
-    .bind(to_i64(from, "from")?)
-    .bind(to_i64(limit, "limit")?)
-    .fetch_all(p)
-    .await?;
-    rows.iter().map(row_to_stored).collect()
+    let from = to_i64(from, "from")?;
+    let limit = to_i64(limit, "limit")?;
+    on_db!(db, p => {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "select {COLUMNS} from events where position >= $1 order by position limit {limit}"
+        )))
+        .bind(from)
+        .fetch_all(p)
+        .await?;
+        rows.iter().map(row_to_stored).collect()
+    })
 }
 
 /// Up to `limit` rows of one stream from version `from` (inclusive).

@@ -14,6 +14,21 @@ use crate::model::{Payload, RecordedEvent};
 use crate::store::EventStore;
 use crate::vault::ReadKey;
 
+/// A row opened where it was read, or handed back because its key is not in memory.
+pub(crate) enum Opened {
+    Done(RecordedEvent),
+    NeedsKey(StoredRow),
+}
+
+impl crate::scan::Positioned for Opened {
+    fn position(&self) -> u64 {
+        match self {
+            Opened::Done(e) => e.envelope.position,
+            Opened::NeedsKey(r) => r.env.position,
+        }
+    }
+}
+
 /// Below this many rows a page is opened inline: a thread hand-off costs more than it saves.
 const PARALLEL_FROM: usize = 2_048;
 
@@ -54,6 +69,41 @@ impl EventStore {
         .map_err(|e| StoreError::Corrupt(format!("decrypting task: {e}")))?
     }
 
+    /// Opens the rows whose keys the vault holds in memory, on the calling (blocking)
+    /// thread; the others come back as `NeedsKey` for `finish_opening`.
+    pub(crate) fn open_with_keys_in_memory(&self, rows: Vec<StoredRow>) -> Result<Vec<Opened>> {
+        let mut keys: HashMap<Uuid, ReadKey> = HashMap::new();
+        rows.into_iter()
+            .map(|row| {
+                if !keys.contains_key(&row.env.key_id) {
+                    match self.vault().read_key_in_memory(row.env.key_id, row.env.subject) {
+                        Some(key) => keys.insert(row.env.key_id, key),
+                        None => return Ok(Opened::NeedsKey(row)),
+                    };
+                }
+                self.open_row(&keys, row).map(Opened::Done)
+            })
+            .collect()
+    }
+
+    /// Fetches the keys `open_with_keys_in_memory` lacked and opens those rows, in order.
+    pub(crate) async fn finish_opening(&self, opened: Vec<Opened>) -> Result<Vec<RecordedEvent>> {
+        let mut keys: HashMap<Uuid, ReadKey> = HashMap::new();
+        let mut out = Vec::with_capacity(opened.len());
+        for item in opened {
+            match item {
+                Opened::Done(event) => out.push(event),
+                Opened::NeedsKey(row) => {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(row.env.key_id) {
+                        slot.insert(self.vault().read_key(row.env.key_id, row.env.subject).await?);
+                    }
+                    out.push(self.open_row(&keys, row)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn open_row(&self, keys: &HashMap<Uuid, ReadKey>, row: StoredRow) -> Result<RecordedEvent> {
         let env = row.env;
         let payload = match keys.get(&env.key_id) {
@@ -68,7 +118,7 @@ impl EventStore {
                     schema_version: env.schema_version,
                 };
                 let plain = key
-                    .open(&ctx, &row.nonce, &row.ciphertext)
+                    .open(&ctx, &row.nonce, row.ciphertext)
                     .ok_or(StoreError::Decrypt { position: env.position })?;
                 let (schema_version, json) = self.upcasters().apply(&env.event_type, env.schema_version, plain)?;
                 Payload::Json { schema_version, json }

@@ -16,6 +16,7 @@ use crate::log::{self, StoredRow};
 use crate::model::{
     AppendOutcome, AppendRequest, ExpectedVersion, Metadata, NewEvent, RecordedEvent, SYSTEM_SUBJECT, validate_request,
 };
+use crate::scan::Scanner;
 use crate::upcast::Upcasters;
 use crate::vault::{KeyVault, MasterRotation};
 
@@ -69,6 +70,8 @@ struct Inner {
     head_rx: watch::Receiver<u64>,
     upcasters: Upcasters,
     listener: Option<tokio::task::JoinHandle<()>>,
+    /// Bulk reader of the embedded log (SQLite only; see `scan`).
+    scanner: Option<Arc<Scanner>>,
 }
 
 impl Drop for Inner {
@@ -111,6 +114,10 @@ impl EventStore {
             Db::Postgres(pool) => Some(tokio::spawn(listen(pool.clone(), head_tx.clone(), vault.clone()))),
             Db::Sqlite(_) => None,
         };
+        let scanner = match &config.location {
+            Location::Sqlite(dir) => Some(Scanner::new(dir.join(db::SQLITE_LOG_FILE))),
+            Location::Postgres(_) => None,
+        };
         let release_appender = Arc::new(Notify::new());
         let appender = Appender::spawn(pools.log.clone(), vault.clone(), head_tx, release_appender.clone());
         Ok(EventStore {
@@ -122,6 +129,7 @@ impl EventStore {
                 head_rx,
                 upcasters: config.upcasters,
                 listener,
+                scanner,
             }),
         })
     }
@@ -183,8 +191,18 @@ impl EventStore {
     /// # Errors
     /// Decryption, upcast and database errors.
     pub async fn read_all(&self, from: u64, limit: u64) -> Result<Vec<RecordedEvent>> {
-        self.open_rows(log::read_range(&self.inner.log, from, limit).await?)
-            .await
+        let Some(scanner) = self.scanner() else {
+            return self
+                .open_rows(log::read_range(&self.inner.log, from, limit).await?)
+                .await;
+        };
+        // Rows are opened on the threads that read them; only rows whose key is not in
+        // memory come back sealed, to be opened once their key is fetched.
+        let store = self.clone();
+        let opened = scanner
+            .read_then(from, limit, Arc::new(move |rows| store.open_with_keys_in_memory(rows)))
+            .await?;
+        self.finish_opening(opened).await
     }
 
     /// Events sealed under one subject's keys, from position `from` (inclusive).
@@ -198,7 +216,10 @@ impl EventStore {
 
     /// Raw stored rows (envelope, nonce, ciphertext), for verification and benchmarks.
     pub(crate) async fn raw_range(&self, from: u64, limit: u64) -> Result<Vec<StoredRow>> {
-        log::read_range(&self.inner.log, from, limit).await
+        match &self.inner.scanner {
+            Some(scanner) => scanner.read_range(from, limit).await,
+            None => log::read_range(&self.inner.log, from, limit).await,
+        }
     }
 
     /// The last committed position (0 for an empty log).
@@ -287,6 +308,11 @@ impl EventStore {
 
     pub(crate) fn upcasters(&self) -> &Upcasters {
         &self.inner.upcasters
+    }
+
+    /// The embedded log's bulk reader (SQLite only).
+    pub(crate) fn scanner(&self) -> Option<&Arc<Scanner>> {
+        self.inner.scanner.as_ref()
     }
 
     pub(crate) fn log_db(&self) -> &Db {

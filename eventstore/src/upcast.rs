@@ -1,7 +1,7 @@
 //! Upcasting: stored payloads keep the schema version they were written with; readers get
 //! them as the newest version, one registered step at a time. Steps are pure JSON → JSON.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::error::{Result, StoreError};
@@ -13,6 +13,8 @@ pub type UpcastStep = Arc<dyn Fn(serde_json::Value) -> std::result::Result<serde
 #[derive(Clone, Default)]
 pub struct Upcasters {
     steps: HashMap<(String, u32), UpcastStep>,
+    /// Event types with at least one step.
+    types: HashSet<String>,
 }
 
 impl std::fmt::Debug for Upcasters {
@@ -30,7 +32,9 @@ impl Upcasters {
         from_version: u32,
         step: impl Fn(serde_json::Value) -> std::result::Result<serde_json::Value, String> + Send + Sync + 'static,
     ) -> &mut Self {
-        self.steps.insert((event_type.into(), from_version), Arc::new(step));
+        let event_type = event_type.into();
+        self.types.insert(event_type.clone());
+        self.steps.insert((event_type, from_version), Arc::new(step));
         self
     }
 
@@ -40,8 +44,8 @@ impl Upcasters {
     /// # Errors
     /// `Upcast` when the payload is not JSON or a step refuses it.
     pub fn apply(&self, event_type: &str, version: u32, json: Vec<u8>) -> Result<(u32, Vec<u8>)> {
-        let key = (event_type.to_string(), version);
-        if !self.steps.contains_key(&key) {
+        // Most types never had a step: answer them without building an owned key.
+        if !self.types.contains(event_type) || !self.steps.contains_key(&(event_type.to_string(), version)) {
             return Ok((version, json));
         }
         let fail = |reason: String| StoreError::Upcast {

@@ -155,18 +155,23 @@ impl KeyVault {
         key
     }
 
+    /// What `read_key` answers from memory alone, if it can; `None` means ask `read_key`.
+    /// Synchronous, so a scan's blocking threads can open rows as they read them.
+    pub(crate) fn read_key_in_memory(&self, key_id: Uuid, subject: Uuid) -> Option<ReadKey> {
+        let cache = self.cache();
+        if cache.erased.contains(&subject) {
+            return Some(ReadKey::Erased);
+        }
+        match cache.by_id.get(&key_id) {
+            Some((key, at)) if at.elapsed() < CACHE_TTL => Some(ReadKey::Key(key.clone())),
+            _ => None,
+        }
+    }
+
     /// The key that sealed an event, or `Erased` when its subject was shredded.
     pub(crate) async fn read_key(&self, key_id: Uuid, subject: Uuid) -> Result<ReadKey> {
-        {
-            let cache = self.cache();
-            if cache.erased.contains(&subject) {
-                return Ok(ReadKey::Erased);
-            }
-            if let Some((key, at)) = cache.by_id.get(&key_id)
-                && at.elapsed() < CACHE_TTL
-            {
-                return Ok(ReadKey::Key(key.clone()));
-            }
+        if let Some(known) = self.read_key_in_memory(key_id, subject) {
+            return Ok(known);
         }
         let row = on_db!(&self.db, p => sqlx::query("select key_id, subject_id, dek_version, kek_version, wrap_nonce, wrapped from data_keys where key_id = $1")
             .bind(key_id).fetch_optional(p).await?.map(|r| wrapped_from_row(&r)).transpose()?);

@@ -1,32 +1,45 @@
 //! `verify_chain`: walks the log from position 1 to the head recorded when it started and
 //! reports the first bad position and why. Recomputing each hash needs only that row (its
-//! stored `prev_hash` is an input), so that half runs on blocking threads in parallel with
-//! the next page's read; the order-dependent half (gaps, links) is a cheap sequential walk.
+//! stored `prev_hash` is an input), so pages are hashed in parallel and ahead of the walk
+//! (on SQLite by the threads that read them, see `scan`); the order-dependent half (gaps,
+//! links) is a cheap sequential walk over the results.
+
+use tokio::task::JoinHandle;
 
 use crate::chain::{ChainBreak, ChainFault, ChainReport, LinkWalker, link_hash};
 use crate::error::{Result, StoreError};
 use crate::log::{self, StoredRow};
+use crate::scan::HashedRow;
 use crate::store::EventStore;
 
 const PAGE: u64 = 20_000;
 
-/// Indexes of rows whose stored hash differs from the recomputed one, split over two threads.
-fn bad_content(rows: &[StoredRow]) -> Vec<bool> {
-    let check = |chunk: &[StoredRow]| -> Vec<bool> {
+/// Hashes rows already read, split over two threads.
+fn hash_rows(rows: Vec<StoredRow>) -> Vec<HashedRow> {
+    let check = |chunk: &[StoredRow]| -> Vec<HashedRow> {
         chunk
             .iter()
-            .map(|r| link_hash(&r.env.prev_hash, &r.env, &r.nonce, &r.ciphertext) != r.env.hash)
+            .map(|r| HashedRow {
+                position: r.env.position,
+                prev_hash: r.env.prev_hash,
+                hash: r.env.hash,
+                content_matches: link_hash(&r.env.prev_hash, &r.env, &r.nonce, &r.ciphertext) == r.env.hash,
+            })
             .collect()
     };
-    let mid = rows.len() / 2;
-    let (left, right) = rows.split_at(mid);
+    let (left, right) = rows.split_at(rows.len() / 2);
     std::thread::scope(|s| {
         let handle = s.spawn(|| check(right));
         let mut out = check(left);
         match handle.join() {
             Ok(rest) => out.extend(rest),
             // A panicking hash thread cannot vouch for its rows: report them as bad.
-            Err(_) => out.extend(std::iter::repeat_n(true, right.len())),
+            Err(_) => out.extend(right.iter().map(|r| HashedRow {
+                position: r.env.position,
+                prev_hash: r.env.prev_hash,
+                hash: r.env.hash,
+                content_matches: false,
+            })),
         }
         out
     })
@@ -40,49 +53,46 @@ impl EventStore {
     pub async fn verify_chain(&self, mut progress: impl FnMut(u64, u64)) -> Result<Result<ChainReport, ChainBreak>> {
         let head = log::read_head(self.log_db()).await?;
         let mut walker = LinkWalker::default();
-        let mut next = 1u64;
-        let mut pending: Option<tokio::task::JoinHandle<(Vec<StoredRow>, Vec<bool>)>> = None;
-        loop {
-            let fetch = async {
-                if next > head.position {
-                    return Ok(Vec::new());
-                }
-                self.raw_range(next, PAGE.min(head.position - next + 1)).await
-            };
-            let (rows, previous) = match pending.take() {
-                Some(handle) => {
-                    let (rows, joined) = tokio::join!(fetch, handle);
-                    (
-                        rows?,
-                        Some(joined.map_err(|e| StoreError::Corrupt(format!("verifier thread: {e}")))?),
-                    )
-                }
-                None => (fetch.await?, None),
-            };
-            if let Some((checked, bad)) = previous {
-                for (row, bad) in checked.iter().zip(bad) {
-                    let env = &row.env;
-                    if let Err(b) = walker.step(env.position, &env.prev_hash, &env.hash) {
-                        return Ok(Err(b));
-                    }
-                    if bad {
-                        return Ok(Err(ChainBreak {
-                            position: env.position,
-                            fault: ChainFault::HashMismatch,
-                        }));
-                    }
-                }
-                progress(walker.count(), head.position);
+        let mut pending = (head.position > 0).then(|| self.spawn_hashed_page(1, PAGE.min(head.position)));
+        while let Some(handle) = pending.take() {
+            let page = handle
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("verifier thread: {e}")))??;
+            // The next page is read and hashed while this one is walked.
+            if let Some(last) = page.last().map(|r| r.position)
+                && last < head.position
+            {
+                pending = Some(self.spawn_hashed_page(last + 1, PAGE.min(head.position - last)));
             }
-            if rows.is_empty() {
-                break;
+            for row in &page {
+                let broken = walker.step(row.position, &row.prev_hash, &row.hash).err().or_else(|| {
+                    (!row.content_matches).then_some(ChainBreak {
+                        position: row.position,
+                        fault: ChainFault::HashMismatch,
+                    })
+                });
+                if let Some(b) = broken {
+                    if let Some(next) = pending {
+                        next.abort();
+                    }
+                    return Ok(Err(b));
+                }
             }
-            next = rows.last().map_or(next, |r| r.env.position + 1);
-            pending = Some(tokio::task::spawn_blocking(move || {
-                let bad = bad_content(&rows);
-                (rows, bad)
-            }));
+            progress(walker.count(), head.position);
         }
         Ok(walker.finish(head.position, &head.hash))
+    }
+
+    fn spawn_hashed_page(&self, from: u64, limit: u64) -> JoinHandle<Result<Vec<HashedRow>>> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            if let Some(scanner) = store.scanner() {
+                return scanner.hash_range(from, limit).await;
+            }
+            let rows = store.raw_range(from, limit).await?;
+            tokio::task::spawn_blocking(move || hash_rows(rows))
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("verifier thread: {e}")))
+        })
     }
 }

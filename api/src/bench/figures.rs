@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
-use vigil_eventstore::{AppendRequest, EventStore, ExpectedVersion, Metadata, NewEvent};
+use vigil_eventstore::{AppendRequest, EventStore, ExpectedVersion, Location, Metadata, NewEvent};
 
 use super::raw::{RawDb, RawRow};
 use super::{BenchDb, args_events, line, median, percentile, rate};
@@ -159,7 +159,11 @@ pub async fn scan(db: &BenchDb, store: &EventStore, a: &BenchArgs, kind: ScanKin
     println!("prefilled {n} events in {:.1} s", prefill.elapsed().as_secs_f64());
     let (mut ours, mut raw) = (Vec::new(), Vec::new());
     for _ in 0..a.runs {
-        let (r, rows) = db.raw.scan_events(20_000).await?;
+        // Through the same client path as the store's bulk reads on each backend.
+        let (r, rows) = match &db.location {
+            Location::Sqlite(dir) => super::raw::scan_sqlite_file(dir.join("events.db"), 20_000).await?,
+            Location::Postgres(_) => db.raw.scan_events(20_000).await?,
+        };
         anyhow::ensure!(rows == n, "raw scan saw {rows} rows, expected {n}");
         raw.push(r);
         let started = Instant::now();

@@ -169,3 +169,48 @@ impl RawDb {
         Ok((super::rate(total, started), total))
     }
 }
+
+/// The raw scan of an SQLite log through the client path the store's bulk reads take
+/// (rusqlite on a blocking thread, see `vigil_eventstore::scan`), decoding every column into
+/// owned values; rows/s.
+pub async fn scan_sqlite_file(path: std::path::PathBuf, page: i64) -> anyhow::Result<(f64, u64)> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<(f64, u64)> {
+        use rusqlite::OpenFlags;
+        use rusqlite::types::ValueRef;
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // Mapped like the store's bulk scans (`scan::BULK_MMAP`).
+        conn.pragma_update(None, "mmap_size", 1i64 << 36)?;
+        let started = Instant::now();
+        let (mut next, mut total) = (1i64, 0u64);
+        let sql = format!(
+            "{} {page}",
+            SCAN_SQLITE.replace("limit $2", "limit").replace("$1", "?1")
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        loop {
+            let mut rows = stmt.query([next])?;
+            let mut n = 0i64;
+            while let Some(row) = rows.next()? {
+                for i in 0..17 {
+                    match row.get_ref(i)? {
+                        ValueRef::Integer(v) if i == 0 => next = v + 1,
+                        ValueRef::Blob(b) if b.len() == 16 => drop(std::hint::black_box(uuid::Uuid::from_slice(b)?)),
+                        ValueRef::Blob(b) => drop(std::hint::black_box(b.to_vec())),
+                        ValueRef::Text(t) => drop(std::hint::black_box(String::from_utf8(t.to_vec())?)),
+                        other => drop(std::hint::black_box(other)),
+                    }
+                }
+                n += 1;
+            }
+            total += n as u64;
+            if n < page {
+                break;
+            }
+        }
+        Ok((super::rate(total, started), total))
+    })
+    .await?
+}

@@ -5,12 +5,14 @@ mod concurrency;
 mod erasure;
 mod integrity;
 mod keys;
+mod scans;
 
 pub use append::*;
 pub use concurrency::*;
 pub use erasure::*;
 pub use integrity::*;
 pub use keys::*;
+pub use scans::*;
 
 use uuid::Uuid;
 use vigil_eventstore::{AppendRequest, ExpectedVersion, Metadata, NewEvent};

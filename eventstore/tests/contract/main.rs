@@ -31,4 +31,6 @@ harness::contract!(
     two_store_instances_on_one_database_keep_one_gapless_chain,
     an_instance_sees_what_another_instance_wrote_to_its_streams,
     shred_cost_is_independent_of_event_count,
+    a_long_read_answers_exactly_what_short_pages_answer,
+    a_hole_in_the_log_reads_like_a_sequential_read_and_verify_names_it,
 );
