@@ -17,8 +17,13 @@ pub const NONCE_LEN: usize = 12;
 /// Fills a fresh random nonce from the OS.
 pub(crate) fn random_nonce() -> Result<[u8; NONCE_LEN]> {
     let mut nonce = [0u8; NONCE_LEN];
-    getrandom::fill(&mut nonce).map_err(|e| StoreError::Corrupt(format!("OS RNG failed: {e}")))?;
+    fill_random(&mut nonce)?;
     Ok(nonce)
+}
+
+/// Fills `buf` from the OS CSPRNG in one call.
+pub(crate) fn fill_random(buf: &mut [u8]) -> Result<()> {
+    getrandom::fill(buf).map_err(|e| StoreError::Corrupt(format!("OS RNG failed: {e}")))
 }
 
 /// 32 fresh random bytes, zeroized on drop.
@@ -190,8 +195,20 @@ impl DataKey {
     }
 
     /// Seals `plaintext` with a fresh random nonce.
+    #[cfg(test)]
     pub(crate) fn seal(&self, ctx: &SealContext<'_>, plaintext: &[u8]) -> Result<([u8; NONCE_LEN], Vec<u8>)> {
         let nonce = random_nonce()?;
+        Ok((nonce, self.seal_with_nonce(ctx, plaintext, nonce)?))
+    }
+
+    /// Seals `plaintext` under `nonce`, which must be fresh from the OS CSPRNG (`fill_random`)
+    /// and never used before: a repeated nonce under one key breaks AES-GCM.
+    pub(crate) fn seal_with_nonce(
+        &self,
+        ctx: &SealContext<'_>,
+        plaintext: &[u8],
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Vec<u8>> {
         let aad = self.aad(ctx);
         let ciphertext = self
             .cipher
@@ -203,7 +220,7 @@ impl DataKey {
                 },
             )
             .map_err(|_| StoreError::Corrupt("sealing a payload failed".into()))?;
-        Ok((nonce, ciphertext))
+        Ok(ciphertext)
     }
 
     /// Opens a payload sealed by [`DataKey::seal`], in the ciphertext's own buffer (readers
