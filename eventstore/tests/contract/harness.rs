@@ -107,6 +107,33 @@ impl TestDb {
         }
     }
 
+    /// One integer the owner reads from the log (say a count), behind the store's back.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        match &self.location {
+            Location::Sqlite(dir) => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("events.db"));
+                let mut conn = opts.connect().await.expect("raw sqlite");
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("scalar")
+            }
+            Location::Postgres(url) => {
+                let mut conn = url
+                    .parse::<PgConnectOptions>()
+                    .expect("url")
+                    .connect()
+                    .await
+                    .expect("raw pg");
+                conn.execute("set search_path to vigil").await.expect("search path");
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("scalar")
+            }
+        }
+    }
+
     /// Runs SQL as the database owner with triggers active.
     pub async fn as_owner(&self, sql: &str) -> Result<(), sqlx::Error> {
         match &self.location {

@@ -33,4 +33,5 @@ harness::contract!(
     shred_cost_is_independent_of_event_count,
     a_long_read_answers_exactly_what_short_pages_answer,
     a_hole_in_the_log_reads_like_a_sequential_read_and_verify_names_it,
+    every_event_gets_its_own_nonce_and_a_v7_id_of_its_recorded_time,
 );

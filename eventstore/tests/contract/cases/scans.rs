@@ -111,3 +111,25 @@ pub async fn a_hole_in_the_log_reads_like_a_sequential_read_and_verify_names_it(
         (1201, ChainFault::Gap { expected: 1200 })
     );
 }
+
+pub async fn every_event_gets_its_own_nonce_and_a_v7_id_of_its_recorded_time(db: TestDb) {
+    let store = db.open().await;
+    // Identical payloads, in one request and across requests of one subject (one key).
+    for _ in 0..3 {
+        let events = (0..200).map(|_| bp(120, 80)).collect();
+        store
+            .append(request("same", subject(0), ExpectedVersion::Any, events))
+            .await
+            .unwrap();
+    }
+    assert_eq!(db.scalar("select count(distinct nonce) from events").await, 600);
+    assert_eq!(db.scalar("select count(distinct event_id) from events").await, 600);
+    assert_eq!(db.scalar("select count(distinct ciphertext) from events").await, 600);
+    for event in store.read_all(1, 600).await.unwrap() {
+        let id = event.envelope.event_id;
+        assert_eq!(id.get_version_num(), 7);
+        let (secs, nanos) = id.get_timestamp().unwrap().to_unix();
+        let millis = i64::try_from(secs).unwrap() * 1_000 + i64::from(nanos / 1_000_000);
+        assert_eq!(millis, event.envelope.recorded_at_micros / 1_000);
+    }
+}
