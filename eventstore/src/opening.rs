@@ -75,11 +75,13 @@ impl EventStore {
         let mut keys: HashMap<Uuid, ReadKey> = HashMap::new();
         rows.into_iter()
             .map(|row| {
-                if !keys.contains_key(&row.env.key_id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(row.env.key_id) {
                     match self.vault().read_key_in_memory(row.env.key_id, row.env.subject) {
-                        Some(key) => keys.insert(row.env.key_id, key),
+                        Some(key) => {
+                            slot.insert(key);
+                        }
                         None => return Ok(Opened::NeedsKey(row)),
-                    };
+                    }
                 }
                 self.open_row(&keys, row).map(Opened::Done)
             })
