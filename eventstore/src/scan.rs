@@ -47,11 +47,6 @@ impl Scanner {
         })
     }
 
-    /// Up to `limit` rows from `from` (inclusive) in position order, like `log::read_range`.
-    pub(crate) async fn read_range(self: &Arc<Self>, from: u64, limit: u64) -> Result<Vec<StoredRow>> {
-        self.split(from, limit, decode, Arc::new(Ok)).await
-    }
-
     /// Up to `limit` rows from `from` (inclusive) in position order, each hashed where it
     /// was read: what `verify_chain` needs, without building envelopes to throw away.
     pub(crate) async fn hash_range(self: &Arc<Self>, from: u64, limit: u64) -> Result<Vec<HashedRow>> {
@@ -158,12 +153,6 @@ pub(crate) type Then<T, U> = Arc<dyn Fn(Vec<T>) -> Result<Vec<U>> + Send + Sync>
 /// What a scan returns per row; `split` needs the position to resume after a short half.
 pub(crate) trait Positioned: Send + 'static {
     fn position(&self) -> u64;
-}
-
-impl Positioned for StoredRow {
-    fn position(&self) -> u64 {
-        self.env.position
-    }
 }
 
 /// A row as `verify_chain` needs it: its links, and whether its stored hash is the one its

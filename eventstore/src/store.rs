@@ -214,12 +214,10 @@ impl EventStore {
             .await
     }
 
-    /// Raw stored rows (envelope, nonce, ciphertext), for verification and benchmarks.
+    /// Raw stored rows (envelope, nonce, ciphertext) through sqlx, for verification where
+    /// no scanner exists (Postgres).
     pub(crate) async fn raw_range(&self, from: u64, limit: u64) -> Result<Vec<StoredRow>> {
-        match &self.inner.scanner {
-            Some(scanner) => scanner.read_range(from, limit).await,
-            None => log::read_range(&self.inner.log, from, limit).await,
-        }
+        log::read_range(&self.inner.log, from, limit).await
     }
 
     /// The last committed position (0 for an empty log).
