@@ -211,10 +211,6 @@ fn str<'r>(row: &'r Row<'_>, i: usize) -> Result<&'r str> {
     std::str::from_utf8(bytes(row, i)?).map_err(|_| corrupt(i, "is not UTF-8"))
 }
 
-fn text(row: &Row<'_>, i: usize) -> Result<String> {
-    str(row, i).map(str::to_owned)
-}
-
 fn uuid(row: &Row<'_>, i: usize) -> Result<Uuid> {
     Uuid::from_slice(bytes(row, i)?).map_err(|_| corrupt(i, "is not 16 bytes"))
 }
@@ -230,34 +226,10 @@ fn hash(row: &Row<'_>, i: usize) -> Result<[u8; 32]> {
     bytes(row, i)?.try_into().map_err(|_| corrupt(i, "is not 32 bytes"))
 }
 
-/// Column indexes follow `log::COLUMNS`.
-fn decode(row: &Row<'_>) -> Result<StoredRow> {
-    Ok(StoredRow {
-        env: Envelope {
-            position: unsigned(row, 0)?,
-            event_id: uuid(row, 1)?,
-            stream_id: text(row, 2)?,
-            stream_version: unsigned(row, 3)?,
-            subject: uuid(row, 4)?,
-            event_type: text(row, 5)?,
-            schema_version: u32::try_from(int(row, 6)?).map_err(|_| corrupt(6, "is out of range"))?,
-            recorded_at_micros: int(row, 7)?,
-            actor: text(row, 8)?,
-            correlation_id: opt_uuid(row, 9)?,
-            causation_id: opt_uuid(row, 10)?,
-            command_id: opt_uuid(row, 11)?,
-            key_id: uuid(row, 12)?,
-            prev_hash: hash(row, 15)?,
-            hash: hash(row, 16)?,
-        },
-        nonce: bytes(row, 13)?.to_vec(),
-        ciphertext: bytes(row, 14)?.to_vec(),
-    })
-}
-
-/// Column indexes follow `log::COLUMNS`; the same checks as `decode`, without owning anything.
-fn hash_row(row: &Row<'_>) -> Result<HashedRow> {
-    let header = LinkHeader {
+/// The chained header of a row, borrowed from SQLite's buffer. Column indexes follow
+/// `log::COLUMNS`.
+fn header<'r>(row: &'r Row<'_>) -> Result<LinkHeader<'r>> {
+    Ok(LinkHeader {
         position: unsigned(row, 0)?,
         event_id: uuid(row, 1)?,
         stream_id: str(row, 2)?,
@@ -271,7 +243,37 @@ fn hash_row(row: &Row<'_>) -> Result<HashedRow> {
         causation_id: opt_uuid(row, 10)?,
         command_id: opt_uuid(row, 11)?,
         key_id: uuid(row, 12)?,
-    };
+    })
+}
+
+fn decode(row: &Row<'_>) -> Result<StoredRow> {
+    let h = header(row)?;
+    Ok(StoredRow {
+        env: Envelope {
+            position: h.position,
+            event_id: h.event_id,
+            stream_id: h.stream_id.to_owned(),
+            stream_version: h.stream_version,
+            subject: h.subject,
+            event_type: h.event_type.to_owned(),
+            schema_version: h.schema_version,
+            recorded_at_micros: h.recorded_at_micros,
+            actor: h.actor.to_owned(),
+            correlation_id: h.correlation_id,
+            causation_id: h.causation_id,
+            command_id: h.command_id,
+            key_id: h.key_id,
+            prev_hash: hash(row, 15)?,
+            hash: hash(row, 16)?,
+        },
+        nonce: bytes(row, 13)?.to_vec(),
+        ciphertext: bytes(row, 14)?.to_vec(),
+    })
+}
+
+/// The same checks as `decode`, without owning anything.
+fn hash_row(row: &Row<'_>) -> Result<HashedRow> {
+    let header = header(row)?;
     let prev_hash = hash(row, 15)?;
     let stored = hash(row, 16)?;
     let computed = header.link_hash(&prev_hash, bytes(row, 13)?, bytes(row, 14)?);

@@ -107,6 +107,20 @@ impl TestDb {
         }
     }
 
+    /// Changes one byte of the ciphertext at `position`, behind the store's back.
+    pub async fn flip_ciphertext_byte(&self, position: u64) {
+        let sql = match self.backend {
+            // Byte-exact on SQLite: rebuild the blob around one changed byte.
+            Backend::Sqlite => format!(
+                "update events set ciphertext = substr(ciphertext, 1, 4) || (case when substr(ciphertext, 5, 1) = x'00' then x'01' else x'00' end) || substr(ciphertext, 6) where position = {position}"
+            ),
+            Backend::Postgres => format!(
+                "update events set ciphertext = set_byte(ciphertext, 4, (get_byte(ciphertext, 4) + 1) % 256) where position = {position}"
+            ),
+        };
+        self.tamper(&sql).await;
+    }
+
     /// One integer the owner reads from the log (say a count), behind the store's back.
     pub async fn scalar(&self, sql: &str) -> i64 {
         match &self.location {

@@ -76,16 +76,7 @@ pub async fn verify_names_the_position_of_an_edited_ciphertext_byte(db: TestDb) 
     let store = seed(&db, 50).await;
     let report = store.verify_chain(|_, _| {}).await.unwrap().unwrap();
     assert_eq!(report.events, 50);
-    let flip = match db.backend {
-        // Byte-exact on SQLite: rebuild the blob around one changed byte.
-        Backend::Sqlite => {
-            "update events set ciphertext = substr(ciphertext, 1, 4) || (case when substr(ciphertext, 5, 1) = x'00' then x'01' else x'00' end) || substr(ciphertext, 6) where position = 37"
-        }
-        Backend::Postgres => {
-            "update events set ciphertext = set_byte(ciphertext, 4, (get_byte(ciphertext, 4) + 1) % 256) where position = 37"
-        }
-    };
-    db.tamper(flip).await;
+    db.flip_ciphertext_byte(37).await;
     let broken = store.verify_chain(|_, _| {}).await.unwrap().unwrap_err();
     assert_eq!(broken.position, 37);
     assert_eq!(broken.fault, ChainFault::HashMismatch);

@@ -8,7 +8,7 @@ use vigil_eventstore::chain::ChainFault;
 use vigil_eventstore::{EventStore, ExpectedVersion, Metadata, Payload, RecordedEvent};
 
 use super::{bp, request};
-use crate::harness::{Backend, TestDb};
+use crate::harness::TestDb;
 
 /// Longer than one split page (4,096), with rows left over after a 6,000-row page.
 const EVENTS: u32 = 7_000;
@@ -83,15 +83,7 @@ pub async fn a_long_read_answers_exactly_what_short_pages_answer(db: TestDb) {
         u64::from(EVENTS) + 1,
         "the shred's ledger event is chained too"
     );
-    let flip = match db.backend {
-        Backend::Sqlite => {
-            "update events set ciphertext = substr(ciphertext, 1, 4) || (case when substr(ciphertext, 5, 1) = x'00' then x'01' else x'00' end) || substr(ciphertext, 6) where position = 4500"
-        }
-        Backend::Postgres => {
-            "update events set ciphertext = set_byte(ciphertext, 4, (get_byte(ciphertext, 4) + 1) % 256) where position = 4500"
-        }
-    };
-    db.tamper(flip).await;
+    db.flip_ciphertext_byte(4500).await;
     let broken = store.verify_chain(|_, _| {}).await.unwrap().unwrap_err();
     assert_eq!((broken.position, broken.fault), (4500, ChainFault::HashMismatch));
 }
