@@ -86,6 +86,11 @@ impl Stack {
         let index = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await?);
         let runner = ProjectionRunner::start(store.clone(), db.clone(), index.clone()).await?;
         let service = Service::new(store.clone(), db.clone(), runner, index, token, lag_timeout);
+        service
+            .passwords()
+            .warm()
+            .await
+            .context("cannot prepare password hashing")?;
         let schema = crate::graphql::build(Some(service.clone()), dev);
         let app = http::router(service.clone(), schema, dev, body_limit);
         Ok(Stack { service, app, db })

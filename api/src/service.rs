@@ -102,6 +102,11 @@ impl Service {
         &self.inner.db
     }
 
+    /// The password hasher (argon2id, bounded concurrency).
+    pub fn passwords(&self) -> &PasswordHasher {
+        &self.inner.passwords
+    }
+
     /// The event store.
     pub fn store(&self) -> &EventStore {
         &self.inner.store

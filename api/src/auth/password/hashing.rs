@@ -50,8 +50,10 @@ impl Verification {
 #[derive(Debug)]
 struct Argon2id {
     params: Params,
-    /// The hash of a random password nobody knows, made on first need with the same
-    /// parameters as real hashes, so verifying against it costs the same.
+    /// The hash of a random password nobody knows, with the same parameters as real hashes,
+    /// so verifying against it costs the same. Made by `PasswordHasher::warm` at start-up;
+    /// made lazily, the first login for an unknown account would pay a hash more and so be
+    /// told apart by its time.
     dummy_hash: OnceLock<String>,
 }
 
@@ -114,18 +116,20 @@ impl Argon2id {
             || stored.salt.as_ref().is_none_or(|salt| salt.len() < SALT_BYTES)
     }
 
+    fn dummy_hash(&self) -> Result<&str, AuthError> {
+        if let Some(hash) = self.dummy_hash.get() {
+            return Ok(hash);
+        }
+        let secret = random_bytes::<32>()?;
+        let hash = self.hash(secret.as_ref())?;
+        // A concurrent first caller may have won; either hash serves.
+        Ok(self.dummy_hash.get_or_init(|| hash))
+    }
+
     /// Verifies `password` against the dummy hash and discards the result: the work of a
     /// failed login, for an account that does not exist.
     fn dummy_verify(&self, password: &[u8]) -> Result<(), AuthError> {
-        let dummy = match self.dummy_hash.get() {
-            Some(hash) => hash,
-            None => {
-                let secret = random_bytes::<32>()?;
-                let hash = self.hash(secret.as_ref())?;
-                // A concurrent first caller may have won; either hash serves.
-                self.dummy_hash.get_or_init(|| hash)
-            }
-        };
+        let dummy = self.dummy_hash()?;
         let password = password.get(..MAX_PASSWORD_BYTES).unwrap_or(password);
         self.verify(password, dummy).map(|_| ())
     }
@@ -158,6 +162,14 @@ impl PasswordHasher {
             argon: Arc::new(Argon2id::new(params)),
             permits: Arc::new(Semaphore::new(permits.max(1))),
         }
+    }
+
+    /// Makes the dummy hash now, before the first login for an unknown account needs it.
+    ///
+    /// # Errors
+    /// The failures of [`PasswordHasher::hash`].
+    pub async fn warm(&self) -> Result<(), AuthError> {
+        self.run(|argon| argon.dummy_hash().map(|_| ())).await?
     }
 
     /// Hashes a new password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) with a

@@ -199,3 +199,23 @@ fn the_default_hasher_allows_one_hash_per_cpu() {
     let cpus = std::thread::available_parallelism().unwrap().get();
     assert_eq!(PasswordHasher::new().permits.available_permits(), cpus);
 }
+
+#[tokio::test]
+async fn warming_makes_the_dummy_hash_before_the_first_login_for_an_unknown_account() {
+    let hasher = PasswordHasher::with_params(tiny(), 1);
+    assert!(hasher.argon.dummy_hash.get().is_none());
+    hasher.warm().await.unwrap();
+    let warmed = hasher.argon.dummy_hash.get().cloned().unwrap();
+    // Same parameters as a real hash, so verifying against it costs the same.
+    let real = hasher.hash(secret("violet-kettle-harbour")).await.unwrap();
+    let params_of = |phc: &str| Params::try_from(&PasswordHash::new(phc).unwrap()).unwrap();
+    let (dummy, real) = (params_of(&warmed), params_of(&real));
+    assert_eq!(
+        (dummy.m_cost(), dummy.t_cost(), dummy.p_cost()),
+        (real.m_cost(), real.t_cost(), real.p_cost())
+    );
+    // An unknown account's login uses that hash rather than making one.
+    let verification = hasher.verify(secret("violet-kettle-harbour"), None).await.unwrap();
+    assert!(!verification.matched);
+    assert_eq!(hasher.argon.dummy_hash.get(), Some(&warmed));
+}
