@@ -167,6 +167,21 @@ async fn execute(
     request: async_graphql::Request,
     media: &'static str,
 ) -> Response {
+    if request.query.trim().is_empty() {
+        // No document at all (say a misspelt `query` key) is a malformed request whatever
+        // the media type (the spec allows 400 under application/json too): name what is
+        // missing instead of reporting a parse error of an empty document.
+        let body = serde_json::json!({ "errors": [{
+            "message": "the request has no query",
+            "extensions": { "code": "BAD_USER_INPUT", "field": "query" },
+        }] });
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, media)],
+            body.to_string(),
+        )
+            .into_response();
+    }
     let mut request = request;
     state.documents.prime(&mut request);
     if let Some(value) = headers.get(header::AUTHORIZATION) {

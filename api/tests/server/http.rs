@@ -63,6 +63,16 @@ async fn the_http_edges_answer_as_the_graphql_over_http_spec_says() {
     let (status, media, _) = post(&server, "application/json", "application/json", broken).await;
     assert_eq!((status, media.as_str()), (200, "application/json"));
 
+    // No query at all (a misspelt key): 400 under either media type, naming the field.
+    for accept in [GRAPHQL_RESPONSE, "application/json"] {
+        let misspelt = json!({ "qeury": "{ me { handle } }" }).to_string();
+        let (status, media, body) = post(&server, "application/json", accept, misspelt).await;
+        assert_eq!((status, media.as_str()), (400, accept), "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "query", "{body}");
+    }
+
     // Mutations never ride on GET.
     let res = http
         .get(format!("{}/graphql?query=mutation%20%7B%20logout%20%7D", server.url))
