@@ -1,7 +1,7 @@
 //! Upcasting: stored payloads keep the schema version they were written with; readers get
 //! them as the newest version, one registered step at a time. Steps are pure JSON → JSON.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::{Result, StoreError};
@@ -9,17 +9,17 @@ use crate::error::{Result, StoreError};
 /// One step: turns a payload of version `n` into version `n + 1`.
 pub type UpcastStep = Arc<dyn Fn(serde_json::Value) -> std::result::Result<serde_json::Value, String> + Send + Sync>;
 
-/// The registered upcasting steps, keyed by event type and the version they start from.
+/// The registered upcasting steps, keyed by event type, then by the version they start from
+/// (by type first, so a read looks a type up by `&str` without building an owned key).
 #[derive(Clone, Default)]
 pub struct Upcasters {
-    steps: HashMap<(String, u32), UpcastStep>,
-    /// Event types with at least one step.
-    types: HashSet<String>,
+    steps: HashMap<String, HashMap<u32, UpcastStep>>,
 }
 
 impl std::fmt::Debug for Upcasters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Upcasters").field("steps", &self.steps.len()).finish()
+        let steps: usize = self.steps.values().map(HashMap::len).sum();
+        f.debug_struct("Upcasters").field("steps", &steps).finish()
     }
 }
 
@@ -32,9 +32,10 @@ impl Upcasters {
         from_version: u32,
         step: impl Fn(serde_json::Value) -> std::result::Result<serde_json::Value, String> + Send + Sync + 'static,
     ) -> &mut Self {
-        let event_type = event_type.into();
-        self.types.insert(event_type.clone());
-        self.steps.insert((event_type, from_version), Arc::new(step));
+        self.steps
+            .entry(event_type.into())
+            .or_default()
+            .insert(from_version, Arc::new(step));
         self
     }
 
@@ -44,10 +45,9 @@ impl Upcasters {
     /// # Errors
     /// `Upcast` when the payload is not JSON or a step refuses it.
     pub fn apply(&self, event_type: &str, version: u32, json: Vec<u8>) -> Result<(u32, Vec<u8>)> {
-        // Most types never had a step: answer them without building an owned key.
-        if !self.types.contains(event_type) || !self.steps.contains_key(&(event_type.to_string(), version)) {
+        let Some(steps) = self.steps.get(event_type).filter(|s| s.contains_key(&version)) else {
             return Ok((version, json));
-        }
+        };
         let fail = |reason: String| StoreError::Upcast {
             event_type: event_type.to_string(),
             from: version,
@@ -55,7 +55,7 @@ impl Upcasters {
         };
         let mut value: serde_json::Value = serde_json::from_slice(&json).map_err(|e| fail(e.to_string()))?;
         let mut current = version;
-        while let Some(step) = self.steps.get(&(event_type.to_string(), current)) {
+        while let Some(step) = steps.get(&current) {
             value = step(value).map_err(fail)?;
             current += 1;
         }

@@ -16,14 +16,20 @@ const PAGE: u64 = 20_000;
 
 /// Hashes rows already read, split over two threads.
 fn hash_rows(rows: Vec<StoredRow>) -> Vec<HashedRow> {
+    let hashed = |r: &StoredRow, content_matches: bool| HashedRow {
+        position: r.env.position,
+        prev_hash: r.env.prev_hash,
+        hash: r.env.hash,
+        content_matches,
+    };
     let check = |chunk: &[StoredRow]| -> Vec<HashedRow> {
         chunk
             .iter()
-            .map(|r| HashedRow {
-                position: r.env.position,
-                prev_hash: r.env.prev_hash,
-                hash: r.env.hash,
-                content_matches: link_hash(&r.env.prev_hash, &r.env, &r.nonce, &r.ciphertext) == r.env.hash,
+            .map(|r| {
+                hashed(
+                    r,
+                    link_hash(&r.env.prev_hash, &r.env, &r.nonce, &r.ciphertext) == r.env.hash,
+                )
             })
             .collect()
     };
@@ -34,12 +40,7 @@ fn hash_rows(rows: Vec<StoredRow>) -> Vec<HashedRow> {
         match handle.join() {
             Ok(rest) => out.extend(rest),
             // A panicking hash thread cannot vouch for its rows: report them as bad.
-            Err(_) => out.extend(right.iter().map(|r| HashedRow {
-                position: r.env.position,
-                prev_hash: r.env.prev_hash,
-                hash: r.env.hash,
-                content_matches: false,
-            })),
+            Err(_) => out.extend(right.iter().map(|r| hashed(r, false))),
         }
         out
     })

@@ -66,8 +66,7 @@ impl TestDb {
     pub async fn tamper(&self, sql: &str) {
         match &self.location {
             Location::Sqlite(dir) => {
-                let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("events.db"));
-                let mut conn = opts.connect().await.expect("raw sqlite");
+                let mut conn = raw_sqlite(dir).await;
                 conn.execute(
                     "drop trigger if exists events_refuse_update; drop trigger if exists events_refuse_delete",
                 )
@@ -78,12 +77,7 @@ impl TestDb {
                     .expect("tamper");
             }
             Location::Postgres(url) => {
-                let mut conn = url
-                    .parse::<PgConnectOptions>()
-                    .expect("url")
-                    .connect()
-                    .await
-                    .expect("raw pg");
+                let mut conn = raw_pg(url).await;
                 let sql = format!("set session_replication_role = replica; set search_path to vigil; {sql}");
                 conn.execute(sqlx::AssertSqlSafe(sql)).await.expect("tamper");
             }
@@ -125,20 +119,14 @@ impl TestDb {
     pub async fn scalar(&self, sql: &str) -> i64 {
         match &self.location {
             Location::Sqlite(dir) => {
-                let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("events.db"));
-                let mut conn = opts.connect().await.expect("raw sqlite");
+                let mut conn = raw_sqlite(dir).await;
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
                     .fetch_one(&mut conn)
                     .await
                     .expect("scalar")
             }
             Location::Postgres(url) => {
-                let mut conn = url
-                    .parse::<PgConnectOptions>()
-                    .expect("url")
-                    .connect()
-                    .await
-                    .expect("raw pg");
+                let mut conn = raw_pg(url).await;
                 conn.execute("set search_path to vigil").await.expect("search path");
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
                     .fetch_one(&mut conn)
@@ -186,3 +174,18 @@ macro_rules! contract {
     };
 }
 pub(crate) use contract;
+
+/// The log file opened directly, as its owner: no store, no pool.
+async fn raw_sqlite(dir: &std::path::Path) -> sqlx::SqliteConnection {
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("events.db"));
+    opts.connect().await.expect("raw sqlite")
+}
+
+/// A connection as the database owner (no role switch).
+async fn raw_pg(url: &str) -> sqlx::PgConnection {
+    url.parse::<PgConnectOptions>()
+        .expect("url")
+        .connect()
+        .await
+        .expect("raw pg")
+}
