@@ -173,9 +173,16 @@ pub async fn sqlite_pool(path: &Path, size: u32) -> Result<SqlitePool> {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
+        // Statement journals and temporary tables stay in memory: a multi-row insert's
+        // sub-journal passes SQLite's 64 KiB spill size and was created, written and
+        // unlinked as a temporary file on every group commit.
+        .pragma("temp_store", "memory")
         .disable_statement_logging();
     let pool = SqlitePoolOptions::new()
         .max_connections(size.max(1))
+        // An embedded database cannot hang up, and sqlx's liveness ping costs a round trip
+        // through the connection's worker thread on every acquire.
+        .test_before_acquire(false)
         .connect_with(options)
         .await?;
     Ok(pool)

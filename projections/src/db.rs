@@ -59,14 +59,20 @@ impl ReadDb {
                 let pool = AnyPoolOptions::new()
                     .max_connections(size.max(1))
                     .acquire_timeout(Duration::from_secs(10))
+                    // No liveness ping per acquire: an embedded file cannot hang up, and
+                    // the ping is a round trip through the connection's worker thread.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // NORMAL is enough: read models are rebuilt from the log, and WAL
                             // keeps them consistent with their checkpoint after a crash.
                             // secure_delete overwrites an erased person's rows on disk.
+                            // temp_store: statement journals (copies of plaintext read-model
+                            // pages) and sort spills stay in memory, never in temporary files.
                             conn.execute(
                                 "pragma journal_mode = wal; pragma synchronous = normal; \
-                                 pragma busy_timeout = 10000; pragma secure_delete = on",
+                                 pragma busy_timeout = 10000; pragma secure_delete = on; \
+                                 pragma temp_store = memory",
                             )
                             .await?;
                             Ok(())
