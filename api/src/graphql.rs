@@ -12,7 +12,7 @@ mod records;
 mod subscription;
 mod types;
 
-use async_graphql::Schema;
+use async_graphql::{Schema, SchemaBuilder, ValidationMode};
 
 pub use error::{GqlResult, IntoGql};
 pub use mutation::MutationRoot;
@@ -31,6 +31,17 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 
 /// Builds the schema; `dev` keeps introspection (for GraphiQL) and suggestions.
 pub fn build(service: Option<Service>, dev: bool) -> VigilSchema {
+    builder(service, dev).finish()
+}
+
+/// The same schema in async-graphql's `Fast` validation mode: depth and complexity limits
+/// and fragment cycles are still checked, the other rules are not. Only for documents that
+/// passed [`build`]'s full validation exactly as sent (see `server::documents`).
+pub fn build_for_validated(service: Option<Service>, dev: bool) -> VigilSchema {
+    builder(service, dev).validation_mode(ValidationMode::Fast).finish()
+}
+
+fn builder(service: Option<Service>, dev: bool) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     let mut builder = Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
@@ -40,7 +51,7 @@ pub fn build(service: Option<Service>, dev: bool) -> VigilSchema {
     if !dev {
         builder = builder.disable_introspection().disable_suggestions();
     }
-    builder.finish()
+    builder
 }
 
 /// The SDL, as committed in `api/schema.graphql`.

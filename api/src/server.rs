@@ -91,8 +91,11 @@ impl Stack {
             .warm()
             .await
             .context("cannot prepare password hashing")?;
-        let schema = crate::graphql::build(Some(service.clone()), dev);
-        let app = http::router(service.clone(), schema, dev, body_limit);
+        let schemas = http::Schemas {
+            full: crate::graphql::build(Some(service.clone()), dev),
+            validated: crate::graphql::build_for_validated(Some(service.clone()), dev),
+        };
+        let app = http::router(service.clone(), schemas, dev, body_limit);
         Ok(Stack { service, app, db })
     }
 

@@ -19,7 +19,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::documents::Documents;
+use super::documents::{Documents, Validation};
 use crate::graphql::VigilSchema;
 use crate::service::{ApiError, Service};
 
@@ -29,15 +29,25 @@ const JSON: &str = "application/json";
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
+    /// The schema with full validation (and what the WebSocket endpoint serves).
     pub schema: VigilSchema,
+    /// The same schema for documents known to pass full validation (`documents`).
+    pub validated: VigilSchema,
     pub documents: Documents,
 }
 
+/// The two builds of one schema, see `graphql::build_for_validated`.
+pub struct Schemas {
+    pub full: VigilSchema,
+    pub validated: VigilSchema,
+}
+
 /// The whole HTTP surface.
-pub fn router(service: Service, schema: VigilSchema, dev: bool, body_limit: u64) -> Router {
+pub fn router(service: Service, schemas: Schemas, dev: bool, body_limit: u64) -> Router {
     let state = AppState {
         service,
-        schema,
+        schema: schemas.full,
+        validated: schemas.validated,
         documents: Documents::default(),
     };
     let mut router = Router::new()
@@ -183,7 +193,9 @@ async fn execute(
             .into_response();
     }
     let mut request = request;
-    state.documents.prime(&mut request);
+    let validation = state.documents.prime(&mut request);
+    // Kept only until the document is marked: one copy, the first time it is seen.
+    let to_mark = (validation == Validation::Unknown).then(|| request.query.clone());
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let caller = match value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {
             Some(token) => state.service.authenticate(token.trim()).await,
@@ -191,10 +203,19 @@ async fn execute(
         };
         request = request.data(caller);
     }
-    let response = state.schema.execute(request).await;
+    let schema = match validation {
+        Validation::Passed => &state.validated,
+        Validation::Unknown | Validation::Always => &state.schema,
+    };
+    let response = schema.execute(request).await;
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
+    if let Some(query) = to_mark
+        && !request_error
+    {
+        state.documents.mark_validated(&query);
+    }
     let (status, body) = if request_error && media == GRAPHQL_RESPONSE {
         // A request error under graphql-response+json: 400, and no `data` key at all.
         (

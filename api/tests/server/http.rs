@@ -143,3 +143,30 @@ async fn queries_nested_deeper_than_the_limit_are_refused() {
     assert_eq!(status, 200, "introspection works in --dev: {body}");
     server.stop();
 }
+
+#[tokio::test]
+async fn a_document_that_fails_validation_fails_it_every_time_and_a_valid_one_answers_the_same_each_time() {
+    // Documents that passed full validation run on the fast-validation schema afterwards
+    // (`server::documents`): a failed one must never be taken for passed.
+    let (_tmp, dir) = sqlite_dir();
+    let server = Server::start(&Backend::Sqlite(dir));
+    let invalid = json!({ "query": "{ me { handle nonsense } }" }).to_string();
+    for attempt in 1..=3 {
+        let (status, _, body) = post(&server, "application/json", GRAPHQL_RESPONSE, invalid.clone()).await;
+        assert_eq!(status, 400, "attempt {attempt}: {body}");
+        assert!(
+            body.contains("nonsense"),
+            "attempt {attempt} names the unknown field: {body}"
+        );
+    }
+    let valid = json!({ "query": "{ me { handle } }" }).to_string();
+    let first = post(&server, "application/json", GRAPHQL_RESPONSE, valid.clone()).await;
+    assert_eq!(first.0, 200, "{}", first.2);
+    for _ in 0..2 {
+        assert_eq!(
+            post(&server, "application/json", GRAPHQL_RESPONSE, valid.clone()).await,
+            first
+        );
+    }
+    server.stop();
+}
