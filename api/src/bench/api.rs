@@ -8,6 +8,7 @@
 mod bare;
 mod load;
 mod seed;
+mod wire;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -68,10 +69,8 @@ pub async fn api(db: &BenchDb, store: &EventStore, a: &ApiBenchArgs) -> anyhow::
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let vigil_addr = listen(stack.app.clone(), stopped.clone()).await?;
     let bare_addr = listen(bare::router(stack.service.clone()), stopped).await?;
-    let clients = usize::try_from(a.clients).unwrap_or(64);
-    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
     let gql = seed::Gql {
-        http: http.clone(),
+        http: reqwest::Client::new(),
         url: format!("http://{vigil_addr}/graphql"),
     };
     let seeding = Instant::now();
@@ -94,11 +93,8 @@ pub async fn api(db: &BenchDb, store: &EventStore, a: &ApiBenchArgs) -> anyhow::
         measure: Duration::from_secs(u64::from(a.seconds)),
         write_percent,
     };
-    let vigil = Target::Vigil(gql);
-    let bare = Target::Bare {
-        http,
-        url: format!("http://{bare_addr}/dashboard"),
-    };
+    let vigil = Target::Vigil(vigil_addr);
+    let bare = Target::Bare(bare_addr);
     let (mut bare_reads, mut vigil_reads, mut mixed_reads, mut mixed_writes) = (
         Figures::default(),
         Figures::default(),

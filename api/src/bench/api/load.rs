@@ -3,12 +3,16 @@
 //! each request's latency by kind. A failed request is counted and its first message kept:
 //! a benchmark that hides errors would measure the wrong thing.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use hyper::header::HeaderValue;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::seed::{Gql, Person, rfc3339};
+use super::seed::{Person, rfc3339};
+use super::wire::Conn;
 
 /// The dashboard as the bench asks GraphQL for it; the bare baseline answers the same facts.
 const DASHBOARD: &str = "{ dashboard { activeProtocols { id name currentVersion }
@@ -20,18 +24,19 @@ const RECORD_WEIGHT: &str = "mutation($at: String!, $w: String!) {
   recordHealthLog(input: {vital: \"body_weight\", value: $w, unit: \"kg\", measuredAt: $at}) { healthLog { id } position } }";
 
 /// The dashboard request's JSON body, built once.
-fn dashboard_body() -> &'static str {
-    static BODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    BODY.get_or_init(|| json!({ "query": DASHBOARD, "variables": {} }).to_string())
+fn dashboard_body() -> Bytes {
+    static BODY: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
+    BODY.get_or_init(|| Bytes::from(json!({ "query": DASHBOARD, "variables": {} }).to_string()))
+        .clone()
 }
 
 /// Who answers.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub enum Target {
-    /// The GraphQL API, with the whole middleware stack and token checks.
-    Vigil(Gql),
-    /// The bare handler (`GET {url}`, person in `x-person`).
-    Bare { http: reqwest::Client, url: String },
+    /// The GraphQL API (`POST /graphql`), with the whole middleware stack and token checks.
+    Vigil(SocketAddr),
+    /// The bare handler (`GET /dashboard`, person in `x-person`).
+    Bare(SocketAddr),
 }
 
 /// The shape of one phase.
@@ -68,7 +73,7 @@ pub async fn drive(target: &Target, people: &[Person], load: Load) -> Outcome {
     let until = measure_from + load.measure;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..load.clients {
-        let target = target.clone();
+        let target = *target;
         let person = people[usize::try_from(i).unwrap_or(0) % people.len().max(1)].clone();
         tasks.spawn(async move { client(target, person, i, load.write_percent, measure_from, until).await });
     }
@@ -104,6 +109,22 @@ async fn client(
     until: Instant,
 ) -> Outcome {
     let mut out = Outcome::default();
+    let (addr, who) = match target {
+        Target::Vigil(addr) => (addr, HeaderValue::from_str(&format!("Bearer {}", person.token))),
+        Target::Bare(addr) => (addr, HeaderValue::from_str(&person.id.to_string())),
+    };
+    let connected = match who {
+        Ok(who) => Conn::open(addr).await.map(|conn| (conn, who)),
+        Err(e) => Err(e.into()),
+    };
+    let (mut conn, who) = match connected {
+        Ok(c) => c,
+        Err(e) => {
+            out.errors += 1;
+            out.first_error = Some(format!("{e:#}"));
+            return out;
+        }
+    };
     // xorshift: a deterministic, per-client mix without an RNG dependency.
     let mut state = u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut n = 0u64;
@@ -114,10 +135,14 @@ async fn client(
         let write = state % 100 < u64::from(write_percent);
         n += 1;
         let began = Instant::now();
-        let result = if write {
-            record_weight(&target, &person, n).await
-        } else {
-            dashboard(&target, &person).await
+        let result = match (target, write) {
+            (Target::Vigil(_), true) => match record_weight_body(n) {
+                Ok(body) => conn.graphql(&who, body).await,
+                Err(e) => Err(e),
+            },
+            (Target::Vigil(_), false) => conn.graphql(&who, dashboard_body()).await,
+            (Target::Bare(_), false) => conn.bare_dashboard(&who).await,
+            (Target::Bare(_), true) => Err(anyhow::anyhow!("the bare baseline serves reads only")),
         };
         let took = began.elapsed();
         if began < from {
@@ -128,47 +153,23 @@ async fn client(
             Ok(()) => out.reads.push(took),
             Err(e) => {
                 out.errors += 1;
-                out.first_error.get_or_insert(e);
+                out.first_error.get_or_insert(format!("{e:#}"));
             }
         }
     }
     out
 }
 
-async fn dashboard(target: &Target, person: &Person) -> Result<(), String> {
-    match target {
-        Target::Vigil(gql) => gql
-            .check(Some(&person.token), dashboard_body())
-            .await
-            .map_err(|e| e.to_string()),
-        Target::Bare { http, url } => {
-            let res = http
-                .get(url)
-                .header("x-person", person.id.to_string())
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            if !res.status().is_success() {
-                return Err(format!("bare dashboard answered {}", res.status()));
-            }
-            let bytes = res.bytes().await.map_err(|e| e.to_string())?;
-            serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
-                .map(drop)
-                .map_err(|e| e.to_string())
-        }
-    }
-}
-
-async fn record_weight(target: &Target, person: &Person, n: u64) -> Result<(), String> {
-    let Target::Vigil(gql) = target else {
-        return Err("the bare baseline serves reads only".into());
-    };
+/// The n-th weight reading's request body: a minute further back each time, so readings of
+/// one person never share an instant.
+fn record_weight_body(n: u64) -> anyhow::Result<Bytes> {
     let minutes = i64::try_from(n % 40_000).unwrap_or(0);
     let at = OffsetDateTime::now_utc() - time::Duration::minutes(minutes);
     let vars = json!({
-        "at": rfc3339(at).map_err(|e| e.to_string())?,
+        "at": rfc3339(at)?,
         "w": format!("{}.{}", 84 + n % 5, n % 10),
     });
-    let body = json!({ "query": RECORD_WEIGHT, "variables": vars }).to_string();
-    gql.check(Some(&person.token), &body).await.map_err(|e| e.to_string())
+    Ok(Bytes::from(
+        json!({ "query": RECORD_WEIGHT, "variables": vars }).to_string(),
+    ))
 }

@@ -59,28 +59,29 @@ impl Gql {
         }
         Ok(body["data"].clone())
     }
+}
 
-    /// Runs one operation (`body` is the JSON request, built once by the caller) and checks
-    /// the answer is well-formed JSON with data and no error, without building it in memory:
-    /// the load phases' client shares the cores with the server it measures.
-    pub async fn check(&self, token: Option<&str>, body: &str) -> anyhow::Result<()> {
-        #[derive(serde::Deserialize)]
-        struct Answer {
-            #[serde(default)]
-            data: Option<serde::de::IgnoredAny>,
-            #[serde(default)]
-            errors: Option<Vec<Value>>,
-        }
-        let bytes = self.post(token, body.to_owned()).send().await?.bytes().await?;
-        let answer: Answer = serde_json::from_slice(&bytes)?;
-        if let Some(error) = answer.errors.and_then(|e| e.into_iter().next()) {
-            bail!("GraphQL error: {error}");
-        }
-        if answer.data.is_none() {
-            bail!("an answer without data");
-        }
-        Ok(())
+/// Checks a GraphQL answer is well-formed JSON with data and no error, without building it
+/// in memory: the load phases' client shares the cores with the server it measures.
+///
+/// # Errors
+/// The first GraphQL error, or what is malformed.
+pub fn check_answer(bytes: &[u8]) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        data: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        errors: Option<Vec<Value>>,
     }
+    let answer: Answer = serde_json::from_slice(bytes)?;
+    if let Some(error) = answer.errors.and_then(|e| e.into_iter().next()) {
+        bail!("GraphQL error: {error}");
+    }
+    if answer.data.is_none() {
+        bail!("an answer without data");
+    }
+    Ok(())
 }
 
 pub fn rfc3339(at: OffsetDateTime) -> anyhow::Result<String> {
