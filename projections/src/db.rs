@@ -132,6 +132,35 @@ impl ReadDb {
         })
     }
 
+    /// Runs `query` so that its commit survives power loss on SQLite too. The read database
+    /// commits with `synchronous = normal` because read models are rebuilt from the log, but
+    /// a few rows exist nowhere else and must not come back after a crash: a revoked session
+    /// (logout, a reused refresh token, a password change) and a used refresh token. Such a
+    /// statement runs with `synchronous = full` on its connection, which syncs the WAL at
+    /// its commit (and with it every earlier commit). On Postgres commits are durable
+    /// already.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn execute_durably(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<sqlx::any::AnyQueryResult> {
+        if self.backend == Backend::Postgres {
+            return Ok(query.execute(&self.pool).await?);
+        }
+        let mut conn = self.pool.acquire().await?;
+        conn.execute("pragma synchronous = full").await?;
+        let result = query.execute(&mut *conn).await;
+        // Back to the pool's setting even when the statement failed. Should this reset
+        // fail, the connection is closed rather than returned with an unknown setting.
+        if let Err(e) = conn.execute("pragma synchronous = normal").await {
+            conn.close_on_drop();
+            return Err(e.into());
+        }
+        Ok(result?)
+    }
+
     /// Whether the database answers.
     ///
     /// # Errors
@@ -144,5 +173,50 @@ impl ReadDb {
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::*;
+
+    async fn synchronous(db: &ReadDb) -> i64 {
+        let row = sqlx::query("pragma synchronous")
+            .fetch_one(db.pool())
+            .await
+            .expect("pragma");
+        row.try_get::<i64, _>(0).expect("a number")
+    }
+
+    #[tokio::test]
+    async fn a_durable_write_applies_and_leaves_its_connection_at_the_pools_setting() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // One connection: the one the durable writes used is the one read back.
+        let db = ReadDb::open(&Location::Sqlite(dir.path().to_owned()), 1)
+            .await
+            .expect("open");
+        assert_eq!(synchronous(&db).await, 1, "NORMAL to begin with");
+        db.execute_durably(sqlx::query(
+            "insert into projection_checkpoints (name, position, updated_at) values ('durable-test', 7, 0)",
+        ))
+        .await
+        .expect("durable insert");
+        assert_eq!(synchronous(&db).await, 1, "back to NORMAL after a write");
+        let failed = db
+            .execute_durably(sqlx::query(
+                "insert into projection_checkpoints (name, position, updated_at) values ('durable-test', 8, 0)",
+            ))
+            .await;
+        assert!(failed.is_err(), "a duplicate name is refused");
+        assert_eq!(synchronous(&db).await, 1, "back to NORMAL after a failed write");
+        let position: i64 = sqlx::query("select position from projection_checkpoints where name = 'durable-test'")
+            .fetch_one(db.pool())
+            .await
+            .expect("row")
+            .try_get(0)
+            .expect("position");
+        assert_eq!(position, 7);
     }
 }

@@ -91,10 +91,14 @@ pub async fn redeem(db: &ReadDb, live: &LiveSessions, hash: [u8; 32], now: Offse
     if expires_at <= micros(now) {
         return Ok(Redeemed::Invalid);
     }
-    let used = sqlx::query("update refresh_tokens set used_at = $2 where token_hash = $1 and used_at is null")
-        .bind(&hash)
-        .bind(micros(now))
-        .execute(db.pool())
+    // Durable: a use lost in a crash would make the token redeemable, and its reuse
+    // undetected, once more.
+    let used = db
+        .execute_durably(
+            sqlx::query("update refresh_tokens set used_at = $2 where token_hash = $1 and used_at is null")
+                .bind(hash.clone())
+                .bind(micros(now)),
+        )
         .await
         .map_err(ApiError::internal)?;
     if used.rows_affected() != 1 {
@@ -113,13 +117,17 @@ pub async fn revoke(
 ) -> ApiResult<()> {
     // Forget before and after the update: a check racing with it is then never remembered.
     live.forget(family);
-    sqlx::query("update sessions set revoked_at = $2, revoked_reason = $3 where family_id = $1 and revoked_at is null")
+    // Durable: a revocation lost in a crash would bring the session back.
+    db.execute_durably(
+        sqlx::query(
+            "update sessions set revoked_at = $2, revoked_reason = $3 where family_id = $1 and revoked_at is null",
+        )
         .bind(family.to_string())
         .bind(micros(now))
-        .bind(reason.to_owned())
-        .execute(db.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        .bind(reason.to_owned()),
+    )
+    .await
+    .map_err(ApiError::internal)?;
     live.forget(family);
     Ok(())
 }
@@ -133,14 +141,15 @@ pub async fn revoke_others(
     now: OffsetDateTime,
 ) -> ApiResult<()> {
     live.forget_others(user, keep);
-    sqlx::query(
-        "update sessions set revoked_at = $3, revoked_reason = 'password changed' \
-         where user_id = $1 and family_id <> $2 and revoked_at is null",
+    db.execute_durably(
+        sqlx::query(
+            "update sessions set revoked_at = $3, revoked_reason = 'password changed' \
+             where user_id = $1 and family_id <> $2 and revoked_at is null",
+        )
+        .bind(user.to_string())
+        .bind(keep.to_string())
+        .bind(micros(now)),
     )
-    .bind(user.to_string())
-    .bind(keep.to_string())
-    .bind(micros(now))
-    .execute(db.pool())
     .await
     .map_err(ApiError::internal)?;
     live.forget_others(user, keep);
