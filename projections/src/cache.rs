@@ -1,7 +1,7 @@
 //! An in-process cache of each person's dashboard sources (protocols, dose log, latest vitals,
 //! latest panel), so the most frequent read does not run six queries every time. Each of the
 //! four parts is fed by one kind of stream and kept fresh on its own, so after a new reading
-//! only the vitals are read again.
+//! only the vitals change, and they are merged in place (`vitals`) rather than read again.
 //!
 //! Freshness comes from the runner, which sees every committed event of the log in order —
 //! also those another server applied to a shared Postgres. For each event it records the
@@ -19,6 +19,8 @@
 //! service's aggregate states) forget the person at the same moment.
 //! Bounded: past `capacity` entries or tracked people, everything is forgotten.
 //! Must not write to the read models or decide what is fresh from the clock.
+
+mod vitals;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -80,7 +82,7 @@ async fn load_protocols(db: &ReadDb, user: Uuid) -> Result<Vec<ProtocolView>> {
 
 /// The parts of a dashboard, each fed by one kind of stream only (see `projection`), so a
 /// reading refreshes the vitals and leaves the protocols, doses and panel cached.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Protocols = 0,
     Doses = 1,
@@ -129,6 +131,8 @@ struct Inner {
     /// Each person's latest event position seen by the runner, per part.
     latest: HashMap<Uuid, [u64; PARTS]>,
     entries: HashMap<Uuid, Entry>,
+    /// New readings merged into cached vitals instead of dropping them (for tests and metrics).
+    vitals_merged: u64,
 }
 
 impl Inner {
@@ -147,6 +151,25 @@ impl Lookup {
 }
 
 impl Entry {
+    /// Merges a new reading into the cached vitals, when they reflect every earlier health
+    /// event of the person (none newer than their stamp came before this one). False when
+    /// the part must be read again instead.
+    fn keep_vitals_current(&mut self, previous: u64, event: &RecordedEvent) -> bool {
+        let Some(slot) = self.vitals.as_mut() else {
+            return false;
+        };
+        if previous > slot.reached {
+            return false;
+        }
+        match vitals::merge(&slot.value, event) {
+            vitals::Merge::Unchanged => {}
+            vitals::Merge::Into(next) => slot.value = Arc::new(next),
+            vitals::Merge::Unknown => return false,
+        }
+        slot.reached = slot.reached.max(event.envelope.position);
+        true
+    }
+
     fn drop_part(&mut self, part: Part) {
         match part {
             Part::Protocols => self.protocols = None,
@@ -217,18 +240,26 @@ impl ReadCache {
         let mut erased = Vec::new();
         {
             let mut inner = self.lock();
+            let mut merged = 0;
             for event in events {
                 let position = event.envelope.position;
                 let person = event.envelope.subject;
                 let parts = parts_changed_by(&event.envelope.stream_id);
                 if !parts.is_empty() {
+                    let before = inner.newest(person);
                     let latest = inner.latest.entry(person).or_default();
                     for part in parts {
                         latest[*part as usize] = position;
                     }
                     if let Some(entry) = inner.entries.get_mut(&person) {
                         for part in parts {
-                            entry.drop_part(*part);
+                            let kept = *part == Part::Vitals
+                                && entry.keep_vitals_current(before[Part::Vitals as usize], event);
+                            if kept {
+                                merged += 1;
+                            } else {
+                                entry.drop_part(*part);
+                            }
                         }
                     }
                 }
@@ -238,6 +269,7 @@ impl ReadCache {
                     erased.push(gone);
                 }
             }
+            inner.vitals_merged += merged;
             if inner.latest.len() > self.capacity.saturating_mul(16) {
                 Self::clear(&mut inner);
             }
@@ -342,6 +374,11 @@ impl ReadCache {
         if found.panel.is_none() && fresh(Part::Panel) {
             entry.panel = found.slot(&source.panel);
         }
+    }
+
+    /// New readings merged into cached vitals so far (for tests and metrics).
+    pub fn vitals_merged(&self) -> u64 {
+        self.lock().vitals_merged
     }
 
     /// People with anything cached (for tests and metrics).

@@ -29,6 +29,11 @@ fn from_name<T: serde::de::DeserializeOwned>(what: &'static str, name: &str) -> 
 }
 
 fn at(micros: i64) -> Result<time::OffsetDateTime> {
+    at_micros(micros)
+}
+
+/// The instant `micros` microseconds after the epoch, as read models read time back.
+pub(crate) fn at_micros(micros: i64) -> Result<time::OffsetDateTime> {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
         .map_err(|e| ProjectionError::decode("timestamp", e))
 }

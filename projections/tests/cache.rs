@@ -121,3 +121,113 @@ async fn the_read_cache_follows_writes_and_erasures_on_postgres() {
     };
     the_cache_follows_writes_and_erasures(Location::Postgres(url)).await;
 }
+
+fn weight_at(at: OffsetDateTime, tenths: i64) -> (EntryId, NewEvent) {
+    let value = Decimal::from_parts(tenths, 1);
+    let entry_id = EntryId::from_uuid(Uuid::now_v7());
+    let event = HealthEvent::VitalRecorded {
+        entry_id,
+        kind: VitalKind::BodyWeight,
+        loinc: "29463-7".into(),
+        components: vec![VitalComponent {
+            loinc: "29463-7".into(),
+            value,
+            unit: "kg".into(),
+            canonical_value: value,
+            canonical_unit: "kg".into(),
+        }],
+        // Nanoseconds on purpose: read models keep microseconds.
+        measured_at: at + time::Duration::nanoseconds(789),
+        note: Some("after breakfast".into()),
+        recorded_at: OffsetDateTime::now_utc(),
+    };
+    (
+        entry_id,
+        NewEvent::json(event.event_type(), event.schema_version(), &event).expect("encode"),
+    )
+}
+
+fn retraction(entry_id: EntryId) -> NewEvent {
+    let event = HealthEvent::VitalRetracted {
+        entry_id,
+        reason: None,
+        retracted_at: OffsetDateTime::now_utc(),
+    };
+    NewEvent::json(event.event_type(), event.schema_version(), &event).expect("encode")
+}
+
+async fn cached_vitals_stay_what_a_fresh_read_returns(location: Location) {
+    let store = EventStore::open(StoreConfig::new(location.clone(), MasterKey::generate().expect("key")))
+        .await
+        .expect("open store");
+    let db = ReadDb::open(&location, 4).await.expect("open read db");
+    let key = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await.expect("secret"));
+    let runner = ProjectionRunner::start(store.clone(), db.clone(), key)
+        .await
+        .expect("runner");
+    let person = Uuid::now_v7();
+    let stream = vigil_projections::streams::health(person);
+    let now = OffsetDateTime::now_utc();
+    let mut version = 0;
+    let mut append = async |event: NewEvent| {
+        let expected = if version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(version)
+        };
+        let outcome = store
+            .append_to(&stream, person, expected, vec![event], Metadata::actor("test"))
+            .await
+            .expect("append");
+        version = outcome.last_version;
+        runner
+            .wait_for(outcome.last_position, Duration::from_secs(10))
+            .await
+            .expect("applied");
+    };
+    let (first, event) = weight_at(now - time::Duration::hours(2), 871);
+    append(event).await;
+    let cached = runner.cache().dashboard(&db, person).await.expect("dashboard");
+    assert_eq!(cached.vitals.len(), 1);
+
+    let (newer, event) = weight_at(now - time::Duration::hours(1), 872);
+    let steps: Vec<(&str, NewEvent)> = vec![
+        ("a newer reading", event),
+        ("an older reading", weight_at(now - time::Duration::hours(3), 870).1),
+        ("a new kind", reading(VitalKind::HeartRate, "8867-4", "/min")),
+        ("the latest withdrawn", retraction(newer)),
+        ("the one before withdrawn too", retraction(first)),
+    ];
+    for (i, (what, event)) in steps.into_iter().enumerate() {
+        let merged = runner.cache().vitals_merged();
+        append(event).await;
+        // The three readings merge into the cached part; a withdrawal makes it read again.
+        let merges = u64::from(i < 3);
+        assert_eq!(runner.cache().vitals_merged(), merged + merges, "{what} merged");
+        let cached = runner.cache().dashboard(&db, person).await.expect("dashboard");
+        let fresh = vigil_projections::DashboardSource::load(&db, person)
+            .await
+            .expect("load");
+        assert_eq!(cached.vitals, fresh.vitals, "after {what}");
+    }
+    let last = runner.cache().dashboard(&db, person).await.expect("dashboard");
+    assert_eq!(last.vitals.len(), 2, "the oldest weight and the heart rate remain");
+
+    runner.stop_in_place().await;
+    store.close().await;
+    db.close().await;
+}
+
+#[tokio::test]
+async fn cached_vitals_stay_what_a_fresh_read_returns_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    cached_vitals_stay_what_a_fresh_read_returns(Location::Sqlite(dir.path().join("data"))).await;
+}
+
+#[tokio::test]
+async fn cached_vitals_stay_what_a_fresh_read_returns_on_postgres() {
+    let Some(url) = vigil_tests::fresh_pg_database().await else {
+        return;
+    };
+    cached_vitals_stay_what_a_fresh_read_returns(Location::Postgres(url)).await;
+}
