@@ -14,11 +14,13 @@ use vigil_domain::values::{Decimal, EntryId};
 use vigil_eventstore::{EventStore, ExpectedVersion, Location, MasterKey, Metadata, NewEvent, StoreConfig};
 use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, ProjectionRunner, ReadDb};
 
-fn reading(kind: VitalKind, loinc: &str, unit: &str) -> NewEvent {
-    let value = Decimal::from_parts(873, 1);
-    let at = OffsetDateTime::now_utc();
+/// A recorded reading of `kind` at `at` (nanoseconds included: read models keep
+/// microseconds), and its entry id.
+fn recorded(kind: VitalKind, loinc: &str, unit: &str, at: OffsetDateTime, tenths: i64) -> (EntryId, NewEvent) {
+    let value = Decimal::from_parts(tenths, 1);
+    let entry_id = EntryId::from_uuid(Uuid::now_v7());
     let event = HealthEvent::VitalRecorded {
-        entry_id: EntryId::from_uuid(Uuid::now_v7()),
+        entry_id,
         kind,
         loinc: loinc.into(),
         components: vec![VitalComponent {
@@ -29,21 +31,50 @@ fn reading(kind: VitalKind, loinc: &str, unit: &str) -> NewEvent {
             canonical_unit: unit.into(),
         }],
         measured_at: at,
-        note: None,
-        recorded_at: at,
+        note: Some("after breakfast".into()),
+        recorded_at: OffsetDateTime::now_utc(),
     };
-    NewEvent::json(event.event_type(), event.schema_version(), &event).expect("encode")
+    (
+        entry_id,
+        NewEvent::json(event.event_type(), event.schema_version(), &event).expect("encode"),
+    )
 }
 
-async fn the_cache_follows_writes_and_erasures(location: Location) {
+fn reading(kind: VitalKind, loinc: &str, unit: &str) -> NewEvent {
+    recorded(kind, loinc, unit, OffsetDateTime::now_utc(), 873).1
+}
+
+fn weight_at(at: OffsetDateTime, tenths: i64) -> (EntryId, NewEvent) {
+    recorded(
+        VitalKind::BodyWeight,
+        "29463-7",
+        "kg",
+        at + time::Duration::nanoseconds(789),
+        tenths,
+    )
+}
+
+/// A store, its read database and a running runner on `location`.
+async fn started(location: &Location) -> (EventStore, ReadDb, ProjectionRunner) {
     let store = EventStore::open(StoreConfig::new(location.clone(), MasterKey::generate().expect("key")))
         .await
         .expect("open store");
-    let db = ReadDb::open(&location, 4).await.expect("open read db");
+    let db = ReadDb::open(location, 4).await.expect("open read db");
     let key = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await.expect("secret"));
     let runner = ProjectionRunner::start(store.clone(), db.clone(), key)
         .await
         .expect("runner");
+    (store, db, runner)
+}
+
+async fn stopped(store: EventStore, db: ReadDb, runner: ProjectionRunner) {
+    runner.stop_in_place().await;
+    store.close().await;
+    db.close().await;
+}
+
+async fn the_cache_follows_writes_and_erasures(location: Location) {
+    let (store, db, runner) = started(&location).await;
     let (person, bystander) = (Uuid::now_v7(), Uuid::now_v7());
     let wait = Duration::from_secs(10);
 
@@ -103,9 +134,7 @@ async fn the_cache_follows_writes_and_erasures(location: Location) {
     let bystander_view = runner.cache().dashboard(&db, bystander).await.expect("dashboard");
     assert_eq!(bystander_view.vitals.len(), 1);
 
-    runner.stop_in_place().await;
-    store.close().await;
-    db.close().await;
+    stopped(store, db, runner).await;
 }
 
 #[tokio::test]
@@ -122,31 +151,6 @@ async fn the_read_cache_follows_writes_and_erasures_on_postgres() {
     the_cache_follows_writes_and_erasures(Location::Postgres(url)).await;
 }
 
-fn weight_at(at: OffsetDateTime, tenths: i64) -> (EntryId, NewEvent) {
-    let value = Decimal::from_parts(tenths, 1);
-    let entry_id = EntryId::from_uuid(Uuid::now_v7());
-    let event = HealthEvent::VitalRecorded {
-        entry_id,
-        kind: VitalKind::BodyWeight,
-        loinc: "29463-7".into(),
-        components: vec![VitalComponent {
-            loinc: "29463-7".into(),
-            value,
-            unit: "kg".into(),
-            canonical_value: value,
-            canonical_unit: "kg".into(),
-        }],
-        // Nanoseconds on purpose: read models keep microseconds.
-        measured_at: at + time::Duration::nanoseconds(789),
-        note: Some("after breakfast".into()),
-        recorded_at: OffsetDateTime::now_utc(),
-    };
-    (
-        entry_id,
-        NewEvent::json(event.event_type(), event.schema_version(), &event).expect("encode"),
-    )
-}
-
 fn retraction(entry_id: EntryId) -> NewEvent {
     let event = HealthEvent::VitalRetracted {
         entry_id,
@@ -157,14 +161,7 @@ fn retraction(entry_id: EntryId) -> NewEvent {
 }
 
 async fn cached_vitals_stay_what_a_fresh_read_returns(location: Location) {
-    let store = EventStore::open(StoreConfig::new(location.clone(), MasterKey::generate().expect("key")))
-        .await
-        .expect("open store");
-    let db = ReadDb::open(&location, 4).await.expect("open read db");
-    let key = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await.expect("secret"));
-    let runner = ProjectionRunner::start(store.clone(), db.clone(), key)
-        .await
-        .expect("runner");
+    let (store, db, runner) = started(&location).await;
     let person = Uuid::now_v7();
     let stream = vigil_projections::streams::health(person);
     let now = OffsetDateTime::now_utc();
@@ -213,9 +210,7 @@ async fn cached_vitals_stay_what_a_fresh_read_returns(location: Location) {
     let last = runner.cache().dashboard(&db, person).await.expect("dashboard");
     assert_eq!(last.vitals.len(), 2, "the oldest weight and the heart rate remain");
 
-    runner.stop_in_place().await;
-    store.close().await;
-    db.close().await;
+    stopped(store, db, runner).await;
 }
 
 #[tokio::test]
