@@ -207,10 +207,21 @@ async fn execute(
         Validation::Passed => &state.validated,
         Validation::Unknown | Validation::Always => &state.schema,
     };
-    let response = schema.execute(request).await;
+    let mut response = schema.execute(request).await;
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
+    if request_error {
+        // Parse, validation and limit errors come from async-graphql without a code. The
+        // document is the input at fault, as when it is missing altogether.
+        for error in &mut response.errors {
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            if extensions.get("code").is_none() {
+                extensions.set("code", "BAD_USER_INPUT");
+                extensions.set("field", "query");
+            }
+        }
+    }
     if let Some(query) = to_mark
         && !request_error
     {

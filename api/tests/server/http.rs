@@ -158,6 +158,15 @@ async fn a_document_that_fails_validation_fails_it_every_time_and_a_valid_one_an
             body.contains("nonsense"),
             "attempt {attempt} names the unknown field: {body}"
         );
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (
+                &body["errors"][0]["extensions"]["code"],
+                &body["errors"][0]["extensions"]["field"]
+            ),
+            (&json!("BAD_USER_INPUT"), &json!("query")),
+            "a validation error carries a code like every other error"
+        );
     }
     let valid = json!({ "query": "{ me { handle } }" }).to_string();
     let first = post(&server, "application/json", GRAPHQL_RESPONSE, valid.clone()).await;
