@@ -56,10 +56,13 @@ pub(super) fn merge(current: &[HealthLogView], event: &RecordedEvent) -> Merge {
         retracted: false,
     };
     let order = |v: &HealthLogView| (micros(v.measured_at), v.entry_id);
+    let known = current.iter().position(|v| v.kind == reading.kind);
+    if known.is_some_and(|i| order(&current[i]) >= order(&reading)) {
+        return Merge::Unchanged;
+    }
     let mut next = current.to_vec();
-    match next.iter_mut().find(|v| v.kind == reading.kind) {
-        Some(known) if order(known) >= order(&reading) => return Merge::Unchanged,
-        Some(known) => *known = reading,
+    match known {
+        Some(i) => next[i] = reading,
         None => {
             next.push(reading);
             // The query orders by the stored kind name.

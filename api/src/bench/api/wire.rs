@@ -50,10 +50,7 @@ impl Conn {
             .header(ACCEPT, "application/graphql-response+json")
             .header(AUTHORIZATION, bearer.clone())
             .body(Full::new(body))?;
-        let (status, bytes) = self.send(request).await?;
-        if !status.is_success() {
-            bail!("the GraphQL endpoint answered {status}");
-        }
+        let bytes = self.send(request, "the GraphQL endpoint").await?;
         super::seed::check_answer(&bytes)
     }
 
@@ -65,19 +62,21 @@ impl Conn {
             .header(HOST, self.host.clone())
             .header("x-person", person.clone())
             .body(Full::new(Bytes::new()))?;
-        let (status, bytes) = self.send(request).await?;
-        if !status.is_success() {
-            bail!("bare dashboard answered {status}");
-        }
+        let bytes = self.send(request, "bare dashboard").await?;
         serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)?;
         Ok(())
     }
 
-    async fn send(&mut self, request: Request<Full<Bytes>>) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
+    /// Sends `request` and returns the body of a successful answer (`who` names the server
+    /// in the error otherwise).
+    async fn send(&mut self, request: Request<Full<Bytes>>, who: &str) -> anyhow::Result<Bytes> {
         self.send.ready().await?;
         let response = self.send.send_request(request).await?;
         let status = response.status();
         let bytes = response.into_body().collect().await?.to_bytes();
-        Ok((status, bytes))
+        if !status.is_success() {
+            bail!("{who} answered {status}");
+        }
+        Ok(bytes)
     }
 }
