@@ -22,6 +22,8 @@ pub static PG_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// The SQLite event log's file name inside the data dir.
 pub(crate) const SQLITE_LOG_FILE: &str = "events.db";
+/// The SQLite key vault's file name inside the data dir.
+pub(crate) const SQLITE_VAULT_FILE: &str = "keys.db";
 
 /// Where the store lives.
 #[derive(Clone)]
@@ -97,10 +99,10 @@ pub async fn migrate(location: &Location) -> Result<()> {
         Location::Sqlite(dir) => {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::invalid("data dir", format!("{}: {e}", dir.display())))?;
-            let log = sqlite_pool(&dir.join(SQLITE_LOG_FILE), 1).await?;
+            let log = pool_of(sqlite_options(&dir.join(SQLITE_LOG_FILE)), 1).await?;
             SQLITE_EVENTS_MIGRATOR.run(&log).await?;
             log.close().await;
-            let vault = sqlite_pool(&dir.join("keys.db"), 1).await?;
+            let vault = sqlite_vault_pool(&dir.join(SQLITE_VAULT_FILE), 1).await?;
             SQLITE_VAULT_MIGRATOR.run(&vault).await?;
             vault.close().await;
         }
@@ -122,7 +124,7 @@ pub(crate) async fn connect(location: &Location, pool_size: u32) -> Result<Pools
     match location {
         Location::Sqlite(dir) => Ok(Pools {
             log: Db::Sqlite(sqlite_pool(&dir.join(SQLITE_LOG_FILE), pool_size).await?),
-            vault: Db::Sqlite(sqlite_pool(&dir.join("keys.db"), 2).await?),
+            vault: Db::Sqlite(sqlite_vault_pool(&dir.join(SQLITE_VAULT_FILE), 2).await?),
         }),
         Location::Postgres(url) => Ok(Pools {
             log: Db::Postgres(pg_role_pool(url, pool_size, "vigil_log_writer", "vigil").await?),
@@ -159,13 +161,29 @@ async fn pg_role_pool(url: &str, size: u32, role: &'static str, schema: &'static
     Ok(pool)
 }
 
-/// A SQLite pool with the store's pragmas (WAL, `synchronous=FULL`, busy timeout, foreign
-/// keys). Public so benchmarks measure their raw baselines through the very same client path.
+/// A pool on the SQLite event log with the store's pragmas (WAL, `synchronous=FULL`, busy
+/// timeout, foreign keys), whose own automatic checkpoints only back up the store's
+/// [`crate::WalCheckpointer`]. Public so benchmarks measure their raw baselines through the
+/// very same client path.
 ///
 /// # Errors
 /// When the file cannot be opened.
 pub async fn sqlite_pool(path: &Path, size: u32) -> Result<SqlitePool> {
-    let options = SqliteConnectOptions::new()
+    let options = sqlite_options(path).pragma(
+        "wal_autocheckpoint",
+        crate::wal::FALLBACK_AUTOCHECKPOINT_PAGES.to_string(),
+    );
+    pool_of(options, size).await
+}
+
+/// A pool on the SQLite key vault: the store's pragmas plus `secure_delete`, so a shredded
+/// data key's bytes are overwritten in the file, not left in a freed cell.
+async fn sqlite_vault_pool(path: &Path, size: u32) -> Result<SqlitePool> {
+    pool_of(sqlite_options(path).pragma("secure_delete", "on"), size).await
+}
+
+fn sqlite_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -177,7 +195,10 @@ pub async fn sqlite_pool(path: &Path, size: u32) -> Result<SqlitePool> {
         // sub-journal passes SQLite's 64 KiB spill size and was created, written and
         // unlinked as a temporary file on every group commit.
         .pragma("temp_store", "memory")
-        .disable_statement_logging();
+        .disable_statement_logging()
+}
+
+async fn pool_of(options: SqliteConnectOptions, size: u32) -> Result<SqlitePool> {
     let pool = SqlitePoolOptions::new()
         .max_connections(size.max(1))
         // An embedded database cannot hang up, and sqlx's liveness ping costs a round trip
@@ -213,11 +234,11 @@ pub(crate) fn begin_write<P: Dialect>(_: &P) -> &'static str {
 /// # Errors
 /// When the vault file exists but cannot be read.
 pub async fn sqlite_vault_has_master_key(dir: &Path) -> Result<bool> {
-    let path = dir.join("keys.db");
+    let path = dir.join(SQLITE_VAULT_FILE);
     if !path.exists() {
         return Ok(false);
     }
-    let pool = sqlite_pool(&path, 1).await?;
+    let pool = sqlite_vault_pool(&path, 1).await?;
     let exists: i64 = sqlx::query_scalar("select count(*) from sqlite_master where type = 'table' and name = 'kek'")
         .fetch_one(&pool)
         .await?;

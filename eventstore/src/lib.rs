@@ -35,6 +35,7 @@ mod time;
 mod upcast;
 mod vault;
 mod verify;
+mod wal;
 
 pub use crypto::{MasterKey, random_key_bytes};
 pub use db::{
@@ -49,3 +50,4 @@ pub use model::{
 pub use store::{ERASURE_LEDGER, EventStore, SUBJECT_ERASED, ShredReport, StoreConfig};
 pub use upcast::{UpcastStep, Upcasters};
 pub use vault::MasterRotation;
+pub use wal::{FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer, truncate_wal_file};

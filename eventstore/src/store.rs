@@ -19,6 +19,7 @@ use crate::model::{
 use crate::scan::Scanner;
 use crate::upcast::Upcasters;
 use crate::vault::{KeyVault, MasterRotation};
+use crate::wal::WalCheckpointer;
 
 /// The stream that records every erasure, sealed under the system subject.
 pub const ERASURE_LEDGER: &str = "erasure-ledger";
@@ -72,6 +73,8 @@ struct Inner {
     listener: Option<tokio::task::JoinHandle<()>>,
     /// Bulk reader of the embedded log (SQLite only; see `scan`).
     scanner: Option<Arc<Scanner>>,
+    /// Checkpoints the embedded log's WAL off the appender's commits (SQLite only).
+    checkpointer: Option<WalCheckpointer>,
 }
 
 impl Drop for Inner {
@@ -114,9 +117,12 @@ impl EventStore {
             Db::Postgres(pool) => Some(tokio::spawn(listen(pool.clone(), head_tx.clone(), vault.clone()))),
             Db::Sqlite(_) => None,
         };
-        let scanner = match &config.location {
-            Location::Sqlite(dir) => Some(Scanner::new(dir.join(db::SQLITE_LOG_FILE))),
-            Location::Postgres(_) => None,
+        let (scanner, checkpointer) = match &config.location {
+            Location::Sqlite(dir) => (
+                Some(Scanner::new(dir.join(db::SQLITE_LOG_FILE))),
+                Some(WalCheckpointer::spawn(dir.join(db::SQLITE_LOG_FILE))),
+            ),
+            Location::Postgres(_) => (None, None),
         };
         let release_appender = Arc::new(Notify::new());
         let appender = Appender::spawn(pools.log.clone(), vault.clone(), head_tx, release_appender.clone());
@@ -130,6 +136,7 @@ impl EventStore {
                 upcasters: config.upcasters,
                 listener,
                 scanner,
+                checkpointer,
             }),
         })
     }
@@ -333,6 +340,9 @@ impl EventStore {
         drop(self);
         if let Some(listener) = &inner.listener {
             listener.abort();
+        }
+        if let Some(checkpointer) = &inner.checkpointer {
+            checkpointer.stop();
         }
         inner.release_appender.notify_one();
         inner.log.close().await;

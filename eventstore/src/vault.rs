@@ -221,7 +221,18 @@ impl KeyVault {
             done.rows_affected()
         });
         self.forget(subject);
+        self.purge_wal().await?;
         Ok(destroyed)
+    }
+
+    /// On SQLite, leaves no image of a page from before a shredding or re-wrapping in the
+    /// vault's WAL (the file's own freed space is zeroed by `secure_delete`).
+    async fn purge_wal(&self) -> Result<()> {
+        if let Db::Sqlite(pool) = &self.db {
+            let mut conn = pool.acquire().await?;
+            crate::wal::truncate_wal(&mut conn).await?;
+        }
+        Ok(())
     }
 
     /// Drops the subject's keys from memory and remembers that it is erased.
@@ -289,6 +300,8 @@ impl KeyVault {
             count
         });
         *self.kek.write().unwrap_or_else(|e| e.into_inner()) = (Arc::new(new_kek), new_version);
+        // Whoever holds the retired master key must not find keys it wraps in the WAL.
+        self.purge_wal().await?;
         Ok(MasterRotation {
             kek_version: new_version,
             rewrapped,

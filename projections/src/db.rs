@@ -3,14 +3,16 @@
 //! column is text, bigint or JSON text, so one SQL text runs on either backend.
 //! Must not touch the event log or the key vault: those are the store's.
 
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
-use vigil_eventstore::{Location, redact_url};
+use vigil_eventstore::{FALLBACK_AUTOCHECKPOINT_PAGES, Location, WalCheckpointer, redact_url};
 
 use crate::error::{ProjectionError, Result};
 
@@ -31,6 +33,8 @@ pub enum Backend {
 pub struct ReadDb {
     pool: AnyPool,
     backend: Backend,
+    /// `read.db` and its background WAL checkpointer (SQLite only).
+    file: Option<(PathBuf, Arc<WalCheckpointer>)>,
 }
 
 impl ReadDb {
@@ -69,20 +73,25 @@ impl ReadDb {
                             // secure_delete overwrites an erased person's rows on disk.
                             // temp_store: statement journals (copies of plaintext read-model
                             // pages) and sort spills stay in memory, never in temporary files.
-                            conn.execute(
+                            // Checkpoints are the background checkpointer's; the runner's
+                            // commits only fall back to one if it stalls.
+                            conn.execute(sqlx::AssertSqlSafe(format!(
                                 "pragma journal_mode = wal; pragma synchronous = normal; \
                                  pragma busy_timeout = 10000; pragma secure_delete = on; \
-                                 pragma temp_store = memory",
-                            )
+                                 pragma temp_store = memory; \
+                                 pragma wal_autocheckpoint = {FALLBACK_AUTOCHECKPOINT_PAGES}"
+                            )))
                             .await?;
                             Ok(())
                         })
                     })
                     .connect_with(options)
                     .await?;
+                let checkpointer = Arc::new(WalCheckpointer::spawn(path.clone()));
                 Ok(ReadDb {
                     pool,
                     backend: Backend::Sqlite,
+                    file: Some((path, checkpointer)),
                 })
             }
             Location::Postgres(url) => {
@@ -105,6 +114,7 @@ impl ReadDb {
                 Ok(ReadDb {
                     pool,
                     backend: Backend::Postgres,
+                    file: None,
                 })
             }
         }
@@ -170,8 +180,24 @@ impl ReadDb {
         Ok(())
     }
 
-    /// Closes the pool.
+    /// After an erasure: on SQLite, folds the WAL into `read.db` (where `secure_delete`
+    /// zeroed the deleted rows) and truncates it, so no image of a page from before the
+    /// delete stays on disk. On Postgres the deleted tuples are left to vacuum.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn purge_wal(&self) -> Result<()> {
+        if let Some((path, _)) = &self.file {
+            vigil_eventstore::truncate_wal_file(path).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops the background checkpointer and closes the pool.
     pub async fn close(&self) {
+        if let Some((_, checkpointer)) = &self.file {
+            checkpointer.stop();
+        }
         self.pool.close().await;
     }
 }

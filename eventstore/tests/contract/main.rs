@@ -5,6 +5,7 @@
 
 mod cases;
 mod harness;
+mod sqlite_files;
 
 harness::contract!(
     appended_events_read_back_with_their_envelopes,

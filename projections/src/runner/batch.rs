@@ -31,6 +31,7 @@ pub(crate) async fn apply_batch(db: &ReadDb, key: &IndexKey, events: &[RecordedE
     let Some(last) = events.last().map(|e| e.envelope.position) else {
         return Ok(positions.values().copied().min().unwrap_or(0));
     };
+    let mut erased_someone = false;
     for event in events {
         let position = event.envelope.position;
         let behind: Vec<Projection> = positions
@@ -48,6 +49,7 @@ pub(crate) async fn apply_batch(db: &ReadDb, key: &IndexKey, events: &[RecordedE
                     apply::erase(&mut w, *projection, subject).await?;
                 }
                 apply::erase_auth_state(&mut w, subject).await?;
+                erased_someone = true;
             }
             continue;
         }
@@ -77,6 +79,9 @@ pub(crate) async fn apply_batch(db: &ReadDb, key: &IndexKey, events: &[RecordedE
         query.execute(w.touch(CHECKPOINTS).await?).await?;
     }
     w.commit().await?;
+    if erased_someone {
+        db.purge_wal().await?;
+    }
     Ok(positions.values().copied().min().unwrap_or(0))
 }
 

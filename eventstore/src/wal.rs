@@ -1,0 +1,137 @@
+//! WAL housekeeping for SQLite files: checkpoints in the background, and a truncating
+//! checkpoint after erasures.
+//!
+//! SQLite's automatic checkpoint runs inside whichever commit pushes the WAL past its
+//! threshold, so that one writer also copies the WAL into the database file and syncs it;
+//! profiles of `bench api` showed those commits among the slowest read-your-writes mutations.
+//! A [`WalCheckpointer`] checkpoints PASSIVE (it never waits for, or blocks, a reader or a
+//! writer) from its own connection on a short interval, and the writers' own threshold is
+//! raised to [`FALLBACK_AUTOCHECKPOINT_PAGES`], which only bounds the WAL should this task stall.
+//!
+//! After an erasure, the WAL may still hold images of pages from before the delete (a wrapped
+//! data key, a read-model row). [`truncate_wal_file`] folds everything into the database file
+//! (whose freed space `secure_delete` zeroes) and truncates the WAL to zero bytes.
+//!
+//! Must not write anything but checkpoints.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode};
+use sqlx::{ConnectOptions, Connection, Row};
+
+use crate::error::Result;
+
+/// The writers' automatic-checkpoint threshold where a [`WalCheckpointer`] runs (about 40 MiB
+/// of 4 KiB pages, against SQLite's default of 1000 pages).
+pub const FALLBACK_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
+/// How often the background task checkpoints. Short enough that the WAL stays near the size
+/// SQLite's default threshold keeps it at under load; a checkpoint of an idle WAL costs a
+/// lock and a header read.
+const INTERVAL: Duration = Duration::from_millis(100);
+
+/// Checkpoints one SQLite file in the background until dropped or stopped.
+#[derive(Debug)]
+pub struct WalCheckpointer {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WalCheckpointer {
+    /// Starts checkpointing the database at `path` (already in WAL mode) every 100 ms.
+    #[must_use]
+    pub fn spawn(path: PathBuf) -> WalCheckpointer {
+        WalCheckpointer {
+            task: tokio::spawn(run(path)),
+        }
+    }
+
+    /// Stops the task; its connection closes.
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for WalCheckpointer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn run(path: PathBuf) {
+    let mut ticks = tokio::time::interval(INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut conn: Option<SqliteConnection> = None;
+    let mut failing = false;
+    loop {
+        ticks.tick().await;
+        let result = async {
+            let c = match conn.as_mut() {
+                Some(c) => c,
+                None => conn.insert(connect(&path).await?),
+            };
+            checkpoint(c, "passive").await
+        }
+        .await;
+        match result {
+            Ok(_) => failing = false,
+            Err(e) => {
+                // Once per failure streak: a stalled checkpointer shows in the log without
+                // flooding it; the writers' fallback threshold bounds the WAL meanwhile.
+                if !failing {
+                    tracing::warn!(error = %e, file = %path.display(), "background WAL checkpoint failed");
+                }
+                failing = true;
+                if let Some(c) = conn.take() {
+                    let _ = c.close().await;
+                }
+            }
+        }
+    }
+}
+
+async fn connect(path: &std::path::Path) -> Result<SqliteConnection> {
+    Ok(SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_secs(10))
+        .disable_statement_logging()
+        .connect()
+        .await?)
+}
+
+/// What a checkpoint reported: whether it was blocked, frames in the WAL, frames copied.
+async fn checkpoint(conn: &mut SqliteConnection, mode: &'static str) -> Result<(bool, i64, i64)> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("pragma wal_checkpoint({mode})")))
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((row.try_get::<i64, _>(0)? != 0, row.try_get(1)?, row.try_get(2)?))
+}
+
+/// Copies every WAL frame into the database file and truncates the WAL to zero bytes, waiting
+/// (up to the connection's busy timeout) for readers and writers to finish with it. Used after
+/// an erasure so the WAL keeps no image of a page from before the delete.
+///
+/// `Ok(false)` when SQLite reports the checkpoint blocked (a reader outlasted the timeout):
+/// the old frames then stay until later commits overwrite them, and a warning says so.
+///
+/// # Errors
+/// Database errors.
+pub(crate) async fn truncate_wal(conn: &mut SqliteConnection) -> Result<bool> {
+    let (blocked, _, _) = checkpoint(conn, "truncate").await?;
+    if blocked {
+        tracing::warn!("a truncating WAL checkpoint was blocked; the WAL will be overwritten by later commits");
+    }
+    Ok(!blocked)
+}
+
+/// [`truncate_wal`] on the SQLite file at `path`, from a connection of its own.
+///
+/// # Errors
+/// When the file cannot be opened; database errors.
+pub async fn truncate_wal_file(path: &std::path::Path) -> Result<bool> {
+    let mut conn = connect(path).await?;
+    let truncated = truncate_wal(&mut conn).await;
+    let _ = conn.close().await;
+    truncated
+}
