@@ -20,7 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             let location = location(&cli.store)?;
             vigil_eventstore::migrate(&location).await?;
-            println!("schema is up to date at {location:?}");
+            println!("migrations applied; the schema is up to date at {location:?}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Seed(args) => seed::run(&cli.store, args).await,

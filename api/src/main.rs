@@ -25,8 +25,10 @@ fn main() -> ExitCode {
         _ => ("warn", false),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG").unwrap_or_else(|_| default_level.into());
+    // Colour codes only on a terminal: redirected to a file they are noise in every line.
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter);
     if json {
         logs.json().init();

@@ -90,8 +90,8 @@ pub async fn resolve(location: &Location) -> anyhow::Result<(MasterKey, KeySourc
 
 /// Writes a key file with mode 0600, durably, refusing to overwrite.
 pub fn write_key_file(path: &Path, key: &MasterKey) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+        vigil_eventstore::create_private_dir(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -53,6 +53,7 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     tracing::info!("shutting down: stopping projections");
     stack.close().await;
     store.close().await;
+    tracing::info!("stopped: projections checkpointed, databases closed");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -97,8 +97,7 @@ pub(crate) struct Pools {
 pub async fn migrate(location: &Location) -> Result<()> {
     match location {
         Location::Sqlite(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::invalid("data dir", format!("{}: {e}", dir.display())))?;
+            create_private_dir(dir)?;
             let log = pool_of(sqlite_options(&dir.join(SQLITE_LOG_FILE)), 1).await?;
             SQLITE_EVENTS_MIGRATOR.run(&log).await?;
             log.close().await;
@@ -113,6 +112,36 @@ pub async fn migrate(location: &Location) -> Result<()> {
                 .await?;
             PG_MIGRATOR.run(&admin).await?;
             admin.close().await;
+        }
+    }
+    Ok(())
+}
+
+/// Creates a data dir (and missing parents) readable by its owner only: besides the sealed
+/// log it holds the key vault and, beside them, the plaintext read models. An existing dir
+/// open to others is left as it is, with a warning.
+///
+/// # Errors
+/// `InvalidInput` when the dir cannot be created or read.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    let failed = |e: std::io::Error| StoreError::invalid("data dir", format!("{}: {e}", dir.display()));
+    if !dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(failed)?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).map_err(failed)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                dir = %dir.display(),
+                mode = format!("{:o}", mode & 0o777),
+                "the data dir is open to other users; `chmod 700` it"
+            );
         }
     }
     Ok(())
@@ -254,6 +283,17 @@ pub async fn sqlite_vault_has_master_key(dir: &Path) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_data_dir_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("new").join("data");
+        migrate(&Location::Sqlite(dir.clone())).await.expect("migrate");
+        let mode = std::fs::metadata(&dir).expect("dir").permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
 
     #[test]
     fn database_passwords_never_print() {

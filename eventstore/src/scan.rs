@@ -47,6 +47,14 @@ impl Scanner {
         })
     }
 
+    /// Closes the idle connections (an open one keeps the log's WAL from being folded back and
+    /// removed when the store closes). Connections in use close when their read ends.
+    pub(crate) fn close(&self) {
+        for idle in &self.idle {
+            idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+    }
+
     /// Up to `limit` rows from `from` (inclusive) in position order, each hashed where it
     /// was read: what `verify_chain` needs, without building envelopes to throw away.
     pub(crate) async fn hash_range(self: &Arc<Self>, from: u64, limit: u64) -> Result<Vec<HashedRow>> {

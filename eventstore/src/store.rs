@@ -342,7 +342,10 @@ impl EventStore {
             listener.abort();
         }
         if let Some(checkpointer) = &inner.checkpointer {
-            checkpointer.stop();
+            checkpointer.stop().await;
+        }
+        if let Some(scanner) = &inner.scanner {
+            scanner.close();
         }
         inner.release_appender.notify_one();
         inner.log.close().await;

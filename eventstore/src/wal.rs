@@ -31,40 +31,51 @@ pub const FALLBACK_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 /// lock and a header read.
 const INTERVAL: Duration = Duration::from_millis(100);
 
-/// Checkpoints one SQLite file in the background until dropped or stopped.
+/// Checkpoints one SQLite file in the background until stopped (or dropped).
 #[derive(Debug)]
 pub struct WalCheckpointer {
-    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl WalCheckpointer {
     /// Starts checkpointing the database at `path` (already in WAL mode) every 100 ms.
     #[must_use]
     pub fn spawn(path: PathBuf) -> WalCheckpointer {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         WalCheckpointer {
-            task: tokio::spawn(run(path)),
+            stop,
+            task: std::sync::Mutex::new(Some(tokio::spawn(run(path, stopped)))),
         }
     }
 
-    /// Stops the task; its connection closes.
-    pub fn stop(&self) {
-        self.task.abort();
+    /// Stops the task and waits until its connection is closed, so that the last of the
+    /// database's connections to close can fold the WAL back and remove it.
+    pub async fn stop(&self) {
+        let _ = self.stop.send(true);
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 }
 
 impl Drop for WalCheckpointer {
     fn drop(&mut self) {
-        self.task.abort();
+        let _ = self.stop.send(true);
     }
 }
 
-async fn run(path: PathBuf) {
+async fn run(path: PathBuf, mut stopped: tokio::sync::watch::Receiver<bool>) {
     let mut ticks = tokio::time::interval(INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut conn: Option<SqliteConnection> = None;
     let mut failing = false;
     loop {
-        ticks.tick().await;
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped.wait_for(|stop| *stop) => break,
+        }
         let result = async {
             let c = match conn.as_mut() {
                 Some(c) => c,
@@ -87,6 +98,9 @@ async fn run(path: PathBuf) {
                 }
             }
         }
+    }
+    if let Some(c) = conn.take() {
+        let _ = c.close().await;
     }
 }
 

@@ -196,7 +196,7 @@ impl ReadDb {
     /// Stops the background checkpointer and closes the pool.
     pub async fn close(&self) {
         if let Some((_, checkpointer)) = &self.file {
-            checkpointer.stop();
+            checkpointer.stop().await;
         }
         self.pool.close().await;
     }

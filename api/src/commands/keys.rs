@@ -1,10 +1,12 @@
-//! `vigil keys shred` and `vigil keys rotate-master`.
+//! `vigil keys shred` (which also purges the read models) and `vigil keys rotate-master`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
-use vigil_eventstore::{MasterKey, Metadata};
+use vigil_eventstore::{EventStore, Location, MasterKey, Metadata};
+use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, ProjectionRunner, ReadDb};
 
 use crate::cli::{KeysCommand, StoreArgs};
 use crate::commands::open;
@@ -15,16 +17,53 @@ pub async fn run(args: &StoreArgs, cmd: KeysCommand) -> anyhow::Result<ExitCode>
         KeysCommand::Shred { subject } => {
             let (store, _) = open(args).await?;
             let report = store.shred(subject, Metadata::actor("system:cli")).await?;
-            store.close().await;
             println!(
                 "subject {} erased: ledger entry at position {}, {} key version(s) destroyed",
                 report.subject, report.ledger_position, report.keys_destroyed
             );
+            let purged = purge_read_models(args, &store, report.ledger_position).await;
+            store.close().await;
+            match purged {
+                Ok(true) => println!("read models purged of the subject"),
+                Ok(false) => {}
+                Err(e) => {
+                    eprintln!(
+                        "error: the log and keys are erased, but the read models may still hold the subject's rows \
+                         until projections reach position {}: {e:#}",
+                        report.ledger_position
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         KeysCommand::RotateMaster { new_key_file } => rotate_master(args, new_key_file).await,
     }
 }
+
+/// Runs the projections up to the erasure, so the read models (plaintext) lose the subject's
+/// rows now rather than when a server next runs. A running server's runner may apply the same
+/// batch: checkpoints move inside the batch's transaction, so only one of them does.
+/// `Ok(false)`: there are no read models yet (an embedded store no server has opened).
+async fn purge_read_models(args: &StoreArgs, store: &EventStore, ledger_position: u64) -> anyhow::Result<bool> {
+    let location = super::location(args)?;
+    if let Location::Sqlite(dir) = &location
+        && !dir.join("read.db").exists()
+    {
+        return Ok(false);
+    }
+    let db = ReadDb::open(&location, 2).await?;
+    let key = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await?);
+    let runner = ProjectionRunner::start(store.clone(), db.clone(), key).await?;
+    let reached = runner.wait_for(ledger_position, PURGE_TIMEOUT).await;
+    runner.stop_in_place().await;
+    db.close().await;
+    reached?;
+    Ok(true)
+}
+
+/// How long `keys shred` waits for the projections to apply the erasure.
+const PURGE_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn explicit_new_key(file: Option<PathBuf>) -> anyhow::Result<Option<MasterKey>> {
     if let Some(path) = file {

@@ -2,6 +2,11 @@
 //! vitals and bloodwork, with content fully determined by `--seed` (ids, values, dates). The
 //! store still stamps its own event ids, times and nonces. Subjects are written by several
 //! tasks at once so the appender's group commit does the batching.
+//!
+//! Seeded events exercise the store (sizes, streams, subjects, shredding, verification); they
+//! are not the application's domain events, so they go to `seed-…` streams that no
+//! projection follows. Seeding a server's data dir then adds log entries and nothing the read
+//! side would try, and fail, to decode.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,6 +18,9 @@ use vigil_eventstore::{AppendRequest, EventStore, ExpectedVersion, Metadata, New
 
 use crate::cli::{SeedArgs, StoreArgs};
 use crate::commands::{open, progress};
+
+/// Prefix of every seeded stream: a stream kind no projection follows.
+pub const SEED_STREAM_PREFIX: &str = "seed-";
 
 /// SplitMix64: tiny, deterministic, good enough for test content (not for keys).
 pub struct Rng(u64);
@@ -147,7 +155,7 @@ async fn seed_subject(store: &EventStore, subject: Uuid, rng: &mut Rng, events: 
         for chunk in list.chunks(1_000) {
             store
                 .append(AppendRequest {
-                    stream: format!("{stream}-{subject}"),
+                    stream: format!("{SEED_STREAM_PREFIX}{stream}-{subject}"),
                     subject,
                     expected: ExpectedVersion::Any,
                     events: chunk.to_vec(),
@@ -206,5 +214,16 @@ mod tests {
         };
         assert_eq!(generate(7), generate(7));
         assert_ne!(generate(7), generate(8));
+    }
+
+    #[test]
+    fn seeded_streams_are_followed_by_no_projection() {
+        use vigil_projections::streams::{StreamKind, kind_of};
+        let mut rng = Rng::new(7);
+        for i in 0..50 {
+            let (stream, _) = event(&mut rng, i).unwrap();
+            let name = format!("{SEED_STREAM_PREFIX}{stream}-{}", Uuid::nil());
+            assert_eq!(kind_of(&name), StreamKind::Other, "{name}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, Object};
 use time::{Duration, OffsetDateTime, UtcOffset};
+use vigil_domain::bloodwork::Marker;
 use vigil_domain::dose::{AdherencePolicy, adherence};
 use vigil_domain::levels::ModelSettings;
 use vigil_projections::read::{self, PageRequest};
@@ -156,15 +157,27 @@ impl QueryRoot {
         Ok(connection(p, Panel::from))
     }
 
-    /// One marker over time (`testosterone_total`, or `custom:<name>`), oldest first.
+    /// One marker over time (`total_testosterone`, or `custom:<name>`), oldest first.
     async fn marker_series(&self, ctx: &Context<'_>, marker: String) -> GqlResult<Vec<MarkerPointOut>> {
         let c = caller(ctx)?;
         if marker.len() > 120 {
             return Err(ApiError::bad("marker", "at most 120 characters")).gql();
         }
-        let points = read::marker_series(service(ctx)?.db(), c.user, &marker.to_lowercase())
-            .await
-            .gql()?;
+        let marker = marker.trim().to_lowercase();
+        // A misspelt name would otherwise answer an empty series, indistinguishable from a
+        // marker never measured.
+        let catalogued = serde_json::from_value::<Marker>(serde_json::Value::String(marker.clone())).is_ok();
+        let custom = marker
+            .strip_prefix("custom:")
+            .is_some_and(|name| !name.trim().is_empty());
+        if !catalogued && !custom {
+            return Err(ApiError::bad(
+                "marker",
+                "unknown marker: use a catalog name such as total_testosterone, or custom:<name>",
+            ))
+            .gql();
+        }
+        let points = read::marker_series(service(ctx)?.db(), c.user, &marker).await.gql()?;
         Ok(points.into_iter().map(MarkerPointOut::from).collect())
     }
 

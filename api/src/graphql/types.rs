@@ -269,7 +269,7 @@ pub struct Panel {
 
 #[derive(SimpleObject)]
 pub struct LabResult {
-    /// Catalog marker name (`testosterone_total`) or `custom:<name>`.
+    /// Catalog marker name (`total_testosterone`) or `custom:<name>`.
     pub marker: String,
     pub name: String,
     pub loinc: Option<String>,

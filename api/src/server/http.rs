@@ -111,6 +111,17 @@ fn plain(status: StatusCode, message: &'static str) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
 }
 
+/// A request refused before GraphQL sees it, answered like any other error (in the negotiated
+/// media type, with `extensions.code` and the part of the request at fault), so a client
+/// handles one error shape.
+fn refused(status: StatusCode, media: &'static str, field: &'static str, message: &'static str) -> Response {
+    let body = serde_json::json!({ "errors": [{
+        "message": message,
+        "extensions": { "code": "BAD_USER_INPUT", "field": field },
+    }] });
+    (status, [(header::CONTENT_TYPE, media)], body.to_string()).into_response()
+}
+
 async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let Some(media) = negotiate(&headers) else {
         return plain(
@@ -120,7 +131,7 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
     };
     let mut request = match parse_query_string(query.as_deref().unwrap_or("")) {
         Ok(r) => r,
-        Err(_) => return plain(StatusCode::BAD_REQUEST, "malformed GraphQL GET request"),
+        Err(_) => return refused(StatusCode::BAD_REQUEST, media, "query", "malformed GraphQL GET request"),
     };
     state.documents.prime(&mut request);
     let operation_name = request.operation_name.clone();
@@ -134,12 +145,16 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
             None => doc.operations.iter().next(),
         };
         if op.is_some_and(|(_, o)| o.node.ty != OperationType::Query) {
-            return (
+            let mut response = refused(
                 StatusCode::METHOD_NOT_ALLOWED,
-                [(header::ALLOW, "POST")],
+                media,
+                "method",
                 "mutations and subscriptions need POST",
-            )
-                .into_response();
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+            return response;
         }
     }
     execute(&state, &headers, request, media).await
@@ -158,15 +173,24 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
         .unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if essence != JSON {
-        return plain(
+        return refused(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "content-type",
             "POST bodies must be application/json",
         );
     }
     // One operation per request: a JSON array (batch) does not parse as a request.
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(_) => return plain(StatusCode::BAD_REQUEST, "the body must be one GraphQL request object"),
+        Err(_) => {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                media,
+                "body",
+                "the body must be one GraphQL request object (JSON with a \"query\" string)",
+            );
+        }
     };
     execute(&state, &headers, request, media).await
 }
@@ -181,16 +205,7 @@ async fn execute(
         // No document at all (say a misspelt `query` key) is a malformed request whatever
         // the media type (the spec allows 400 under application/json too): name what is
         // missing instead of reporting a parse error of an empty document.
-        let body = serde_json::json!({ "errors": [{
-            "message": "the request has no query",
-            "extensions": { "code": "BAD_USER_INPUT", "field": "query" },
-        }] });
-        return (
-            StatusCode::BAD_REQUEST,
-            [(header::CONTENT_TYPE, media)],
-            body.to_string(),
-        )
-            .into_response();
+        return refused(StatusCode::BAD_REQUEST, media, "query", "the request has no query");
     }
     let mut request = request;
     let validation = state.documents.prime(&mut request);

@@ -82,6 +82,8 @@ fn the_cli_tour_works_on_the_sqlite_default() {
     {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        let data = dir.path().join("vigil-data");
+        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
     }
     // After rotation the replaced dev key still opens the store.
     let run = vigil(dir.path(), &["verify"], &[]);

@@ -42,13 +42,22 @@ async fn the_http_edges_answer_as_the_graphql_over_http_spec_says() {
     // Nothing we can answer with: 406. A body that is not JSON: 415.
     let (status, _, _) = post(&server, "application/json", "text/html", query.clone()).await;
     assert_eq!(status, 406);
-    let (status, _, _) = post(&server, "text/plain", GRAPHQL_RESPONSE, query.clone()).await;
-    assert_eq!(status, 415);
+    let (status, media, body) = post(&server, "text/plain", GRAPHQL_RESPONSE, query.clone()).await;
+    assert_eq!((status, media.as_str()), (415, GRAPHQL_RESPONSE));
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "content-type", "{body}");
 
-    // A batch is one request too many: 400.
+    // A batch is one request too many, and a body that is not JSON is no request: 400, in
+    // the same error shape as every other error.
     let batch = json!([{ "query": "{ me { handle } }" }, { "query": "{ me { id } }" }]).to_string();
-    let (status, _, _) = post(&server, "application/json", GRAPHQL_RESPONSE, batch).await;
-    assert_eq!(status, 400);
+    for body in [batch, "{not json".to_string()] {
+        let (status, media, body) = post(&server, "application/json", "application/json", body).await;
+        assert_eq!((status, media.as_str()), (400, "application/json"));
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "body", "{body}");
+    }
 
     // A request error (unparsable document) under graphql-response+json: 400 without `data`;
     // under application/json: 200 with the error.

@@ -152,6 +152,13 @@ async fn tour(backend: Backend) {
     assert_eq!(results[0]["flag"], "H");
     assert_eq!(dash["dashboard"]["latestVitals"].as_array().unwrap().len(), 2);
     assert_eq!(dash["dashboard"]["activeProtocols"][0]["name"], "TRT");
+    // A misspelt marker is an error, not an empty series.
+    assert_eq!(
+        client
+            .code("{ markerSeries(marker: \"testosterone_totl\") { value } }", json!({}))
+            .await,
+        "BAD_USER_INPUT"
+    );
 
     // Amend from April: a March date still answers version 1.
     client

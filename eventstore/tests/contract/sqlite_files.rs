@@ -1,7 +1,8 @@
 //! SQLite only: what the files on disk still hold after a shredding or a master-key rotation.
 //! Deleting a row is not enough there: SQLite leaves a deleted cell's bytes in the page's free
 //! space, and the WAL keeps images of pages from before the delete. A wrapped data key left in
-//! either is readable by whoever holds the master key that wraps it.
+//! either is readable by whoever holds the master key that wraps it. Also: closing the store
+//! leaves no WAL behind.
 
 use sqlx::ConnectOptions;
 use uuid::Uuid;
@@ -82,4 +83,22 @@ async fn shredded_and_rewrapped_keys_leave_no_bytes_in_the_vault_files() {
     }
     assert_eq!(wrapped_keys(&db, kept).await.len(), 1, "re-wrapped, not lost");
     store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_store_folds_the_logs_wal_back_into_its_file() {
+    let db = TestDb::new(Backend::Sqlite).await.expect("sqlite");
+    let store = db.open().await;
+    store
+        .append(request("s", Uuid::now_v7(), ExpectedVersion::Any, vec![bp(120, 80)]))
+        .await
+        .expect("append");
+    // A bulk read leaves idle connections of its own, beside the checkpointer's.
+    assert_eq!(store.read_all(1, 100).await.expect("bulk read").len(), 1);
+    store.close().await;
+    // The last connection to close folds the WAL back and removes it, if it is the last.
+    assert!(
+        !db.sqlite_dir().join("events.db-wal").exists(),
+        "the log's WAL outlived close"
+    );
 }

@@ -101,7 +101,7 @@ pub async fn latest_panel(db: &ReadDb, user: Uuid) -> Result<Option<PanelView>> 
     row.as_ref().map(view).transpose()
 }
 
-/// Every live result of one marker (catalog name like `testosterone_total`, or
+/// Every live result of one marker (catalog name like `total_testosterone`, or
 /// `custom:<name>`), oldest first, at most 1000 points.
 ///
 /// # Errors
