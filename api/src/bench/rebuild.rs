@@ -31,7 +31,7 @@ const RAW_BATCH: usize = 100;
 const RAW_TX: usize = 1_000;
 
 pub async fn rebuild(db: &BenchDb, store: &EventStore, a: &BenchArgs) -> anyhow::Result<()> {
-    let events = args_events(a, 20_000);
+    let events = args_events(a, 100_000);
     let per_user = events.div_ceil(USERS);
     let at = OffsetDateTime::now_utc() - time::Duration::days(400);
     for u in 0..USERS {

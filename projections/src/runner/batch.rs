@@ -175,10 +175,15 @@ pub async fn reset(db: &ReadDb, projections: &[Projection]) -> Result<()> {
     ensure_checkpoints(&mut tx).await?;
     for projection in projections {
         for table in projection.tables() {
-            // Table names come from the fixed catalogue, never from input.
-            sqlx::query(sqlx::AssertSqlSafe(format!("delete from {table}")))
-                .execute(&mut *tx)
-                .await?;
+            // Table names come from the fixed catalogue, never from input. On Postgres,
+            // TRUNCATE: DELETE left the old rows as dead tuples (plaintext on disk until
+            // vacuum) and their index entries in the way of the replayed ones. SQLite's
+            // unconditional DELETE is already its truncate, and `secure_delete` zeroes it.
+            let sql = match db.backend() {
+                Backend::Postgres => format!("truncate table {table}"),
+                Backend::Sqlite => format!("delete from {table}"),
+            };
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
         }
         sqlx::query("update projection_checkpoints set position = 0, updated_at = $2 where name = $1")
             .bind(projection.name())
