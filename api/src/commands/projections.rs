@@ -20,10 +20,25 @@ pub async fn run(args: &StoreArgs, command: ProjectionsCommand) -> anyhow::Resul
             let key = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await?);
             let head = store.head_position().await?;
             let bar = super::progress(head, "rebuilding");
+            let mut reached = 0;
             let report = rebuild(&store, &db, &key, &projections, |position, _| {
+                reached = position;
                 bar.set_position(position)
             })
-            .await?;
+            .await;
+            let report = match report {
+                Ok(report) => report,
+                Err(e) => {
+                    bar.abandon();
+                    // The read models hold a consistent prefix: each batch committed with its
+                    // checkpoint. Say where it stopped and how to go on.
+                    anyhow::bail!(
+                        "rebuild stopped after position {reached} of {head}: {e}. The read models hold the events \
+                         up to {reached}; once the cause is fixed, run the rebuild again or start the server, \
+                         which continues from there"
+                    );
+                }
+            };
             bar.finish_and_clear();
             let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
             println!(
