@@ -79,8 +79,10 @@ pub(crate) async fn apply_batch(db: &ReadDb, key: &IndexKey, events: &[RecordedE
         query.execute(w.touch(CHECKPOINTS).await?).await?;
     }
     w.commit().await?;
-    if erased_someone {
-        db.purge_wal().await?;
+    // After the commit, and not fatal: the batch is applied either way, and a failure only
+    // leaves old page images in the WAL until later commits overwrite them.
+    if erased_someone && let Err(e) = db.purge_wal().await {
+        tracing::warn!(error = %e, "cannot truncate the read database's WAL after an erasure");
     }
     Ok(positions.values().copied().min().unwrap_or(0))
 }
