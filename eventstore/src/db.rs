@@ -286,13 +286,17 @@ mod tests {
 
     #[cfg(unix)]
     #[tokio::test]
-    async fn a_new_data_dir_is_readable_by_its_owner_only() {
+    async fn a_new_data_dir_and_its_databases_are_readable_by_their_owner_only() {
         use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("new").join("data");
         migrate(&Location::Sqlite(dir.clone())).await.expect("migrate");
-        let mode = std::fs::metadata(&dir).expect("dir").permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
+        let mode = |path: &std::path::Path| std::fs::metadata(path).expect("exists").permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        // The files SQLite creates, too (a build flag in .cargo/config.toml).
+        for file in ["events.db", "keys.db"] {
+            assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
+        }
     }
 
     #[test]
