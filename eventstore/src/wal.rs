@@ -114,12 +114,12 @@ async fn connect(path: &std::path::Path) -> Result<SqliteConnection> {
         .await?)
 }
 
-/// What a checkpoint reported: whether it was blocked, frames in the WAL, frames copied.
-async fn checkpoint(conn: &mut SqliteConnection, mode: &'static str) -> Result<(bool, i64, i64)> {
+/// Runs a checkpoint; whether SQLite reported it blocked (by a reader or writer).
+async fn checkpoint(conn: &mut SqliteConnection, mode: &'static str) -> Result<bool> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("pragma wal_checkpoint({mode})")))
         .fetch_one(&mut *conn)
         .await?;
-    Ok((row.try_get::<i64, _>(0)? != 0, row.try_get(1)?, row.try_get(2)?))
+    Ok(row.try_get::<i64, _>(0)? != 0)
 }
 
 /// Copies every WAL frame into the database file and truncates the WAL to zero bytes, waiting
@@ -132,7 +132,7 @@ async fn checkpoint(conn: &mut SqliteConnection, mode: &'static str) -> Result<(
 /// # Errors
 /// Database errors.
 pub(crate) async fn truncate_wal(conn: &mut SqliteConnection) -> Result<bool> {
-    let (blocked, _, _) = checkpoint(conn, "truncate").await?;
+    let blocked = checkpoint(conn, "truncate").await?;
     if blocked {
         tracing::warn!("a truncating WAL checkpoint was blocked; the WAL will be overwritten by later commits");
     }

@@ -35,12 +35,9 @@ fn weight_noted(note: &str) -> NewEvent {
     NewEvent::json(event.event_type(), event.schema_version(), &event).expect("encode")
 }
 
+/// Whether `needle` is anywhere in `read.db` or its WAL.
 fn in_read_files(dir: &std::path::Path, needle: &str) -> bool {
-    ["read.db", "read.db-wal"].iter().any(|name| {
-        std::fs::read(dir.join(name))
-            .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
-            .unwrap_or(false)
-    })
+    vigil_tests::in_sqlite_files(dir, "read.db", needle.as_bytes())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

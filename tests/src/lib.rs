@@ -1,5 +1,6 @@
 //! The test kit shared by vigil's test suites: a fresh database on the throwaway PostgreSQL
-//! that `ops/test.sh` starts. Dev-only; no production crate depends on it.
+//! that `ops/test.sh` starts, and a search of SQLite files for erased bytes. Dev-only; no
+//! production crate depends on it.
 
 // A test kit: a broken test environment must stop the test loudly, with the reason.
 #![allow(clippy::panic, clippy::expect_used)]
@@ -44,4 +45,14 @@ pub async fn fresh_pg_database() -> Option<String> {
     admin.close().await;
     let options: PgConnectOptions = url.parse().expect("test postgres url");
     Some(options.database(&name).to_url_lossy().to_string())
+}
+
+/// Whether `needle` occurs anywhere in the SQLite database `file` inside `dir` or in its WAL:
+/// what erasure tests search for, since a deleted row can outlive its delete in either.
+pub fn in_sqlite_files(dir: &std::path::Path, file: &str, needle: &[u8]) -> bool {
+    [file.to_owned(), format!("{file}-wal")].iter().any(|name| {
+        std::fs::read(dir.join(name))
+            .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+            .unwrap_or(false)
+    })
 }

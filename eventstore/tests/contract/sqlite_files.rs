@@ -29,11 +29,7 @@ async fn wrapped_keys(db: &TestDb, subject: Uuid) -> Vec<Vec<u8>> {
 
 /// Whether `needle` occurs anywhere in the vault's database file or its WAL.
 fn on_disk(db: &TestDb, needle: &[u8]) -> bool {
-    ["keys.db", "keys.db-wal"].iter().any(|name| {
-        std::fs::read(db.sqlite_dir().join(name))
-            .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
-            .unwrap_or(false)
-    })
+    vigil_tests::in_sqlite_files(&db.sqlite_dir(), "keys.db", needle)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
