@@ -24,19 +24,15 @@ use crate::crypto::DataKey;
 use crate::db::{Db, Dialect};
 use crate::error::{Result, StoreError};
 use crate::known::Known;
-use crate::log;
+use crate::log::{self, StoredRow};
 use crate::model::{AppendOutcome, AppendRequest};
 use crate::plan::plan;
+use crate::recent::RecentRows;
 use crate::store::advance;
 use crate::vault::KeyVault;
 
-/// Most requests committed together; bounds the latency one transaction adds.
-const MAX_JOBS_PER_COMMIT: usize = 512;
-/// Most events committed together.
-const MAX_EVENTS_PER_COMMIT: usize = 5_000;
-/// Most rounds (a drain, then up to four yields each followed by a drain) a group gathers
-/// before it commits; see [`gather`].
-const MAX_GATHER_ROUNDS: usize = 5;
+mod gather;
+use gather::gather;
 
 /// One queued append. `fence` marks the erasure-ledger entry that shreds a subject: it is
 /// written with the fence row in the same transaction, and skipped if the fence exists.
@@ -50,6 +46,8 @@ pub(crate) struct Appender {
     db: Db,
     vault: Arc<KeyVault>,
     head_tx: Arc<watch::Sender<u64>>,
+    /// Where committed rows go for subscribers, before the head moves past them.
+    recent: Arc<RecentRows>,
     /// The appender's own connection, kept between groups: taking one from the pool for each
     /// group costs a ping round trip.
     conn: Option<Conn>,
@@ -69,7 +67,8 @@ struct Needs {
     commands: Vec<Uuid>,
 }
 
-type Committed = (Vec<Result<AppendOutcome>>, u64);
+/// The callers' outcomes, the new head position and the rows written.
+type Committed = (Vec<Result<AppendOutcome>>, u64, Vec<StoredRow>);
 
 impl Appender {
     /// Starts the task. `release` makes it hand its connection back to the pool (so the pool
@@ -78,6 +77,7 @@ impl Appender {
         db: Db,
         vault: Arc<KeyVault>,
         head_tx: Arc<watch::Sender<u64>>,
+        recent: Arc<RecentRows>,
         release: Arc<Notify>,
     ) -> mpsc::Sender<Job> {
         let (tx, rx) = mpsc::channel(4096);
@@ -85,6 +85,7 @@ impl Appender {
             db,
             vault,
             head_tx,
+            recent,
             conn: None,
             known: None,
         };
@@ -120,7 +121,8 @@ impl Appender {
             return;
         }
         match self.commit(&ready, &keys).await {
-            Ok((outcomes, head)) => {
+            Ok((outcomes, head, rows)) => {
+                self.recent.committed(rows);
                 for (job, outcome) in ready.into_iter().zip(outcomes) {
                     let _ = job.reply.send(outcome);
                 }
@@ -138,7 +140,8 @@ impl Appender {
                     let result = self.commit(&single, &keys).await;
                     let [job] = single;
                     match result {
-                        Ok((mut outcomes, head)) => {
+                        Ok((mut outcomes, head, rows)) => {
+                            self.recent.committed(rows);
                             let _ = job.reply.send(outcomes.pop().unwrap_or(Err(StoreError::ShuttingDown)));
                             advance(&self.head_tx, head);
                         }
@@ -275,7 +278,7 @@ impl Appender {
         }
         known.learn(plan.head, &needs.streams, &needs.subjects, &plan.found);
         self.known = Some(known);
-        Ok(Some((plan.outcomes, plan.head.position)))
+        Ok(Some((plan.outcomes, plan.head.position, plan.rows)))
     }
 
     /// The path that always works: take the head lock, look everything up, write, commit.
@@ -312,7 +315,7 @@ impl Appender {
         let mut known = Known::new(plan.head);
         known.learn(plan.head, &needs.streams, &needs.subjects, &plan.found);
         self.known = Some(known);
-        Ok((plan.outcomes, plan.head.position))
+        Ok((plan.outcomes, plan.head.position, plan.rows))
     }
 }
 
@@ -350,42 +353,6 @@ impl Conn {
             }
         }
     }
-}
-
-/// The group `first` heads: every request queued now and, when the last group had company
-/// (`expect_company`), those of callers about to queue.
-///
-/// The callers a commit answers wake together, and the first to append again wakes this task
-/// before the others have run: draining at once committed that one request alone, a whole
-/// round trip and sync for one event (a third of the groups under 64 writers). Yielding lets
-/// the callers already woken queue their requests first (measured: groups of 63–64 instead of
-/// alternating 63 and 1). A lone caller has nobody to wait for, so it skips the yields.
-async fn gather(rx: &mut mpsc::Receiver<Job>, first: Job, expect_company: bool) -> Vec<Job> {
-    let mut events = first.req.events.len();
-    let mut jobs = vec![first];
-    let rounds = if expect_company { MAX_GATHER_ROUNDS } else { 1 };
-    for round in 0..rounds {
-        if round > 0 {
-            tokio::task::yield_now().await;
-        }
-        let before = jobs.len();
-        while jobs.len() < MAX_JOBS_PER_COMMIT && events < MAX_EVENTS_PER_COMMIT {
-            match rx.try_recv() {
-                Ok(job) => {
-                    events += job.req.events.len();
-                    jobs.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        // The first yield can come back empty while woken callers still wait to run (on the
-        // other worker); a later empty round means nobody else is coming.
-        let full = jobs.len() >= MAX_JOBS_PER_COMMIT || events >= MAX_EVENTS_PER_COMMIT;
-        if full || (jobs.len() == before && round > 1) {
-            break;
-        }
-    }
-    jobs
 }
 
 fn unique<T: Eq + std::hash::Hash + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {

@@ -28,6 +28,7 @@ mod log;
 mod model;
 mod opening;
 mod plan;
+mod recent;
 mod scan;
 mod store;
 mod subscribe;

@@ -16,6 +16,7 @@ use crate::log::{self, StoredRow};
 use crate::model::{
     AppendOutcome, AppendRequest, ExpectedVersion, Metadata, NewEvent, RecordedEvent, SYSTEM_SUBJECT, validate_request,
 };
+use crate::recent::RecentRows;
 use crate::scan::Scanner;
 use crate::upcast::Upcasters;
 use crate::vault::{KeyVault, MasterRotation};
@@ -75,6 +76,8 @@ struct Inner {
     scanner: Option<Arc<Scanner>>,
     /// Checkpoints the embedded log's WAL off the appender's commits (SQLite only).
     checkpointer: Option<WalCheckpointer>,
+    /// The rows this process committed last, for the subscription (see `recent`).
+    recent: Arc<RecentRows>,
 }
 
 impl Drop for Inner {
@@ -125,7 +128,14 @@ impl EventStore {
             Location::Postgres(_) => (None, None),
         };
         let release_appender = Arc::new(Notify::new());
-        let appender = Appender::spawn(pools.log.clone(), vault.clone(), head_tx, release_appender.clone());
+        let recent = Arc::new(RecentRows::default());
+        let appender = Appender::spawn(
+            pools.log.clone(),
+            vault.clone(),
+            head_tx,
+            recent.clone(),
+            release_appender.clone(),
+        );
         Ok(EventStore {
             inner: Arc::new(Inner {
                 log: pools.log,
@@ -137,6 +147,7 @@ impl EventStore {
                 listener,
                 scanner,
                 checkpointer,
+                recent,
             }),
         })
     }
@@ -210,6 +221,19 @@ impl EventStore {
             .read_then(from, limit, Arc::new(move |rows| store.open_with_keys_in_memory(rows)))
             .await?;
         self.finish_opening(opened).await
+    }
+
+    /// As [`EventStore::read_all`], but rows this process committed last come from memory
+    /// (see `recent`), and then the answer stops where they stop: for a subscriber, which
+    /// asks again from where an answer ended.
+    ///
+    /// # Errors
+    /// As [`EventStore::read_all`].
+    pub(crate) async fn read_all_recent_first(&self, from: u64, limit: u64) -> Result<Vec<RecordedEvent>> {
+        match self.inner.recent.from(from, limit) {
+            Some(rows) => self.open_rows(rows).await,
+            None => self.read_all(from, limit).await,
+        }
     }
 
     /// Events sealed under one subject's keys, from position `from` (inclusive).

@@ -38,7 +38,7 @@ impl EventStore {
                 if let Some(event) = c.buffer.pop_front() {
                     return Some((Ok(event), c));
                 }
-                match c.store.read_all(c.next, PAGE).await {
+                match c.store.read_all_recent_first(c.next, PAGE).await {
                     Ok(events) if !events.is_empty() => {
                         c.next = events.last().map_or(c.next, |e| e.envelope.position + 1);
                         c.buffer.extend(events);

@@ -23,7 +23,7 @@ use vigil_eventstore::RecordedEvent;
 use crate::error::{ProjectionError, Result};
 use crate::identity::IndexKey;
 use crate::projection::{PERSONAL_AUTH_TABLES, Projection};
-pub(crate) use writer::Writer;
+pub(crate) use writer::{Arg, Writer};
 
 /// What an apply function gets to see besides the event itself.
 pub(crate) struct Ctx<'a> {

@@ -376,6 +376,17 @@ impl ReadCache {
         }
     }
 
+    /// `user`'s reading `entry` from memory, when their cached latest vitals are fresh and it
+    /// is one of them (then it is the row `read::health_log` returns, by the invariant of
+    /// `vitals`); `None` means read it. A mutation that records a current reading answers
+    /// with it without a query: that read was a round trip on every write.
+    pub fn latest_reading(&self, user: Uuid, entry: Uuid) -> Option<HealthLogView> {
+        let inner = self.lock();
+        let newest = inner.newest(user)[Part::Vitals as usize];
+        let vitals = Slot::fresh(inner.entries.get(&user).and_then(|e| e.vitals.as_ref()), newest)?;
+        vitals.iter().find(|v| v.entry_id == entry).cloned()
+    }
+
     /// New readings merged into cached vitals so far (for tests and metrics).
     pub fn vitals_merged(&self) -> u64 {
         self.lock().vitals_merged

@@ -38,6 +38,10 @@ pub enum ProjectionError {
         /// Lowest position the projections had reached.
         reached: u64,
     },
+    /// A batch found the checkpoints moved by someone else since its last one (a reset by
+    /// another process); it wrote nothing, and the runner starts again from them. `INTERNAL`.
+    #[error("the projection checkpoints were moved by another writer")]
+    CheckpointsMoved,
     /// The runner stopped. `INTERNAL`.
     #[error("the projection runner has stopped")]
     Stopped,

@@ -138,6 +138,7 @@ async fn run(
         // (Re)subscribing from the lowest checkpoint may skip events another server applied
         // meanwhile: nothing cached can be trusted across that gap.
         cache.forget_all();
+        let mut remembered = None;
         let from = match checkpoints(&db).await {
             Ok(positions) => lowest(&positions) + 1,
             Err(e) => {
@@ -182,12 +183,16 @@ async fn run(
                         }
                     }
                     if !batch.is_empty() {
-                        match batch::apply_batch(&db, &index_key, &batch).await {
+                        match batch::apply_batch(&db, &index_key, &batch, &mut remembered).await {
                             Ok(low) => {
                                 backoff = Duration::from_millis(100);
                                 cache.saw(&batch);
                                 reached.send_replace(low);
                                 metrics_batch(batch.len(), started.elapsed());
+                            }
+                            Err(ProjectionError::CheckpointsMoved) => {
+                                tracing::info!("projection checkpoints moved by another writer; following them");
+                                break;
                             }
                             Err(e) => {
                                 tracing::error!(error = %e, "projection batch failed; retrying from the checkpoint");

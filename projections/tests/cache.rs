@@ -188,13 +188,18 @@ async fn cached_vitals_stay_what_a_fresh_read_returns(location: Location) {
     assert_eq!(cached.vitals.len(), 1);
 
     let (newer, event) = weight_at(now - time::Duration::hours(1), 872);
+    let (older, older_event) = weight_at(now - time::Duration::hours(3), 870);
+    let (pulse, pulse_event) = recorded(VitalKind::HeartRate, "8867-4", "/min", now, 680);
     let steps: Vec<(&str, NewEvent)> = vec![
         ("a newer reading", event),
-        ("an older reading", weight_at(now - time::Duration::hours(3), 870).1),
-        ("a new kind", reading(VitalKind::HeartRate, "8867-4", "/min")),
+        ("an older reading", older_event),
+        ("a new kind", pulse_event),
         ("the latest withdrawn", retraction(newer)),
         ("the one before withdrawn too", retraction(first)),
     ];
+    // What a mutation may answer from memory after each step (and the dashboard read that
+    // follows it): the latest live reading of each kind, and nothing else.
+    let from_memory: [&[EntryId]; 5] = [&[newer], &[newer], &[newer, pulse], &[first, pulse], &[older, pulse]];
     for (i, (what, event)) in steps.into_iter().enumerate() {
         let merged = runner.cache().vitals_merged();
         append(event).await;
@@ -206,6 +211,17 @@ async fn cached_vitals_stay_what_a_fresh_read_returns(location: Location) {
             .await
             .expect("load");
         assert_eq!(cached.vitals, fresh.vitals, "after {what}");
+        for id in [first, newer, older, pulse] {
+            let remembered = runner.cache().latest_reading(person, id.as_uuid());
+            let stored = vigil_projections::read::health_log(&db, person, id.as_uuid())
+                .await
+                .expect("read");
+            if from_memory[i].contains(&id) {
+                assert_eq!(remembered, stored, "after {what}, the row of {id:?}");
+            } else {
+                assert!(remembered.is_none(), "after {what}, {id:?} must be read");
+            }
+        }
     }
     let last = runner.cache().dashboard(&db, person).await.expect("dashboard");
     assert_eq!(last.vitals.len(), 2, "the oldest weight and the heart rate remain");

@@ -136,7 +136,11 @@ async fn dose_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> Gql
 }
 
 async fn health_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> GqlResult<HealthLogPayload> {
-    let view = read::health_log(svc.db(), c.user, id).await.gql()?;
+    // A new current reading is among the cached latest vitals the runner just merged it into.
+    let view = match svc.runner().cache().latest_reading(c.user, id) {
+        Some(view) => Some(view),
+        None => read::health_log(svc.db(), c.user, id).await.gql()?,
+    };
     Ok(HealthLogPayload {
         health_log: view
             .map(HealthLog::from)

@@ -29,6 +29,7 @@ harness::contract!(
     old_schema_versions_are_upcast_on_read,
     a_subscription_delivers_history_then_live_events_in_order,
     a_tailing_reader_sees_every_event_once_while_64_writers_append,
+    a_subscription_delivers_exactly_what_the_log_holds,
     two_store_instances_on_one_database_keep_one_gapless_chain,
     an_instance_sees_what_another_instance_wrote_to_its_streams,
     shred_cost_is_independent_of_event_count,

@@ -11,6 +11,7 @@
 
 use std::ptr;
 
+use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Transaction};
 
 use crate::db::Backend;
@@ -206,6 +207,77 @@ impl Writer {
         self.tx.commit().await?;
         Ok(())
     }
+
+    /// Runs `first` (a read, whose rows are returned), then writes every pending row, then runs
+    /// `last`: on SQLite in one multi-statement call, because each statement is a round trip
+    /// to the connection's thread and a batch's three were most of what it waited for under
+    /// load; on Postgres, whose bound statements go one at a time, in that order.
+    pub(crate) async fn finish(
+        &mut self,
+        first: Option<&'static str>,
+        last: Option<(String, Vec<Arg>)>,
+    ) -> Result<Vec<AnyRow>> {
+        let params: usize =
+            self.pending.iter().map(|p| p.args.len()).sum::<usize>() + last.as_ref().map_or(0, |(_, args)| args.len());
+        if self.backend == Backend::Postgres || params > MAX_PARAMS_PER_CALL {
+            let rows = match first {
+                Some(sql) => sqlx::query(sql).fetch_all(&mut *self.tx).await?,
+                None => Vec::new(),
+            };
+            self.touch_all().await?;
+            if let Some((sql, args)) = last {
+                bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args)
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+            return Ok(rows);
+        }
+        let mut sql = String::new();
+        let mut args = Vec::with_capacity(params);
+        if let Some(first) = first {
+            sql.push_str(first);
+            sql.push_str("; ");
+        }
+        for pending in &mut self.pending {
+            let insert = pending.insert;
+            let per_row = insert.arity.max(1);
+            let mut rows_left = pending.args.len() / per_row;
+            while rows_left > 0 {
+                let rows = rows_left.min(insert.rows_per_statement());
+                sql.push_str(&insert.sql(rows, self.backend));
+                sql.push_str("; ");
+                rows_left -= rows;
+            }
+            args.append(&mut pending.args);
+        }
+        if let Some((last, mut last_args)) = last {
+            sql.push_str(&last);
+            args.append(&mut last_args);
+        }
+        if sql.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+}
+
+/// Bound parameters in one SQLite call at most, as in the store's appender: SQLite's limit is
+/// per statement, but a call's statements are bound from one list.
+const MAX_PARAMS_PER_CALL: usize = 30_000;
+
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    args: impl IntoIterator<Item = Arg>,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    for arg in args {
+        query = match arg {
+            Arg::Text(text) => query.bind(text),
+            Arg::Int(int) => query.bind(int),
+        };
+    }
+    query
 }
 
 /// Writes `pending`'s rows, a full statement at a time, and leaves it empty.
@@ -216,14 +288,10 @@ async fn flush(conn: &mut AnyConnection, backend: Backend, pending: &mut Pending
     let mut args = pending.args.drain(..);
     while rows_left > 0 {
         let rows = rows_left.min(insert.rows_per_statement());
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert.sql(rows, backend)));
-        for arg in args.by_ref().take(rows * per_row) {
-            query = match arg {
-                Arg::Text(text) => query.bind(text),
-                Arg::Int(int) => query.bind(int),
-            };
-        }
-        query.execute(&mut *conn).await?;
+        let query = sqlx::query(sqlx::AssertSqlSafe(insert.sql(rows, backend)));
+        bind_all(query, args.by_ref().take(rows * per_row))
+            .execute(&mut *conn)
+            .await?;
         rows_left -= rows;
     }
     Ok(())

@@ -11,7 +11,7 @@ use sqlx::Row;
 use uuid::Uuid;
 use vigil_eventstore::{EventStore, Payload, RecordedEvent};
 
-use crate::apply::{self, Writer};
+use crate::apply::{self, Arg, Writer};
 use crate::db::{Backend, ReadDb};
 use crate::error::{ProjectionError, Result};
 use crate::identity::IndexKey;
@@ -21,13 +21,49 @@ use crate::streams::{self, StreamKind};
 /// The checkpoint table: never buffered, named for `Writer::touch`.
 const CHECKPOINTS: &str = "projection_checkpoints";
 
+/// The checkpoints as the caller's last committed batch left them. On SQLite a batch starts
+/// from them instead of reading them first, and reads them in its final call, under the
+/// same write lock, to check: one round trip instead of two.
+pub(crate) type Remembered = Option<BTreeMap<Projection, u64>>;
+
+const SELECT_CHECKPOINTS: &str = "select name, position from projection_checkpoints order by name";
+
 /// Applies `events` (consecutive, ascending) to every projection still below them. Returns
-/// the lowest checkpoint after commit.
-pub(crate) async fn apply_batch(db: &ReadDb, key: &IndexKey, events: &[RecordedEvent]) -> Result<u64> {
+/// the lowest checkpoint after commit, and leaves the checkpoints in `remembered`.
+///
+/// # Errors
+/// Database and decode errors; `CheckpointsMoved` (nothing written) when the checkpoints are
+/// not those remembered: someone else moved them, and the caller must start again from them.
+pub(crate) async fn apply_batch(
+    db: &ReadDb,
+    key: &IndexKey,
+    events: &[RecordedEvent],
+    remembered: &mut Remembered,
+) -> Result<u64> {
+    let backend = db.backend();
     // The writer holds the batch's inserts and writes them many rows per statement; it writes
     // them before any other statement on their table and at commit (see `apply::writer`).
-    let mut w = Writer::new(db.begin_write().await?, db.backend());
-    let mut positions = locked_checkpoints(w.touch(CHECKPOINTS).await?, db.backend()).await?;
+    let mut w = Writer::new(db.begin_write().await?, backend);
+    // SQLite checks the remembered checkpoints at the end (any difference: this batch may
+    // repeat another writer's, so it is undone). Postgres reads and locks them first, since
+    // another server may share them: moved forward, they say what to skip; moved back (a
+    // reset), the runner must replay from them.
+    let mut assumed = remembered.take();
+    let mut positions = match &assumed {
+        Some(known) if backend == Backend::Sqlite => known.clone(),
+        known => {
+            let found = locked_checkpoints(w.touch(CHECKPOINTS).await?, backend).await?;
+            let moved_back = known
+                .iter()
+                .flatten()
+                .any(|(p, at)| found.get(p).is_none_or(|now| now < at));
+            if moved_back {
+                return Err(ProjectionError::CheckpointsMoved);
+            }
+            assumed = None;
+            found
+        }
+    };
     let Some(last) = events.last().map(|e| e.envelope.position) else {
         return Ok(positions.values().copied().min().unwrap_or(0));
     };
@@ -63,22 +99,35 @@ pub(crate) async fn apply_batch(db: &ReadDb, key: &IndexKey, events: &[RecordedE
     }
     // Every checkpoint that moves moves to `last`: one statement, not one per projection.
     let moved: Vec<Projection> = positions.iter().filter(|(_, p)| **p < last).map(|(n, _)| *n).collect();
-    if !moved.is_empty() {
-        let names = (3..moved.len() + 3)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("update {CHECKPOINTS} set position = $1, updated_at = $2 where name in ({names})");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(i64::try_from(last).unwrap_or(i64::MAX))
-            .bind(now_micros());
-        for projection in &moved {
-            query = query.bind(projection.name());
-            positions.insert(*projection, last);
-        }
-        query.execute(w.touch(CHECKPOINTS).await?).await?;
+    let update = (!moved.is_empty()).then(|| {
+        // Numbered placeholders on Postgres; anonymous ones on SQLite, where a numbered one
+        // would index the whole call's parameters, not this statement's.
+        let mark = |i: usize| match backend {
+            Backend::Postgres => format!("${i}"),
+            Backend::Sqlite => "?".to_owned(),
+        };
+        let names = (3..moved.len() + 3).map(mark).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "update {CHECKPOINTS} set position = {}, updated_at = {} where name in ({names})",
+            mark(1),
+            mark(2)
+        );
+        let mut args: Vec<Arg> = vec![i64::try_from(last).unwrap_or(i64::MAX).into(), now_micros().into()];
+        args.extend(moved.iter().map(|p| Arg::from(p.name())));
+        (sql, args)
+    });
+    let found = w.finish(assumed.as_ref().map(|_| SELECT_CHECKPOINTS), update).await?;
+    if let Some(assumed) = assumed
+        && checkpoints_of(&found)? != assumed
+    {
+        // Dropping the writer rolls the batch back.
+        return Err(ProjectionError::CheckpointsMoved);
+    }
+    for projection in &moved {
+        positions.insert(*projection, last);
     }
     w.commit().await?;
+    *remembered = Some(positions.clone());
     // After the commit, and not fatal: the batch is applied either way, and a failure only
     // leaves old page images in the WAL until later commits overwrite them.
     if erased_someone && let Err(e) = db.purge_wal().await {
@@ -117,9 +166,12 @@ async fn locked_checkpoints(tx: &mut sqlx::AnyConnection, backend: Backend) -> R
 async fn select_checkpoints(tx: &mut sqlx::AnyConnection, backend: Backend) -> Result<BTreeMap<Projection, u64>> {
     let sql = match backend {
         Backend::Postgres => "select name, position from projection_checkpoints order by name for update",
-        Backend::Sqlite => "select name, position from projection_checkpoints order by name",
+        Backend::Sqlite => SELECT_CHECKPOINTS,
     };
-    let rows = sqlx::query(sql).fetch_all(&mut *tx).await?;
+    checkpoints_of(&sqlx::query(sql).fetch_all(&mut *tx).await?)
+}
+
+fn checkpoints_of(rows: &[sqlx::any::AnyRow]) -> Result<BTreeMap<Projection, u64>> {
     let mut positions = BTreeMap::new();
     for row in rows {
         let name: String = row.try_get("name")?;
@@ -236,6 +288,7 @@ pub async fn rebuild(
     let head = store.head_position().await?;
     let next = checkpoints(db).await?.iter().map(|(_, p)| *p).min().unwrap_or(0) + 1;
     let mut events = 0u64;
+    let mut remembered = None;
     let mut page = if next <= head {
         store.read_all(next, super::BATCH as u64).await?
     } else {
@@ -248,7 +301,7 @@ pub async fn rebuild(
             let store = store.clone();
             tokio::spawn(async move { store.read_all(last + 1, super::BATCH as u64).await })
         });
-        apply_batch(db, key, &page).await?;
+        apply_batch(db, key, &page, &mut remembered).await?;
         events += page.len() as u64;
         progress(last, head);
         let Some(following) = following else { break };

@@ -196,3 +196,46 @@ pub async fn an_instance_sees_what_another_instance_wrote_to_its_streams(db: Tes
     assert_eq!(a.head_position().await.unwrap(), 4);
     assert_eq!(a.verify_chain(|_, _| {}).await.unwrap().unwrap().events, 4);
 }
+
+/// A subscriber takes the rows its own process committed last from memory: it must receive
+/// exactly what reading the log gives, also for a subject shredded since (its events open as
+/// erased either way) and across rows another instance wrote in between (read from the log).
+pub async fn a_subscription_delivers_exactly_what_the_log_holds(db: TestDb) {
+    let store = db.open().await;
+    let other = db.open().await;
+    let (kept, shredded, elsewhere) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    for i in 0..4 {
+        store
+            .append(request("kept", kept, ExpectedVersion::Any, vec![bp(i, 0), bp(i, 1)]))
+            .await
+            .unwrap();
+        store
+            .append(request("shredded", shredded, ExpectedVersion::Any, vec![bp(i, 2)]))
+            .await
+            .unwrap();
+        other
+            .append(request("elsewhere", elsewhere, ExpectedVersion::Any, vec![bp(i, 3)]))
+            .await
+            .unwrap();
+    }
+    store.shred(shredded, Metadata::actor("test")).await.unwrap();
+    let head = store.head_position().await.unwrap();
+    let subscribed: Vec<_> = tokio::time::timeout(
+        Duration::from_secs(30),
+        store
+            .subscribe(1)
+            .take(usize::try_from(head).unwrap())
+            .map(|e| e.unwrap())
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .expect("every event delivered");
+    let logged = store.read_all(1, head).await.unwrap();
+    assert_eq!(subscribed.len(), logged.len());
+    assert_eq!(subscribed, logged);
+    let erased = subscribed
+        .iter()
+        .filter(|e| matches!(e.payload, vigil_eventstore::Payload::Erased))
+        .count();
+    assert_eq!(erased, 4, "the shredded subject's events open as erased");
+}
