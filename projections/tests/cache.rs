@@ -3,47 +3,27 @@
 //! erasure drops everything held about them. Same cases on SQLite and Postgres.
 #![allow(clippy::expect_used)]
 
-use std::sync::Arc;
-use std::time::Duration;
+mod support;
 
+use std::sync::Arc;
+
+use support::{WAIT, started, stopped};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use vigil_domain::aggregate::DomainEvent;
-use vigil_domain::health::{HealthEvent, VitalComponent, VitalKind};
-use vigil_domain::values::{Decimal, EntryId};
-use vigil_eventstore::{EventStore, ExpectedVersion, Location, MasterKey, Metadata, NewEvent, StoreConfig};
-use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, ProjectionRunner, ReadDb};
+use vigil_domain::health::{HealthEvent, VitalKind};
+use vigil_domain::values::EntryId;
+use vigil_eventstore::{ExpectedVersion, Location, Metadata, NewEvent};
 
-/// A recorded reading of `kind` at `at` (nanoseconds included: read models keep
-/// microseconds), and its entry id.
 fn recorded(kind: VitalKind, loinc: &str, unit: &str, at: OffsetDateTime, tenths: i64) -> (EntryId, NewEvent) {
-    let value = Decimal::from_parts(tenths, 1);
-    let entry_id = EntryId::from_uuid(Uuid::now_v7());
-    let event = HealthEvent::VitalRecorded {
-        entry_id,
-        kind,
-        loinc: loinc.into(),
-        components: vec![VitalComponent {
-            loinc: loinc.into(),
-            value,
-            unit: unit.into(),
-            canonical_value: value,
-            canonical_unit: unit.into(),
-        }],
-        measured_at: at,
-        note: Some("after breakfast".into()),
-        recorded_at: OffsetDateTime::now_utc(),
-    };
-    (
-        entry_id,
-        NewEvent::json(event.event_type(), event.schema_version(), &event).expect("encode"),
-    )
+    support::recorded(kind, loinc, unit, at, tenths, Some("after breakfast"))
 }
 
 fn reading(kind: VitalKind, loinc: &str, unit: &str) -> NewEvent {
     recorded(kind, loinc, unit, OffsetDateTime::now_utc(), 873).1
 }
 
+/// A weight at `at` (nanoseconds included: read models keep microseconds).
 fn weight_at(at: OffsetDateTime, tenths: i64) -> (EntryId, NewEvent) {
     recorded(
         VitalKind::BodyWeight,
@@ -54,29 +34,10 @@ fn weight_at(at: OffsetDateTime, tenths: i64) -> (EntryId, NewEvent) {
     )
 }
 
-/// A store, its read database and a running runner on `location`.
-async fn started(location: &Location) -> (EventStore, ReadDb, ProjectionRunner) {
-    let store = EventStore::open(StoreConfig::new(location.clone(), MasterKey::generate().expect("key")))
-        .await
-        .expect("open store");
-    let db = ReadDb::open(location, 4).await.expect("open read db");
-    let key = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await.expect("secret"));
-    let runner = ProjectionRunner::start(store.clone(), db.clone(), key)
-        .await
-        .expect("runner");
-    (store, db, runner)
-}
-
-async fn stopped(store: EventStore, db: ReadDb, runner: ProjectionRunner) {
-    runner.stop_in_place().await;
-    store.close().await;
-    db.close().await;
-}
-
 async fn the_cache_follows_writes_and_erasures(location: Location) {
     let (store, db, runner) = started(&location).await;
     let (person, bystander) = (Uuid::now_v7(), Uuid::now_v7());
-    let wait = Duration::from_secs(10);
+    let wait = WAIT;
 
     for someone in [person, bystander] {
         let outcome = store
@@ -177,10 +138,7 @@ async fn cached_vitals_stay_what_a_fresh_read_returns(location: Location) {
             .await
             .expect("append");
         version = outcome.last_version;
-        runner
-            .wait_for(outcome.last_position, Duration::from_secs(10))
-            .await
-            .expect("applied");
+        runner.wait_for(outcome.last_position, WAIT).await.expect("applied");
     };
     let (first, event) = weight_at(now - time::Duration::hours(2), 871);
     append(event).await;

@@ -4,36 +4,12 @@
 //! in the WAL (which the runner truncates after a batch that erased someone).
 #![allow(clippy::expect_used)]
 
-use std::time::Duration;
+mod support;
 
+use support::{WAIT, started, stopped, weight_at};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use vigil_domain::aggregate::DomainEvent;
-use vigil_domain::health::{HealthEvent, VitalComponent, VitalKind};
-use vigil_domain::values::{Decimal, EntryId};
-use vigil_eventstore::{EventStore, ExpectedVersion, Location, MasterKey, Metadata, NewEvent, StoreConfig};
-use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, ProjectionRunner, ReadDb};
-
-/// A weight reading whose note is `note`: a value that can only come from this person.
-fn weight_noted(note: &str) -> NewEvent {
-    let value = Decimal::from_parts(873, 1);
-    let event = HealthEvent::VitalRecorded {
-        entry_id: EntryId::from_uuid(Uuid::now_v7()),
-        kind: VitalKind::BodyWeight,
-        loinc: "29463-7".into(),
-        components: vec![VitalComponent {
-            loinc: "29463-7".into(),
-            value,
-            unit: "kg".into(),
-            canonical_value: value,
-            canonical_unit: "kg".into(),
-        }],
-        measured_at: OffsetDateTime::now_utc(),
-        note: Some(note.into()),
-        recorded_at: OffsetDateTime::now_utc(),
-    };
-    NewEvent::json(event.event_type(), event.schema_version(), &event).expect("encode")
-}
+use vigil_eventstore::{ExpectedVersion, Location, Metadata};
 
 /// Whether `needle` is anywhere in `read.db` or its WAL.
 fn in_read_files(dir: &std::path::Path, needle: &str) -> bool {
@@ -45,15 +21,8 @@ async fn an_erased_persons_read_models_leave_no_bytes_in_the_read_files() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("data");
     let location = Location::Sqlite(dir.clone());
-    let store = EventStore::open(StoreConfig::new(location.clone(), MasterKey::generate().expect("key")))
-        .await
-        .expect("open store");
-    let db = ReadDb::open(&location, 4).await.expect("open read db");
-    let key = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await.expect("secret"));
-    let runner = ProjectionRunner::start(store.clone(), db.clone(), key)
-        .await
-        .expect("runner");
-    let wait = Duration::from_secs(10);
+    let (store, db, runner) = started(&location).await;
+    let wait = WAIT;
 
     let (person, bystander) = (Uuid::now_v7(), Uuid::now_v7());
     let notes = [person, bystander].map(|who| format!("note-{}", who.simple()));
@@ -63,7 +32,7 @@ async fn an_erased_persons_read_models_leave_no_bytes_in_the_read_files() {
                 &vigil_projections::streams::health(*who),
                 *who,
                 ExpectedVersion::NoStream,
-                vec![weight_noted(note)],
+                vec![weight_at(OffsetDateTime::now_utc(), Some(note))],
                 Metadata::actor("test"),
             )
             .await
@@ -86,7 +55,5 @@ async fn an_erased_persons_read_models_leave_no_bytes_in_the_read_files() {
     );
     assert!(in_read_files(&dir, &notes[1]), "the bystander's note stays");
 
-    runner.stop_in_place().await;
-    store.close().await;
-    db.close().await;
+    stopped(store, db, runner).await;
 }

@@ -4,35 +4,17 @@
 //! events after the reset. Same case on SQLite and Postgres.
 #![allow(clippy::expect_used)]
 
-use std::time::Duration;
+mod support;
 
+use support::{WAIT, started, stopped, weight_at};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use vigil_domain::aggregate::DomainEvent;
-use vigil_domain::health::{HealthEvent, VitalComponent, VitalKind};
-use vigil_domain::values::{Decimal, EntryId};
-use vigil_eventstore::{EventStore, ExpectedVersion, Location, MasterKey, Metadata, NewEvent, StoreConfig};
+use vigil_eventstore::{ExpectedVersion, Location, Metadata, NewEvent};
 use vigil_projections::read::{self, PageRequest};
-use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, Projection, ProjectionRunner, ReadDb};
+use vigil_projections::{Projection, ReadDb};
 
 fn weight(minutes_ago: i64) -> NewEvent {
-    let value = Decimal::from_parts(873, 1);
-    let event = HealthEvent::VitalRecorded {
-        entry_id: EntryId::from_uuid(Uuid::now_v7()),
-        kind: VitalKind::BodyWeight,
-        loinc: "29463-7".into(),
-        components: vec![VitalComponent {
-            loinc: "29463-7".into(),
-            value,
-            unit: "kg".into(),
-            canonical_value: value,
-            canonical_unit: "kg".into(),
-        }],
-        measured_at: OffsetDateTime::now_utc() - time::Duration::minutes(minutes_ago),
-        note: None,
-        recorded_at: OffsetDateTime::now_utc(),
-    };
-    NewEvent::json(event.event_type(), event.schema_version(), &event).expect("encode")
+    weight_at(OffsetDateTime::now_utc() - time::Duration::minutes(minutes_ago), None)
 }
 
 async fn readings(db: &ReadDb, person: Uuid) -> usize {
@@ -48,17 +30,10 @@ async fn readings(db: &ReadDb, person: Uuid) -> usize {
 }
 
 async fn a_projection_reset_by_another_writer_is_replayed(location: Location) {
-    let store = EventStore::open(StoreConfig::new(location.clone(), MasterKey::generate().expect("key")))
-        .await
-        .expect("open store");
-    let db = ReadDb::open(&location, 4).await.expect("open read db");
-    let key = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await.expect("secret"));
-    let runner = ProjectionRunner::start(store.clone(), db.clone(), key)
-        .await
-        .expect("runner");
+    let (store, db, runner) = started(&location).await;
     let person = Uuid::now_v7();
     let stream = vigil_projections::streams::health(person);
-    let wait = Duration::from_secs(10);
+    let wait = WAIT;
     let mut version = 0;
     for minutes_ago in [30, 20, 10] {
         let expected = if version == 0 {
@@ -103,9 +78,7 @@ async fn a_projection_reset_by_another_writer_is_replayed(location: Location) {
         "every reading, not only the one after the reset"
     );
 
-    runner.stop_in_place().await;
-    store.close().await;
-    db.close().await;
+    stopped(store, db, runner).await;
 }
 
 #[tokio::test]
