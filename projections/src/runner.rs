@@ -140,7 +140,12 @@ async fn run(
         cache.forget_all();
         let mut remembered = None;
         let from = match checkpoints(&db).await {
-            Ok(positions) => lowest(&positions) + 1,
+            Ok(positions) => {
+                // What is applied now: lower than before after a reset by another writer, so
+                // that nobody waiting for a position is answered while it is being replayed.
+                reached.send_replace(lowest(&positions));
+                lowest(&positions) + 1
+            }
             Err(e) => {
                 tracing::error!(error = %e, "projection runner cannot read checkpoints; retrying");
                 tokio::time::sleep(backoff).await;
