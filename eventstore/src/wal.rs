@@ -129,18 +129,28 @@ async fn checkpoint(conn: &mut SqliteConnection, mode: &'static str) -> Result<b
 /// (up to the connection's busy timeout) for readers and writers to finish with it. Used after
 /// an erasure so the WAL keeps no image of a page from before the delete.
 ///
-/// `Ok(false)` when SQLite reports the checkpoint blocked (a reader outlasted the timeout):
-/// the old frames then stay until later commits overwrite them, and a warning says so.
+/// `Ok(false)` when SQLite still reports the checkpoint blocked after about a second of
+/// attempts (a reader outlasted the busy timeout, or checkpoints kept colliding): the old frames then stay until later commits overwrite them, and a warning says so.
 ///
 /// # Errors
 /// Database errors.
 pub(crate) async fn truncate_wal(conn: &mut SqliteConnection) -> Result<bool> {
-    let blocked = checkpoint(conn, "truncate").await?;
-    if blocked {
-        tracing::warn!("a truncating WAL checkpoint was blocked; the WAL will be overwritten by later commits");
+    // While another connection checkpoints (the background task does, every few
+    // milliseconds), SQLite answers "blocked" at once instead of calling the busy handler:
+    // the other checkpoint holds its lock for milliseconds, so try again.
+    for _ in 0..TRUNCATE_ATTEMPTS {
+        if !checkpoint(conn, "truncate").await? {
+            return Ok(true);
+        }
+        tokio::time::sleep(TRUNCATE_RETRY).await;
     }
-    Ok(!blocked)
+    tracing::warn!("a truncating WAL checkpoint was blocked; the WAL will be overwritten by later commits");
+    Ok(false)
 }
+
+/// Attempts of a truncating checkpoint, [`TRUNCATE_RETRY`] apart (about a second in all).
+const TRUNCATE_ATTEMPTS: usize = 100;
+const TRUNCATE_RETRY: Duration = Duration::from_millis(10);
 
 /// [`truncate_wal`] on the SQLite file at `path`, from a connection of its own.
 ///
@@ -151,4 +161,55 @@ pub async fn truncate_wal_file(path: &std::path::Path) -> Result<bool> {
     let truncated = truncate_wal(&mut conn).await;
     let _ = conn.close().await;
     truncated
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+
+    use sqlx::Connection;
+
+    use super::*;
+
+    /// The background task checkpoints every few milliseconds; an erasure's truncating
+    /// checkpoint that meets one must still truncate, not give up.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_truncating_checkpoint_succeeds_while_background_checkpoints_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let mut writer = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .connect()
+            .await
+            .expect("create");
+        sqlx::query("create table t (v blob)")
+            .execute(&mut writer)
+            .await
+            .expect("create");
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let busy = {
+            let path = path.clone();
+            tokio::spawn(async move {
+                let mut conn = connect(&path).await.expect("open");
+                while !*stopped.borrow() {
+                    checkpoint(&mut conn, "passive").await.expect("checkpoint");
+                }
+                let _ = conn.close().await;
+            })
+        };
+        for _ in 0..100 {
+            for _ in 0..20 {
+                sqlx::query("insert into t (v) values (randomblob(4000))")
+                    .execute(&mut writer)
+                    .await
+                    .expect("insert");
+            }
+            assert!(truncate_wal_file(&path).await.expect("truncate"), "truncated");
+        }
+        let _ = stop.send(true);
+        busy.await.expect("checkpointer");
+        let _ = writer.close().await;
+    }
 }
