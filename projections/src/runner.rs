@@ -143,8 +143,9 @@ async fn run(
             Ok(positions) => {
                 // What is applied now: lower than before after a reset by another writer, so
                 // that nobody waiting for a position is answered while it is being replayed.
-                reached.send_replace(lowest(&positions));
-                lowest(&positions) + 1
+                let applied = lowest(&positions);
+                reached.send_replace(applied);
+                applied + 1
             }
             Err(e) => {
                 tracing::error!(error = %e, "projection runner cannot read checkpoints; retrying");

@@ -7,7 +7,7 @@ mod support;
 
 use std::sync::Arc;
 
-use support::{WAIT, started, stopped};
+use support::{HealthStream, WAIT, started, stopped};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use vigil_domain::aggregate::DomainEvent;
@@ -124,22 +124,9 @@ fn retraction(entry_id: EntryId) -> NewEvent {
 async fn cached_vitals_stay_what_a_fresh_read_returns(location: Location) {
     let (store, db, runner) = started(&location).await;
     let person = Uuid::now_v7();
-    let stream = vigil_projections::streams::health(person);
     let now = OffsetDateTime::now_utc();
-    let mut version = 0;
-    let mut append = async |event: NewEvent| {
-        let expected = if version == 0 {
-            ExpectedVersion::NoStream
-        } else {
-            ExpectedVersion::Exact(version)
-        };
-        let outcome = store
-            .append_to(&stream, person, expected, vec![event], Metadata::actor("test"))
-            .await
-            .expect("append");
-        version = outcome.last_version;
-        runner.wait_for(outcome.last_position, WAIT).await.expect("applied");
-    };
+    let mut health = HealthStream::new(person);
+    let mut append = async |event: NewEvent| health.record(&store, &runner, event).await;
     let (first, event) = weight_at(now - time::Duration::hours(2), 871);
     append(event).await;
     let cached = runner.cache().dashboard(&db, person).await.expect("dashboard");

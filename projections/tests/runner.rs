@@ -6,10 +6,10 @@
 
 mod support;
 
-use support::{WAIT, started, stopped, weight_at};
+use support::{HealthStream, started, stopped, weight_at};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use vigil_eventstore::{ExpectedVersion, Location, Metadata, NewEvent};
+use vigil_eventstore::{Location, NewEvent};
 use vigil_projections::read::{self, PageRequest};
 use vigil_projections::{Projection, ReadDb};
 
@@ -32,27 +32,9 @@ async fn readings(db: &ReadDb, person: Uuid) -> usize {
 async fn a_projection_reset_by_another_writer_is_replayed(location: Location) {
     let (store, db, runner) = started(&location).await;
     let person = Uuid::now_v7();
-    let stream = vigil_projections::streams::health(person);
-    let wait = WAIT;
-    let mut version = 0;
+    let mut health = HealthStream::new(person);
     for minutes_ago in [30, 20, 10] {
-        let expected = if version == 0 {
-            ExpectedVersion::NoStream
-        } else {
-            ExpectedVersion::Exact(version)
-        };
-        let outcome = store
-            .append_to(
-                &stream,
-                person,
-                expected,
-                vec![weight(minutes_ago)],
-                Metadata::actor("test"),
-            )
-            .await
-            .expect("append");
-        version = outcome.last_version;
-        runner.wait_for(outcome.last_position, wait).await.expect("applied");
+        health.record(&store, &runner, weight(minutes_ago)).await;
     }
     assert_eq!(readings(&db, person).await, 3);
 
@@ -61,17 +43,7 @@ async fn a_projection_reset_by_another_writer_is_replayed(location: Location) {
     vigil_projections::runner::reset(&db, &[Projection::HealthLogs])
         .await
         .expect("reset");
-    let outcome = store
-        .append_to(
-            &stream,
-            person,
-            ExpectedVersion::Exact(version),
-            vec![weight(0)],
-            Metadata::actor("test"),
-        )
-        .await
-        .expect("append");
-    runner.wait_for(outcome.last_position, wait).await.expect("applied");
+    health.record(&store, &runner, weight(0)).await;
     assert_eq!(
         readings(&db, person).await,
         4,

@@ -139,6 +139,21 @@ struct Pending {
     args: Vec<Arg>,
 }
 
+impl Pending {
+    /// The row count of each statement that writes the pending rows, full ones first.
+    fn statements(&self) -> Vec<usize> {
+        let per_statement = self.insert.rows_per_statement();
+        let mut rows_left = self.args.len() / self.insert.arity.max(1);
+        let mut counts = Vec::with_capacity(rows_left.div_ceil(per_statement));
+        while rows_left > 0 {
+            let rows = rows_left.min(per_statement);
+            counts.push(rows);
+            rows_left -= rows;
+        }
+        counts
+    }
+}
+
 /// A write transaction with its pending inserts.
 pub(crate) struct Writer {
     tx: Transaction<'static, Any>,
@@ -239,14 +254,9 @@ impl Writer {
             sql.push_str("; ");
         }
         for pending in &mut self.pending {
-            let insert = pending.insert;
-            let per_row = insert.arity.max(1);
-            let mut rows_left = pending.args.len() / per_row;
-            while rows_left > 0 {
-                let rows = rows_left.min(insert.rows_per_statement());
-                sql.push_str(&insert.sql(rows, self.backend));
+            for rows in pending.statements() {
+                sql.push_str(&pending.insert.sql(rows, self.backend));
                 sql.push_str("; ");
-                rows_left -= rows;
             }
             args.append(&mut pending.args);
         }
@@ -283,16 +293,13 @@ fn bind_all<'q>(
 /// Writes `pending`'s rows, a full statement at a time, and leaves it empty.
 async fn flush(conn: &mut AnyConnection, backend: Backend, pending: &mut Pending) -> Result<()> {
     let insert = pending.insert;
-    let per_row = insert.arity.max(1);
-    let mut rows_left = pending.args.len() / per_row;
+    let statements = pending.statements();
     let mut args = pending.args.drain(..);
-    while rows_left > 0 {
-        let rows = rows_left.min(insert.rows_per_statement());
+    for rows in statements {
         let query = sqlx::query(sqlx::AssertSqlSafe(insert.sql(rows, backend)));
-        bind_all(query, args.by_ref().take(rows * per_row))
+        bind_all(query, args.by_ref().take(rows * insert.arity.max(1)))
             .execute(&mut *conn)
             .await?;
-        rows_left -= rows;
     }
     Ok(())
 }

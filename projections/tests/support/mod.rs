@@ -11,7 +11,7 @@ use uuid::Uuid;
 use vigil_domain::aggregate::DomainEvent;
 use vigil_domain::health::{HealthEvent, VitalComponent, VitalKind};
 use vigil_domain::values::{Decimal, EntryId};
-use vigil_eventstore::{EventStore, Location, MasterKey, NewEvent, StoreConfig};
+use vigil_eventstore::{EventStore, ExpectedVersion, Location, MasterKey, Metadata, NewEvent, StoreConfig};
 use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, ProjectionRunner, ReadDb};
 
 /// How long a test waits for the runner.
@@ -64,6 +64,34 @@ pub async fn started(location: &Location) -> (EventStore, ReadDb, ProjectionRunn
         .await
         .expect("runner");
     (store, db, runner)
+}
+
+/// One person's health stream, appended to one event at a time with the expected version.
+pub struct HealthStream {
+    person: Uuid,
+    version: u64,
+}
+
+impl HealthStream {
+    pub fn new(person: Uuid) -> HealthStream {
+        HealthStream { person, version: 0 }
+    }
+
+    /// Appends `event` and waits until the runner applied it.
+    pub async fn record(&mut self, store: &EventStore, runner: &ProjectionRunner, event: NewEvent) {
+        let expected = if self.version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(self.version)
+        };
+        let stream = vigil_projections::streams::health(self.person);
+        let outcome = store
+            .append_to(&stream, self.person, expected, vec![event], Metadata::actor("test"))
+            .await
+            .expect("append");
+        self.version = outcome.last_version;
+        runner.wait_for(outcome.last_position, WAIT).await.expect("applied");
+    }
 }
 
 /// Stops what [`started`] started.
