@@ -46,6 +46,10 @@ pub enum Command {
     /// Read-model maintenance.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// Staff accounts and account locks, from the server's shell: the only way to make an
+    /// admin. Each change is recorded with actor `system:cli` and the reason given.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// Print the GraphQL schema (SDL), as committed in api/schema.graphql.
     Schema,
 }
@@ -59,6 +63,65 @@ pub enum ProjectionsCommand {
     },
     /// Each projection's checkpoint and how far it lags the log.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Create a staff account; the password is read from standard input (one line). It must
+    /// enrol TOTP at its first sign-in before it gets a session.
+    Add {
+        /// The staff member's email (kept only sealed, like every email).
+        #[arg(long)]
+        email: String,
+        /// support, auditor or admin.
+        #[arg(long)]
+        role: String,
+        /// Public handle (generated when omitted).
+        #[arg(long)]
+        handle: Option<String>,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Give an account another role (user, support, auditor, admin); its sessions end.
+    Role {
+        /// The account's handle.
+        #[arg(long)]
+        handle: String,
+        /// The new role.
+        #[arg(long)]
+        role: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Disable an account: no sign-in, its sessions end.
+    Disable {
+        /// The account's handle.
+        #[arg(long)]
+        handle: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        /// The account's handle.
+        #[arg(long)]
+        handle: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a sign-in lock before it ends.
+    Unlock {
+        /// The account's handle.
+        #[arg(long)]
+        handle: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod events;
 mod keys;
 mod projections;
 mod seed;
+mod staff;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(cmd) => crate::bench::run(&cli.store, cmd).await,
         Command::Serve(args) => crate::server::run(&cli.store, args).await,
         Command::Projections(cmd) => projections::run(&cli.store, cmd).await,
+        Command::Staff(cmd) => staff::run(&cli.store, cmd).await,
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(ExitCode::SUCCESS)

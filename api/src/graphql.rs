@@ -9,6 +9,8 @@ mod logs;
 mod mutation;
 mod query;
 mod records;
+mod signin;
+mod staff;
 mod subscription;
 mod types;
 
@@ -16,7 +18,7 @@ use async_graphql::{Schema, SchemaBuilder, ValidationMode};
 
 pub use error::{GqlResult, IntoGql};
 pub use mutation::MutationRoot;
-pub use query::QueryRoot;
+pub use query::{QueryRoot, RequestId};
 pub use subscription::SubscriptionRoot;
 
 use crate::service::Service;
@@ -42,7 +44,7 @@ pub fn build_for_validated(service: Option<Service>, dev: bool) -> VigilSchema {
 }
 
 fn builder(service: Option<Service>, dev: bool) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    let mut builder = Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
+    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     if let Some(service) = service {

@@ -1,6 +1,7 @@
 //! The `vigil` binary. Thin: parse the command line, set up logging, run the command, and turn
 //! any failure into one clear line on stderr and a non-zero exit (never a panic).
 
+mod access;
 mod auth;
 mod bench;
 mod cli;

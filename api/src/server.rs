@@ -94,7 +94,7 @@ impl Stack {
             .context("cannot open the read database")?;
         let index = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await?);
         let runner = ProjectionRunner::start(store.clone(), db.clone(), index.clone()).await?;
-        let service = Service::new(store.clone(), db.clone(), runner, index, token, lag_timeout);
+        let service = Service::new(store.clone(), db.clone(), runner, index, token, lag_timeout)?;
         service
             .passwords()
             .warm()

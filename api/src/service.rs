@@ -6,9 +6,9 @@
 mod accounts;
 mod dashboard;
 mod error;
-mod live;
+pub(crate) mod live;
 mod rejections;
-mod sessions;
+pub(crate) mod sessions;
 mod states;
 #[cfg(test)]
 mod tests;
@@ -27,6 +27,7 @@ pub use accounts::Tokens;
 pub use dashboard::DashboardData;
 pub use error::{ApiError, ApiResult};
 
+use crate::access::Gate;
 use crate::auth::{PasswordHasher, TokenKey};
 
 /// Attempts of a command when another writer moved the stream meanwhile.
@@ -50,6 +51,7 @@ struct Inner {
     live: live::LiveSessions,
     states: Arc<states::AggregateStates>,
     lag_timeout: Duration,
+    gate: Gate,
 }
 
 /// The authenticated person behind a request.
@@ -59,6 +61,8 @@ pub struct Caller {
     pub user: Uuid,
     /// Their session (refresh-token family).
     pub session: Uuid,
+    /// Their role, as the store holds it at this request.
+    pub role: vigil_domain::account::Role,
 }
 
 impl Caller {
@@ -68,7 +72,11 @@ impl Caller {
 }
 
 impl Service {
-    /// Assembles the service.
+    /// Assembles the service. It takes the read database's one subject mint (see
+    /// `access::gate`).
+    ///
+    /// # Errors
+    /// When the mint was already taken from this database: another service owns it.
     pub fn new(
         store: EventStore,
         db: ReadDb,
@@ -76,13 +84,14 @@ impl Service {
         index: IndexKey,
         tokens: TokenKey,
         lag_timeout: Duration,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
+        let gate = Gate::new(&db)?;
         let states = Arc::new(states::AggregateStates::default());
         let forget = Arc::clone(&states);
         runner
             .cache()
             .on_erasure(Arc::new(move |subject| forget.forget_subject(subject)));
-        Service {
+        Ok(Service {
             inner: Arc::new(Inner {
                 store,
                 db,
@@ -93,8 +102,29 @@ impl Service {
                 live: live::LiveSessions::default(),
                 states,
                 lag_timeout,
+                gate,
             }),
-        }
+        })
+    }
+
+    /// The access gate (the only maker of read proofs).
+    pub(crate) fn gate(&self) -> &Gate {
+        &self.inner.gate
+    }
+
+    /// The blind-index key.
+    pub(crate) fn index(&self) -> &IndexKey {
+        &self.inner.index
+    }
+
+    /// The token key.
+    pub(crate) fn tokens(&self) -> &TokenKey {
+        &self.inner.tokens
+    }
+
+    /// Sessions found live recently.
+    pub(crate) fn live(&self) -> &live::LiveSessions {
+        &self.inner.live
     }
 
     /// The read database.
@@ -207,7 +237,7 @@ impl Service {
     ///
     /// # Errors
     /// Store errors; an undecodable event is `INTERNAL`; an erased one `FORBIDDEN`.
-    async fn catch_up<A>(&self, stream: &str, start: Option<(A::State, u64)>) -> ApiResult<(A::State, u64)>
+    pub(crate) async fn catch_up<A>(&self, stream: &str, start: Option<(A::State, u64)>) -> ApiResult<(A::State, u64)>
     where
         A: Aggregate,
         A::Event: DeserializeOwned,

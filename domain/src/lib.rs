@@ -64,6 +64,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod account;
 pub mod aggregate;
 pub mod bloodwork;
@@ -74,6 +75,7 @@ pub mod health;
 pub mod levels;
 pub mod media;
 pub mod protocol;
+pub mod second_factor;
 pub mod values;
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! every other statement must take its connection from `Writer::touch` on the table it uses.
 //! Must not commit, read the clock, or touch another projection's tables.
 
+mod access;
 mod accounts;
 mod bloodwork;
 mod doses;
@@ -63,6 +64,8 @@ pub(crate) async fn apply(
         Projection::Doses => doses::apply(ctx, decode(event)?).await,
         Projection::HealthLogs => health::apply(ctx, decode(event)?).await,
         Projection::Bloodwork => bloodwork::apply(ctx, decode(event)?).await,
+        Projection::SecondFactors => access::apply_second_factor(ctx, decode(event)?).await,
+        Projection::AccessLog => access::apply_access(ctx, event.envelope.position, decode(event)?).await,
     }
 }
 

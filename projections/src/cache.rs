@@ -32,7 +32,7 @@ use vigil_eventstore::RecordedEvent;
 
 use crate::db::ReadDb;
 use crate::error::Result;
-use crate::read::{self, HealthLogView, PageRequest, PanelView, ProtocolView};
+use crate::read::{self, HealthLogView, PageRequest, PanelView, ProtocolView, Subject};
 use crate::streams::{StreamKind, kind_of};
 
 /// Protocols read per person at most: a person runs a handful at a time.
@@ -57,17 +57,17 @@ impl DashboardSource {
     ///
     /// # Errors
     /// Database and decode errors.
-    pub async fn load(db: &ReadDb, user: Uuid) -> Result<DashboardSource> {
+    pub async fn load(db: &ReadDb, subject: &Subject) -> Result<DashboardSource> {
         Ok(DashboardSource {
-            protocols: Arc::new(load_protocols(db, user).await?),
-            doses: Arc::new(read::dose_log_state(db, user, None).await?),
-            vitals: Arc::new(read::latest_vitals(db, user).await?),
-            panel: Arc::new(read::latest_panel(db, user).await?),
+            protocols: Arc::new(load_protocols(db, subject).await?),
+            doses: Arc::new(read::dose_log_state(db, subject, None).await?),
+            vitals: Arc::new(read::latest_vitals(db, subject).await?),
+            panel: Arc::new(read::latest_panel(db, subject).await?),
         })
     }
 }
 
-async fn load_protocols(db: &ReadDb, user: Uuid) -> Result<Vec<ProtocolView>> {
+async fn load_protocols(db: &ReadDb, user: &Subject) -> Result<Vec<ProtocolView>> {
     let page = PageRequest {
         first: PROTOCOLS_READ,
         after: None,
@@ -91,15 +91,15 @@ enum Part {
 }
 const PARTS: usize = 4;
 
-/// The parts an event of `stream` may change: none for account and credential events (the
-/// dashboard reads neither), all for anything unrecognised.
+/// The parts an event of `stream` may change: none for account, credential, second-factor and
+/// access-log events (the dashboard reads none of them), all for anything unrecognised.
 fn parts_changed_by(stream: &str) -> &'static [Part] {
     match kind_of(stream) {
         StreamKind::Protocol => &[Part::Protocols],
         StreamKind::Doses => &[Part::Doses],
         StreamKind::Health => &[Part::Vitals],
         StreamKind::Bloodwork => &[Part::Panel],
-        StreamKind::Account | StreamKind::Credentials => &[],
+        StreamKind::Account | StreamKind::Credentials | StreamKind::SecondFactor | StreamKind::Access => &[],
         StreamKind::ErasureLedger | StreamKind::Other => &[Part::Protocols, Part::Doses, Part::Vitals, Part::Panel],
     }
 }
@@ -305,24 +305,25 @@ impl ReadCache {
     ///
     /// # Errors
     /// Database and decode errors.
-    pub async fn dashboard(&self, db: &ReadDb, user: Uuid) -> Result<DashboardSource> {
+    pub async fn dashboard(&self, db: &ReadDb, subject: &Subject) -> Result<DashboardSource> {
+        let user = subject.id();
         let found = self.lookup(user);
         let source = DashboardSource {
             protocols: match &found.protocols {
                 Some(v) => v.clone(),
-                None => Arc::new(load_protocols(db, user).await?),
+                None => Arc::new(load_protocols(db, subject).await?),
             },
             doses: match &found.doses {
                 Some(v) => v.clone(),
-                None => Arc::new(read::dose_log_state(db, user, None).await?),
+                None => Arc::new(read::dose_log_state(db, subject, None).await?),
             },
             vitals: match &found.vitals {
                 Some(v) => v.clone(),
-                None => Arc::new(read::latest_vitals(db, user).await?),
+                None => Arc::new(read::latest_vitals(db, subject).await?),
             },
             panel: match &found.panel {
                 Some(v) => v.clone(),
-                None => Arc::new(read::latest_panel(db, user).await?),
+                None => Arc::new(read::latest_panel(db, subject).await?),
             },
         };
         if found.protocols.is_none() || found.doses.is_none() || found.vitals.is_none() || found.panel.is_none() {

@@ -15,6 +15,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 use vigil_eventstore::{FALLBACK_AUTOCHECKPOINT_PAGES, Location, WalCheckpointer, redact_url};
 
 use crate::error::{ProjectionError, Result};
+use crate::read::{MintSlot, SubjectMint};
 
 /// Migrations of `read.db`. On Postgres the read schema ships with the store's migrations.
 pub static SQLITE_READ_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite/read");
@@ -35,9 +36,17 @@ pub struct ReadDb {
     backend: Backend,
     /// `read.db` and its background WAL checkpointer (SQLite only).
     file: Option<(PathBuf, Arc<WalCheckpointer>)>,
+    /// The one [`SubjectMint`] of this database, for the access gate.
+    mint: MintSlot,
 }
 
 impl ReadDb {
+    /// The only [`SubjectMint`] of this database and its clones: `Some` once, then `None`.
+    /// Whoever takes it decides who reads whose health data (the api's access gate).
+    pub fn take_subject_mint(&self) -> Option<SubjectMint> {
+        self.mint.take()
+    }
+
     /// Connects (and on SQLite migrates `read.db`). On Postgres the store's migrations must
     /// have run, which opening an `EventStore` does.
     ///
@@ -92,6 +101,7 @@ impl ReadDb {
                     pool,
                     backend: Backend::Sqlite,
                     file: Some((path, checkpointer)),
+                    mint: MintSlot::default(),
                 })
             }
             Location::Postgres(url) => {
@@ -115,6 +125,7 @@ impl ReadDb {
                     pool,
                     backend: Backend::Postgres,
                     file: None,
+                    mint: MintSlot::default(),
                 })
             }
         }

@@ -20,17 +20,23 @@ pub enum Projection {
     HealthLogs,
     /// Bloodwork panels and per-marker results.
     Bloodwork,
+    /// Whether each account has a second factor on (never the secret).
+    SecondFactors,
+    /// The access log: sign-ins, security changes and staff reads, per person.
+    AccessLog,
 }
 
 impl Projection {
     /// Every projection, in the order they are applied within a batch.
-    pub const ALL: [Projection; 6] = [
+    pub const ALL: [Projection; 8] = [
         Projection::Accounts,
         Projection::Credentials,
         Projection::Protocols,
         Projection::Doses,
         Projection::HealthLogs,
         Projection::Bloodwork,
+        Projection::SecondFactors,
+        Projection::AccessLog,
     ];
 
     /// The name used in checkpoints and on the command line.
@@ -42,6 +48,8 @@ impl Projection {
             Projection::Doses => "doses",
             Projection::HealthLogs => "health_logs",
             Projection::Bloodwork => "bloodwork",
+            Projection::SecondFactors => "second_factors",
+            Projection::AccessLog => "access_log",
         }
     }
 
@@ -66,6 +74,8 @@ impl Projection {
                 | (Projection::Doses, StreamKind::Doses)
                 | (Projection::HealthLogs, StreamKind::Health)
                 | (Projection::Bloodwork, StreamKind::Bloodwork)
+                | (Projection::SecondFactors, StreamKind::SecondFactor)
+                | (Projection::AccessLog, StreamKind::Access)
         )
     }
 
@@ -78,12 +88,22 @@ impl Projection {
             Projection::Doses => &["doses"],
             Projection::HealthLogs => &["health_logs"],
             Projection::Bloodwork => &["bloodwork_panels", "marker_results"],
+            Projection::SecondFactors => &["second_factors"],
+            Projection::AccessLog => &["access_log"],
         }
     }
 }
 
 /// Authentication state that is not a projection but must go when its person is erased.
-pub(crate) const PERSONAL_AUTH_TABLES: [&str; 3] = ["identity_claims", "sessions", "refresh_tokens"];
+pub(crate) const PERSONAL_AUTH_TABLES: [&str; 7] = [
+    "identity_claims",
+    "sessions",
+    "refresh_tokens",
+    "login_throttle",
+    "totp_steps",
+    "mfa_challenges",
+    "break_glass_grants",
+];
 
 #[cfg(test)]
 mod tests {

@@ -1,22 +1,28 @@
-//! Read-model queries for the API. Every query takes the owner's id and filters by it, so a
+//! Read-model queries for the API. Every query of health data takes a [`Subject`] (proof that
+//! the caller's right to that person was checked, see `subject`) and filters by it, so a
 //! caller can never reach another person's rows by guessing an id (they get `None`).
 //! Rows come back as domain types where the domain has them, so the API computes adherence,
 //! next due, in-force versions and level estimates with the domain's own rules.
 //! Must not write.
 
+mod access;
 mod accounts;
 mod bloodwork;
 mod doses;
 mod health;
 mod page;
 mod protocols;
+mod subject;
 
+pub use access::{AccessEntry, AccountMetadata, access_events, access_log, account_metadata, second_factor_enabled};
 pub use accounts::{AccountView, account, claim_owner, password_hash};
 pub use bloodwork::{MarkerPoint, PanelView, latest_panel, marker_series, panel, panels};
 pub use doses::{DoseView, dose, dose_log_state, doses};
 pub use health::{HealthLogView, health_log, health_logs, latest_vitals};
 pub use page::{Cursor, Page, PageRequest};
 pub use protocols::{ProtocolView, protocol, protocol_state, protocols};
+pub(crate) use subject::MintSlot;
+pub use subject::{Subject, SubjectMint};
 
 use crate::error::{ProjectionError, Result};
 

@@ -29,6 +29,15 @@ pub fn bloodwork(user: Uuid) -> String {
     format!("bloodwork-{user}")
 }
 
+/// The second factor (TOTP secret, recovery codes) of a user.
+pub fn second_factor(user: Uuid) -> String {
+    format!("totp-{user}")
+}
+/// The access log of a user: sign-ins, security changes, staff reads of their data.
+pub fn access(user: Uuid) -> String {
+    format!("access-{user}")
+}
+
 /// The aggregate a stream belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamKind {
@@ -44,6 +53,10 @@ pub enum StreamKind {
     Health,
     /// `bloodwork-…`
     Bloodwork,
+    /// `totp-…`
+    SecondFactor,
+    /// `access-…`
+    Access,
     /// The store's erasure ledger.
     ErasureLedger,
     /// Anything else (seed data, future aggregates): projections ignore it.
@@ -62,6 +75,8 @@ pub fn kind_of(stream: &str) -> StreamKind {
         Some("doses") => StreamKind::Doses,
         Some("health") => StreamKind::Health,
         Some("bloodwork") => StreamKind::Bloodwork,
+        Some("totp") => StreamKind::SecondFactor,
+        Some("access") => StreamKind::Access,
         _ => StreamKind::Other,
     }
 }
@@ -79,6 +94,8 @@ mod tests {
         assert_eq!(kind_of(&doses(id)), StreamKind::Doses);
         assert_eq!(kind_of(&health(id)), StreamKind::Health);
         assert_eq!(kind_of(&bloodwork(id)), StreamKind::Bloodwork);
+        assert_eq!(kind_of(&second_factor(id)), StreamKind::SecondFactor);
+        assert_eq!(kind_of(&access(id)), StreamKind::Access);
         assert_eq!(kind_of(vigil_eventstore::ERASURE_LEDGER), StreamKind::ErasureLedger);
         assert_eq!(kind_of("seed-42"), StreamKind::Other);
     }

@@ -10,14 +10,14 @@ use support::{HealthStream, started, stopped, weight_at};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use vigil_eventstore::{Location, NewEvent};
-use vigil_projections::read::{self, PageRequest};
+use vigil_projections::read::{self, PageRequest, Subject};
 use vigil_projections::{Projection, ReadDb};
 
 fn weight(minutes_ago: i64) -> NewEvent {
     weight_at(OffsetDateTime::now_utc() - time::Duration::minutes(minutes_ago), None)
 }
 
-async fn readings(db: &ReadDb, person: Uuid) -> usize {
+async fn readings(db: &ReadDb, person: &Subject) -> usize {
     let page = PageRequest {
         first: 100,
         after: None,
@@ -32,11 +32,12 @@ async fn readings(db: &ReadDb, person: Uuid) -> usize {
 async fn a_projection_reset_by_another_writer_is_replayed(location: Location) {
     let (store, db, runner) = started(&location).await;
     let person = Uuid::now_v7();
+    let me = db.take_subject_mint().expect("mint").vouch(person);
     let mut health = HealthStream::new(person);
     for minutes_ago in [30, 20, 10] {
         health.record(&store, &runner, weight(minutes_ago)).await;
     }
-    assert_eq!(readings(&db, person).await, 3);
+    assert_eq!(readings(&db, &me).await, 3);
 
     // Another writer empties the projection and puts its checkpoint back to 0, while this
     // runner still remembers it at the head.
@@ -45,7 +46,7 @@ async fn a_projection_reset_by_another_writer_is_replayed(location: Location) {
         .expect("reset");
     health.record(&store, &runner, weight(0)).await;
     assert_eq!(
-        readings(&db, person).await,
+        readings(&db, &me).await,
         4,
         "every reading, not only the one after the reset"
     );

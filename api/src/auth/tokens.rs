@@ -18,6 +18,8 @@ use super::secret_key::SecretKey;
 /// blake3 `derive_key` context for the refresh-token hash key. Versioned so the derivation can
 /// change without a stored hash ever matching a token under the wrong scheme.
 const REFRESH_HASH_CONTEXT: &str = "vigil refresh token hash v1";
+/// The same for second-factor challenge tokens, so one can never stand in for the other.
+const CHALLENGE_HASH_CONTEXT: &str = "vigil mfa challenge hash v1";
 
 /// The server's token secret (`VIGIL_TOKEN_KEY`): it signs access tokens and, through a derived
 /// key, hashes refresh tokens. Replacing it logs every session out.
@@ -27,6 +29,7 @@ pub struct TokenKey {
     /// Derived rather than configured separately so there is one secret to provision, and
     /// independent of the signing use by blake3's domain separation.
     refresh_hash: SecretKey,
+    challenge_hash: SecretKey,
 }
 
 impl TokenKey {
@@ -58,7 +61,21 @@ impl TokenKey {
             REFRESH_HASH_CONTEXT,
             signing.bytes(),
         )));
-        TokenKey { signing, refresh_hash }
+        let challenge_hash = SecretKey::new(Zeroizing::new(blake3::derive_key(
+            CHALLENGE_HASH_CONTEXT,
+            signing.bytes(),
+        )));
+        TokenKey {
+            signing,
+            refresh_hash,
+            challenge_hash,
+        }
+    }
+
+    /// The value the challenge store keeps for a challenge token's random bytes (keyed for the
+    /// same reason as [`TokenKey::refresh_token_hash`]).
+    pub fn challenge_hash(&self, random: &[u8; 32]) -> [u8; 32] {
+        *blake3::keyed_hash(self.challenge_hash.bytes(), random).as_bytes()
     }
 
     /// The value the session store keeps for `token`: a keyed blake3 of its 32 random bytes.

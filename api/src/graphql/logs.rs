@@ -11,9 +11,9 @@ use vigil_projections::{read, streams};
 
 use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
-use super::query::{caller, service};
+use super::query::{Owner, owner, service};
 use super::types::{DoseOut, HealthLog, Panel};
-use crate::service::{ApiError, Caller, Service};
+use crate::service::{ApiError, Service};
 
 #[derive(Default)]
 pub struct LogMutations;
@@ -124,8 +124,8 @@ fn results(input: Vec<LabResultInput>) -> GqlResult<Vec<ResultInput>> {
         .gql()
 }
 
-async fn dose_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> GqlResult<DosePayload> {
-    let view = read::dose(svc.db(), c.user, id).await.gql()?;
+async fn dose_payload(svc: &Service, c: &Owner, id: Uuid, position: u64) -> GqlResult<DosePayload> {
+    let view = read::dose(svc.db(), &c.me, id).await.gql()?;
     Ok(DosePayload {
         dose: view
             .map(DoseOut::from)
@@ -135,11 +135,11 @@ async fn dose_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> Gql
     })
 }
 
-async fn health_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> GqlResult<HealthLogPayload> {
+async fn health_payload(svc: &Service, c: &Owner, id: Uuid, position: u64) -> GqlResult<HealthLogPayload> {
     // A new current reading is among the cached latest vitals the runner just merged it into.
-    let view = match svc.runner().cache().latest_reading(c.user, id) {
+    let view = match svc.runner().cache().latest_reading(c.me.id(), id) {
         Some(view) => Some(view),
-        None => read::health_log(svc.db(), c.user, id).await.gql()?,
+        None => read::health_log(svc.db(), &c.me, id).await.gql()?,
     };
     Ok(HealthLogPayload {
         health_log: view
@@ -150,8 +150,8 @@ async fn health_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> G
     })
 }
 
-async fn panel_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> GqlResult<BloodworkPayload> {
-    let view = read::panel(svc.db(), c.user, id).await.gql()?;
+async fn panel_payload(svc: &Service, c: &Owner, id: Uuid, position: u64) -> GqlResult<BloodworkPayload> {
+    let view = read::panel(svc.db(), &c.me, id).await.gql()?;
     Ok(BloodworkPayload {
         panel: view
             .map(Panel::from)
@@ -161,21 +161,21 @@ async fn panel_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> Gq
     })
 }
 
-async fn run_doses(svc: &Service, c: &Caller, command: impl Fn() -> DoseCommand) -> GqlResult<u64> {
-    let stream = streams::doses(c.user);
-    let r = svc.execute::<DoseLog>(&stream, c.user, Service::metadata_for(c), |_| Ok(command()));
+async fn run_doses(svc: &Service, c: &Owner, command: impl Fn() -> DoseCommand) -> GqlResult<u64> {
+    let stream = streams::doses(c.me.id());
+    let r = svc.execute::<DoseLog>(&stream, c.me.id(), Service::metadata_for(&c.caller), |_| Ok(command()));
     r.await.gql()
 }
 
-async fn run_health(svc: &Service, c: &Caller, command: impl Fn() -> HealthCommand) -> GqlResult<u64> {
-    let stream = streams::health(c.user);
-    let r = svc.execute::<HealthAggregate>(&stream, c.user, Service::metadata_for(c), |_| Ok(command()));
+async fn run_health(svc: &Service, c: &Owner, command: impl Fn() -> HealthCommand) -> GqlResult<u64> {
+    let stream = streams::health(c.me.id());
+    let r = svc.execute::<HealthAggregate>(&stream, c.me.id(), Service::metadata_for(&c.caller), |_| Ok(command()));
     r.await.gql()
 }
 
-async fn run_bloodwork(svc: &Service, c: &Caller, command: impl Fn() -> BloodworkCommand) -> GqlResult<u64> {
-    let stream = streams::bloodwork(c.user);
-    let r = svc.execute::<Bloodwork>(&stream, c.user, Service::metadata_for(c), |_| Ok(command()));
+async fn run_bloodwork(svc: &Service, c: &Owner, command: impl Fn() -> BloodworkCommand) -> GqlResult<u64> {
+    let stream = streams::bloodwork(c.me.id());
+    let r = svc.execute::<Bloodwork>(&stream, c.me.id(), Service::metadata_for(&c.caller), |_| Ok(command()));
     r.await.gql()
 }
 
@@ -196,13 +196,13 @@ impl LogMutations {
         scheduled_for: Option<String>,
         note: Option<String>,
     ) -> GqlResult<DosePayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let now = OffsetDateTime::now_utc();
         let protocol = inputs::id("protocolId", &protocol_id).gql()?;
         let item = ItemId::from_uuid(inputs::id("itemId", &item_id).gql()?);
         let taken_at = when("takenAt", taken_at, now)?;
-        let state = read::protocol_state(svc.db(), c.user, protocol).await.gql()?;
+        let state = read::protocol_state(svc.db(), &c.me, protocol).await.gql()?;
         let state = found(state)?;
         let spec = state
             .item_at(item, taken_at.date())
@@ -252,10 +252,10 @@ impl LogMutations {
         scheduled_for: String,
         reason: Option<String>,
     ) -> GqlResult<DosePayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let protocol = inputs::id("protocolId", &protocol_id).gql()?;
-        found(read::protocol_state(svc.db(), c.user, protocol).await.gql()?)?;
+        found(read::protocol_state(svc.db(), &c.me, protocol).await.gql()?)?;
         let item = ItemId::from_uuid(inputs::id("itemId", &item_id).gql()?);
         let scheduled_for = inputs::instant("scheduledFor", &scheduled_for).gql()?;
         let reason = inputs::text("reason", reason, 500).gql()?;
@@ -285,10 +285,10 @@ impl LogMutations {
         taken_at: String,
         reason: Option<String>,
     ) -> GqlResult<DosePayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        let current = read::dose(svc.db(), c.user, id).await.gql()?;
+        let current = read::dose(svc.db(), &c.me, id).await.gql()?;
         let current = found(current)?;
         let dose = inputs::dose(&amount, &unit).gql()?;
         let route = inputs::route(&route).gql()?;
@@ -311,10 +311,10 @@ impl LogMutations {
 
     /// Withdraws a dose entry.
     async fn retract_dose(&self, ctx: &Context<'_>, id: String, reason: Option<String>) -> GqlResult<DosePayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        found(read::dose(svc.db(), c.user, id).await.gql()?)?;
+        found(read::dose(svc.db(), &c.me, id).await.gql()?)?;
         let reason = inputs::text("reason", reason, 500).gql()?;
         let now = OffsetDateTime::now_utc();
         let position = run_doses(svc, &c, || DoseCommand::RetractDose {
@@ -328,7 +328,7 @@ impl LogMutations {
 
     /// Records a vital sign.
     async fn record_health_log(&self, ctx: &Context<'_>, input: VitalInput) -> GqlResult<HealthLogPayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let now = OffsetDateTime::now_utc();
         let reading = reading(&input)?;
@@ -354,10 +354,10 @@ impl LogMutations {
         input: VitalInput,
         reason: Option<String>,
     ) -> GqlResult<HealthLogPayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        found(read::health_log(svc.db(), c.user, id).await.gql()?)?;
+        found(read::health_log(svc.db(), &c.me, id).await.gql()?)?;
         let now = OffsetDateTime::now_utc();
         let reading = reading(&input)?;
         let measured_at = when("measuredAt", input.measured_at.clone(), now)?;
@@ -380,10 +380,10 @@ impl LogMutations {
         id: String,
         reason: Option<String>,
     ) -> GqlResult<HealthLogPayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        found(read::health_log(svc.db(), c.user, id).await.gql()?)?;
+        found(read::health_log(svc.db(), &c.me, id).await.gql()?)?;
         let reason = inputs::text("reason", reason, 500).gql()?;
         let now = OffsetDateTime::now_utc();
         let position = run_health(svc, &c, || HealthCommand::RetractVital {
@@ -403,7 +403,7 @@ impl LogMutations {
         lab_name: Option<String>,
         results: Vec<LabResultInput>,
     ) -> GqlResult<BloodworkPayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let drawn_at = inputs::instant("drawnAt", &drawn_at).gql()?;
         let results = self::results(results)?;
@@ -430,10 +430,10 @@ impl LogMutations {
         results: Vec<LabResultInput>,
         reason: Option<String>,
     ) -> GqlResult<BloodworkPayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        found(read::panel(svc.db(), c.user, id).await.gql()?)?;
+        found(read::panel(svc.db(), &c.me, id).await.gql()?)?;
         let drawn_at = inputs::instant("drawnAt", &drawn_at).gql()?;
         let results = self::results(results)?;
         let reason = inputs::text("reason", reason, 500).gql()?;
@@ -457,10 +457,10 @@ impl LogMutations {
         id: String,
         reason: Option<String>,
     ) -> GqlResult<BloodworkPayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = inputs::id("id", &id).gql()?;
-        found(read::panel(svc.db(), c.user, id).await.gql()?)?;
+        found(read::panel(svc.db(), &c.me, id).await.gql()?)?;
         let reason = inputs::text("reason", reason, 500).gql()?;
         let now = OffsetDateTime::now_utc();
         let position = run_bloodwork(svc, &c, || BloodworkCommand::RetractPanel {

@@ -11,13 +11,21 @@ use super::inputs;
 use super::logs::LogMutations;
 use super::query::{caller, service};
 use super::records::RecordMutations;
+use super::signin::SignInMutations;
+use super::staff::StaffMutations;
 use super::types::Me;
 use crate::service::{ApiError, Tokens};
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(AuthMutations, RecordMutations, LogMutations);
+pub struct MutationRoot(
+    AuthMutations,
+    SignInMutations,
+    StaffMutations,
+    RecordMutations,
+    LogMutations,
+);
 
 #[derive(Default)]
 pub struct AuthMutations;
@@ -46,7 +54,7 @@ pub struct MePayload {
     pub position: u64,
 }
 
-async fn payload(ctx: &Context<'_>, tokens: Tokens) -> GqlResult<AuthPayload> {
+pub(super) async fn payload(ctx: &Context<'_>, tokens: Tokens) -> GqlResult<AuthPayload> {
     let account = read::account(service(ctx)?.db(), tokens.user)
         .await
         .gql()?
@@ -63,7 +71,7 @@ async fn payload(ctx: &Context<'_>, tokens: Tokens) -> GqlResult<AuthPayload> {
     })
 }
 
-fn secret(field: &str, value: String) -> GqlResult<Zeroizing<String>> {
+pub(super) fn secret(field: &str, value: String) -> GqlResult<Zeroizing<String>> {
     if value.len() > 1024 {
         return Err(ApiError::bad(field, "too long")).gql();
     }
@@ -82,13 +90,6 @@ impl AuthMutations {
     ) -> GqlResult<AuthPayload> {
         let password = secret("password", password)?;
         let tokens = service(ctx)?.register(&email, password, handle).await.gql()?;
-        payload(ctx, tokens).await
-    }
-
-    /// Signs in. Every failure answers the same `UNAUTHENTICATED` message.
-    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> GqlResult<AuthPayload> {
-        let password = secret("password", password)?;
-        let tokens = service(ctx)?.login(&email, password).await.gql()?;
         payload(ctx, tokens).await
     }
 

@@ -1,15 +1,19 @@
-//! Queries. Every one resolves the caller first and reads only the caller's rows.
+//! Health-data queries. Every one gets its right to the person's rows from the access gate
+//! first: the caller's own (users only), or, with `subject`, someone else's under an admin's
+//! open break-glass grant, recorded before anything is read. Staff asking for a health field
+//! get `FORBIDDEN` on that field and the rest of their response.
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, MergedObject, Object};
 use time::{Duration, OffsetDateTime, UtcOffset};
 use vigil_domain::bloodwork::Marker;
 use vigil_domain::dose::{AdherencePolicy, adherence};
 use vigil_domain::levels::ModelSettings;
-use vigil_projections::read::{self, PageRequest};
+use vigil_projections::read::{self, PageRequest, Subject};
 
 use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
 use super::types::*;
+use crate::access::Reading;
 use crate::service::{ApiError, Caller, Service};
 
 /// Who is calling, or `UNAUTHENTICATED`.
@@ -28,6 +32,43 @@ pub fn service<'a>(ctx: &Context<'a>) -> GqlResult<&'a Service> {
     ctx.data::<Service>()
 }
 
+/// The request id the HTTP layer assigned (matches the server log's).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A caller acting on their own health data, with the proof of it.
+pub struct Owner {
+    /// Who.
+    pub caller: Caller,
+    /// Their right to their own rows.
+    pub me: Subject,
+}
+
+/// The caller as the owner of their health data (`FORBIDDEN` for staff).
+pub fn owner(ctx: &Context<'_>) -> GqlResult<Owner> {
+    let caller = caller(ctx)?;
+    let me = service(ctx)?.own_data(&caller).gql()?;
+    Ok(Owner { caller, me })
+}
+
+/// The right to read `subject`'s health data (the caller's own when `None`); a read of
+/// someone else's is recorded as this field and its selection before this returns.
+pub async fn reader(ctx: &Context<'_>, subject: Option<String>) -> GqlResult<Subject> {
+    let caller = caller(ctx)?;
+    let svc = service(ctx)?;
+    let Some(subject) = subject else {
+        return svc.own_data(&caller).gql();
+    };
+    let subject = inputs::id("subject", &subject).gql()?;
+    let field = ctx.field();
+    let reading = Reading {
+        query: field.name().to_owned(),
+        fields: field.selection_set().map(|f| f.name().to_owned()).collect(),
+        request_id: ctx.data_opt::<RequestId>().map(|r| r.0.clone()).unwrap_or_default(),
+    };
+    svc.data_of(&caller, subject, reading).await.gql()
+}
+
 fn page(first: Option<i32>, after: Option<String>) -> GqlResult<PageRequest> {
     PageRequest::new(first, after.as_deref()).gql()
 }
@@ -39,10 +80,16 @@ fn range(from: Option<String>, to: Option<String>) -> GqlResult<(Option<i64>, Op
 }
 
 /// The query root.
-pub struct QueryRoot;
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(HealthQueries, super::staff::StaffQueries);
 
-#[Object(name = "Query")]
-impl QueryRoot {
+/// Queries of health data (and the caller's profile).
+#[derive(Default)]
+pub struct HealthQueries;
+
+#[Object]
+impl HealthQueries {
     /// The caller's profile (no email: it is never readable back).
     async fn me(&self, ctx: &Context<'_>) -> GqlResult<Me> {
         let c = caller(ctx)?;
@@ -54,31 +101,38 @@ impl QueryRoot {
     async fn protocols(
         &self,
         ctx: &Context<'_>,
+        subject: Option<String>,
         first: Option<i32>,
         after: Option<String>,
     ) -> GqlResult<Conn<Protocol>> {
-        let c = caller(ctx)?;
+        let who = reader(ctx, subject).await?;
         let today = OffsetDateTime::now_utc().date();
-        let p = read::protocols(service(ctx)?.db(), c.user, &page(first, after)?)
+        let p = read::protocols(service(ctx)?.db(), &who, &page(first, after)?)
             .await
             .gql()?;
         Ok(connection(p, |v| Protocol::new(v, today)))
     }
 
     /// One of the caller's protocols.
-    async fn protocol(&self, ctx: &Context<'_>, id: String) -> GqlResult<Protocol> {
-        let c = caller(ctx)?;
+    async fn protocol(&self, ctx: &Context<'_>, subject: Option<String>, id: String) -> GqlResult<Protocol> {
+        let who = reader(ctx, subject).await?;
         let id = inputs::id("id", &id).gql()?;
-        let view = read::protocol(service(ctx)?.db(), c.user, id).await.gql()?;
+        let view = read::protocol(service(ctx)?.db(), &who, id).await.gql()?;
         view.map(|v| Protocol::new(v, OffsetDateTime::now_utc().date()))
             .ok_or(ApiError::NotFound)
             .gql()
     }
 
     /// The caller's dose log, newest first.
-    async fn doses(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> GqlResult<Conn<DoseOut>> {
-        let c = caller(ctx)?;
-        let p = read::doses(service(ctx)?.db(), c.user, &page(first, after)?)
+    async fn doses(
+        &self,
+        ctx: &Context<'_>,
+        subject: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<Conn<DoseOut>> {
+        let who = reader(ctx, subject).await?;
+        let p = read::doses(service(ctx)?.db(), &who, &page(first, after)?)
             .await
             .gql()?;
         Ok(connection(p, DoseOut::from))
@@ -88,11 +142,12 @@ impl QueryRoot {
     async fn adherence(
         &self,
         ctx: &Context<'_>,
+        subject: Option<String>,
         protocol_id: String,
         from: Option<String>,
         to: Option<String>,
     ) -> GqlResult<Vec<ItemAdherence>> {
-        let c = caller(ctx)?;
+        let who = reader(ctx, subject).await?;
         let svc = service(ctx)?;
         let id = inputs::id("protocolId", &protocol_id).gql()?;
         let now = OffsetDateTime::now_utc();
@@ -102,9 +157,9 @@ impl QueryRoot {
             .transpose()
             .gql()?
             .unwrap_or(to - Duration::days(30));
-        let state = read::protocol_state(svc.db(), c.user, id).await.gql()?;
+        let state = read::protocol_state(svc.db(), &who, id).await.gql()?;
         let state = found(state)?;
-        let log = read::dose_log_state(svc.db(), c.user, Some(id)).await.gql()?;
+        let log = read::dose_log_state(svc.db(), &who, Some(id)).await.gql()?;
         let Some(current) = state.current() else {
             return Ok(Vec::new());
         };
@@ -130,36 +185,49 @@ impl QueryRoot {
 
     /// The caller's vitals, newest first, optionally one vital (`blood_pressure`,
     /// `body_weight`, …) within `[from, to]`.
+    #[allow(clippy::too_many_arguments)]
     async fn health_logs(
         &self,
         ctx: &Context<'_>,
+        subject: Option<String>,
         vital: Option<String>,
         from: Option<String>,
         to: Option<String>,
         first: Option<i32>,
         after: Option<String>,
     ) -> GqlResult<Conn<HealthLog>> {
-        let c = caller(ctx)?;
+        let who = reader(ctx, subject).await?;
         let kind = vital.map(|v| inputs::vital(&v)).transpose().gql()?;
         let (from, to) = range(from, to)?;
-        let p = read::health_logs(service(ctx)?.db(), c.user, kind, from, to, &page(first, after)?)
+        let p = read::health_logs(service(ctx)?.db(), &who, kind, from, to, &page(first, after)?)
             .await
             .gql()?;
         Ok(connection(p, HealthLog::from))
     }
 
     /// The caller's bloodwork panels, newest first.
-    async fn bloodwork(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> GqlResult<Conn<Panel>> {
-        let c = caller(ctx)?;
-        let p = read::panels(service(ctx)?.db(), c.user, &page(first, after)?)
+    async fn bloodwork(
+        &self,
+        ctx: &Context<'_>,
+        subject: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<Conn<Panel>> {
+        let who = reader(ctx, subject).await?;
+        let p = read::panels(service(ctx)?.db(), &who, &page(first, after)?)
             .await
             .gql()?;
         Ok(connection(p, Panel::from))
     }
 
     /// One marker over time (`total_testosterone`, or `custom:<name>`), oldest first.
-    async fn marker_series(&self, ctx: &Context<'_>, marker: String) -> GqlResult<Vec<MarkerPointOut>> {
-        let c = caller(ctx)?;
+    async fn marker_series(
+        &self,
+        ctx: &Context<'_>,
+        subject: Option<String>,
+        marker: String,
+    ) -> GqlResult<Vec<MarkerPointOut>> {
+        let who = reader(ctx, subject).await?;
         if marker.len() > 120 {
             return Err(ApiError::bad("marker", "at most 120 characters")).gql();
         }
@@ -177,7 +245,7 @@ impl QueryRoot {
             ))
             .gql();
         }
-        let points = read::marker_series(service(ctx)?.db(), c.user, &marker).await.gql()?;
+        let points = read::marker_series(service(ctx)?.db(), &who, &marker).await.gql()?;
         Ok(points.into_iter().map(MarkerPointOut::from).collect())
     }
 
@@ -186,11 +254,12 @@ impl QueryRoot {
     async fn estimated_levels(
         &self,
         ctx: &Context<'_>,
+        subject: Option<String>,
         protocol_id: String,
         from: String,
         to: String,
     ) -> GqlResult<Vec<LevelSeriesOut>> {
-        let c = caller(ctx)?;
+        let who = reader(ctx, subject).await?;
         let svc = service(ctx)?;
         let id = inputs::id("protocolId", &protocol_id).gql()?;
         let from = inputs::instant("from", &from).gql()?;
@@ -198,8 +267,8 @@ impl QueryRoot {
         if to < from || to - from > Duration::days(366) {
             return Err(ApiError::bad("to", "the range must be forward and at most a year")).gql();
         }
-        found(read::protocol_state(svc.db(), c.user, id).await.gql()?)?;
-        let log = read::dose_log_state(svc.db(), c.user, Some(id)).await.gql()?;
+        found(read::protocol_state(svc.db(), &who, id).await.gql()?)?;
+        let log = read::dose_log_state(svc.db(), &who, Some(id)).await.gql()?;
         let doses = vigil_domain::levels::doses_from_log(&log);
         let settings = ModelSettings::default();
         let mut substances: Vec<_> = doses
@@ -233,10 +302,10 @@ impl QueryRoot {
     }
 
     /// Active protocols, latest vitals, latest panel with flags, and next due doses.
-    async fn dashboard(&self, ctx: &Context<'_>) -> GqlResult<Dashboard> {
-        let c = caller(ctx)?;
+    async fn dashboard(&self, ctx: &Context<'_>, subject: Option<String>) -> GqlResult<Dashboard> {
+        let who = reader(ctx, subject).await?;
         let now = OffsetDateTime::now_utc();
-        let data = service(ctx)?.dashboard(c.user, now).await.gql()?;
+        let data = service(ctx)?.dashboard(&who, now).await.gql()?;
         Ok(Dashboard {
             active_protocols: data.active.into_iter().map(|v| Protocol::new(v, now.date())).collect(),
             latest_vitals: data.vitals.into_iter().map(HealthLog::from).collect(),

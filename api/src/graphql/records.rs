@@ -11,9 +11,9 @@ use vigil_projections::{read, streams};
 
 use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
-use super::query::{caller, service};
+use super::query::{Owner, owner, service};
 use super::types::Protocol;
-use crate::service::{ApiError, Caller, Service};
+use crate::service::{ApiError, Service};
 
 #[derive(Default)]
 pub struct RecordMutations;
@@ -79,14 +79,14 @@ fn items(input: Vec<ProtocolItemInput>) -> GqlResult<Vec<ItemSpec>> {
         .gql()
 }
 
-async fn owned_protocol(svc: &Service, c: &Caller, id: &str) -> GqlResult<Uuid> {
+async fn owned_protocol(svc: &Service, c: &Owner, id: &str) -> GqlResult<Uuid> {
     let id = inputs::id("id", id).gql()?;
-    found(read::protocol_state(svc.db(), c.user, id).await.gql()?)?;
+    found(read::protocol_state(svc.db(), &c.me, id).await.gql()?)?;
     Ok(id)
 }
 
-async fn protocol_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) -> GqlResult<ProtocolPayload> {
-    let view = read::protocol(svc.db(), c.user, id).await.gql()?;
+async fn protocol_payload(svc: &Service, c: &Owner, id: Uuid, position: u64) -> GqlResult<ProtocolPayload> {
+    let view = read::protocol(svc.db(), &c.me, id).await.gql()?;
     let view = view.ok_or(ApiError::ProjectionLag { position }).gql()?;
     Ok(ProtocolPayload {
         protocol: Protocol::new(view, OffsetDateTime::now_utc().date()),
@@ -96,14 +96,17 @@ async fn protocol_payload(svc: &Service, c: &Caller, id: Uuid, position: u64) ->
 
 async fn run_protocol(
     svc: &Service,
-    c: &Caller,
+    c: &Owner,
     id: Uuid,
     command: impl Fn() -> ProtocolCommand,
 ) -> GqlResult<ProtocolPayload> {
     let position = svc
-        .execute::<ProtocolAggregate>(&streams::protocol(id), c.user, Service::metadata_for(c), |_| {
-            Ok(command())
-        })
+        .execute::<ProtocolAggregate>(
+            &streams::protocol(id),
+            c.me.id(),
+            Service::metadata_for(&c.caller),
+            |_| Ok(command()),
+        )
         .await
         .gql()?;
     protocol_payload(svc, c, id, position).await
@@ -126,7 +129,7 @@ impl RecordMutations {
         items: Vec<ProtocolItemInput>,
         effective_from: Option<String>,
     ) -> GqlResult<ProtocolPayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = Uuid::now_v7();
         let items = self::items(items)?;
@@ -134,7 +137,7 @@ impl RecordMutations {
         let now = OffsetDateTime::now_utc();
         run_protocol(svc, &c, id, || ProtocolCommand::Define {
             protocol_id: ProtocolId::from_uuid(id),
-            owner: UserId::from_uuid(c.user),
+            owner: UserId::from_uuid(c.me.id()),
             name: name.clone(),
             items: items.clone(),
             effective_from,
@@ -153,7 +156,7 @@ impl RecordMutations {
         effective_from: String,
         reason: Option<String>,
     ) -> GqlResult<ProtocolPayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = owned_protocol(svc, &c, &id).await?;
         let items = self::items(items)?;
@@ -178,7 +181,7 @@ impl RecordMutations {
         on: Option<String>,
         reason: Option<String>,
     ) -> GqlResult<ProtocolPayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = owned_protocol(svc, &c, &id).await?;
         let on = on_date("on", on)?;
@@ -194,7 +197,7 @@ impl RecordMutations {
 
     /// Resumes from `on` (default today).
     async fn resume_protocol(&self, ctx: &Context<'_>, id: String, on: Option<String>) -> GqlResult<ProtocolPayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = owned_protocol(svc, &c, &id).await?;
         let on = on_date("on", on)?;
@@ -204,7 +207,7 @@ impl RecordMutations {
 
     /// Ends on `on` (default today).
     async fn end_protocol(&self, ctx: &Context<'_>, id: String, on: Option<String>) -> GqlResult<ProtocolPayload> {
-        let c = caller(ctx)?;
+        let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = owned_protocol(svc, &c, &id).await?;
         let on = on_date("on", on)?;

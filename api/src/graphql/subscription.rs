@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use vigil_projections::streams::{self, StreamKind};
 
-use super::query::{caller, service};
+use super::query::{owner, service};
 
 /// A change to one of the caller's records.
 #[derive(SimpleObject, Clone)]
@@ -29,7 +29,7 @@ pub struct SubscriptionRoot;
 impl SubscriptionRoot {
     /// The caller's own new events, each delivered after read models include it.
     async fn my_events(&self, ctx: &Context<'_>) -> async_graphql::Result<BoxStream<'static, MyEvent>> {
-        let c = caller(ctx)?;
+        let user = owner(ctx)?.me.id();
         let svc = service(ctx)?.clone();
         let from = svc
             .store()
@@ -43,7 +43,7 @@ impl SubscriptionRoot {
                 let svc = svc.clone();
                 async move {
                     let event = item.ok()?;
-                    if event.envelope.subject != c.user {
+                    if event.envelope.subject != user {
                         return None;
                     }
                     let kind = match streams::kind_of(&event.envelope.stream_id) {

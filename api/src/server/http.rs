@@ -20,7 +20,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::documents::{Documents, Validation};
-use crate::graphql::VigilSchema;
+use crate::graphql::{RequestId, VigilSchema};
 use crate::service::{ApiError, Service};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -211,6 +211,9 @@ async fn execute(
     let validation = state.documents.prime(&mut request);
     // Kept only until the document is marked: one copy, the first time it is seen.
     let to_mark = (validation == Validation::Unknown).then(|| request.query.clone());
+    if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+        request = request.data(RequestId(id.to_owned()));
+    }
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let caller = match value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {
             Some(token) => state.service.authenticate(token.trim()).await,

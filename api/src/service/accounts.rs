@@ -6,6 +6,7 @@
 
 use time::OffsetDateTime;
 use uuid::Uuid;
+use vigil_domain::access::AccessEvent;
 use vigil_domain::account::{Account, AccountCommand, AccountState, Role, Settings};
 use vigil_domain::credentials::{Credentials, CredentialsCommand, PasswordSetReason};
 use vigil_domain::values::{EmailAddress, UserId};
@@ -21,8 +22,6 @@ use crate::auth::{AuthError, RefreshToken, check_password_policy};
 
 /// A claim with no account behind it after this long was left by a failed registration.
 const STALE_CLAIM_MICROS: i64 = 10 * 60 * 1_000_000;
-/// Same answer for a wrong password and an unknown email.
-const LOGIN_FAILED: &str = "invalid email or password";
 
 /// A fresh access token and refresh token.
 pub struct Tokens {
@@ -49,18 +48,44 @@ impl Service {
         password: Zeroizing<String>,
         handle: Option<String>,
     ) -> ApiResult<Tokens> {
+        let now = OffsetDateTime::now_utc();
+        let (user, position) = self.create_account(email, password, handle, Role::User, now).await?;
+        let tokens = self.issue_new_session(user, now, position, false).await?;
+        self.record_or_warn(
+            user,
+            AccessEvent::SignedIn {
+                method: vigil_domain::access::SignInMethod::Password,
+                at: now,
+            },
+        )
+        .await;
+        Ok(tokens)
+    }
+
+    /// Opens an account with `role` (a staff account from the command line, or a user) and
+    /// returns its id and the position of its registration.
+    ///
+    /// # Errors
+    /// As [`Service::register`].
+    pub async fn create_account(
+        &self,
+        email: &str,
+        password: Zeroizing<String>,
+        handle: Option<String>,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> ApiResult<(Uuid, u64)> {
         check_password_policy(&password).map_err(|e| ApiError::bad("password", e))?;
         let email = EmailAddress::parse(email).map_err(|e| ApiError::bad("email", e))?;
-        let now = OffsetDateTime::now_utc();
         let user = Uuid::now_v7();
         let email_index = self.inner.index.email(&email);
         self.claim("email", &email_index, user, now, "this email cannot be registered")
             .await?;
-        let result = self.register_claimed(user, &email, password, handle, now).await;
+        let result = self.register_claimed(user, &email, password, handle, role, now).await;
         if result.is_err() {
             self.release_claims(user).await;
         }
-        result
+        result.map(|position| (user, position))
     }
 
     async fn register_claimed(
@@ -69,8 +94,9 @@ impl Service {
         email: &EmailAddress,
         password: Zeroizing<String>,
         handle: Option<String>,
+        role: Role,
         now: OffsetDateTime,
-    ) -> ApiResult<Tokens> {
+    ) -> ApiResult<u64> {
         // Decide first (pure) to learn the handle, generated or typed, and claim it.
         let mut chosen = None;
         for _ in 0..5 {
@@ -79,7 +105,7 @@ impl Service {
                 handle: handle.clone(),
                 handle_seed: random_u64()?,
                 email: email.expose_secret().to_owned(),
-                role: Role::User,
+                role,
                 registered_at: now,
             };
             let events =
@@ -113,10 +139,8 @@ impl Service {
             })
         })
         .await?;
-        let position = self
-            .execute::<Account>(&streams::account(user), user, metadata, |_| Ok(command.clone()))
-            .await?;
-        self.issue_new_session(user, now, position).await
+        self.execute::<Account>(&streams::account(user), user, metadata, |_| Ok(command.clone()))
+            .await
     }
 
     /// Reserves a blind index for `user`; a stale reservation of a failed registration is
@@ -170,48 +194,14 @@ impl Service {
         }
     }
 
-    /// Logs in with email and password.
-    ///
-    /// # Errors
-    /// `UNAUTHENTICATED` with one message for every failure.
-    pub async fn login(&self, email: &str, password: Zeroizing<String>) -> ApiResult<Tokens> {
-        let now = OffsetDateTime::now_utc();
-        let owner = match EmailAddress::parse(email) {
-            Ok(email) => read::claim_owner(&self.inner.db, "email", &self.inner.index.email(&email)).await?,
-            Err(_) => None,
-        };
-        let stored = match owner {
-            Some((user, _)) => read::password_hash(&self.inner.db, user).await?,
-            None => None,
-        };
-        let verification = self
-            .inner
-            .passwords
-            .verify(password.clone(), stored.clone())
-            .await
-            .map_err(ApiError::internal)?;
-        let (Some((user, _)), true) = (owner, verification.matched) else {
-            return Err(ApiError::Unauthenticated(LOGIN_FAILED));
-        };
-        let mut position = self.inner.store.head_position().await?;
-        if verification.needs_rehash {
-            let hash = self.inner.passwords.hash(password).await.map_err(ApiError::internal)?;
-            let metadata = Metadata::actor(format!("user:{user}"));
-            position = self
-                .execute::<Credentials>(&streams::credentials(user), user, metadata, |_| {
-                    Ok(CredentialsCommand::SetPassword {
-                        password_hash: hash.clone(),
-                        reason: PasswordSetReason::Rehashed,
-                        at: now,
-                    })
-                })
-                .await?;
-        }
-        self.issue_new_session(user, now, position).await
-    }
-
-    async fn issue_new_session(&self, user: Uuid, now: OffsetDateTime, position: u64) -> ApiResult<Tokens> {
-        let family = sessions::start(&self.inner.db, user, now).await?;
+    pub(crate) async fn issue_new_session(
+        &self,
+        user: Uuid,
+        now: OffsetDateTime,
+        position: u64,
+        second_factor: bool,
+    ) -> ApiResult<Tokens> {
+        let family = sessions::start(&self.inner.db, user, now, second_factor).await?;
         self.issue(user, family, now, position).await
     }
 
@@ -259,8 +249,10 @@ impl Service {
                 self.issue(user, family, now, position).await
             }
             Redeemed::Invalid => Err(ApiError::Unauthenticated("invalid refresh token")),
-            Redeemed::Reused => {
+            Redeemed::Reused { user } => {
                 tracing::warn!("a used refresh token was presented again; its session was revoked");
+                self.record_or_warn(user, AccessEvent::RefreshTokenReuseDetected { at: now })
+                    .await;
                 Err(ApiError::Unauthenticated(
                     "refresh token already used; the session was revoked",
                 ))
@@ -273,14 +265,11 @@ impl Service {
     /// # Errors
     /// Database errors.
     pub async fn logout(&self, caller: &Caller) -> ApiResult<()> {
-        sessions::revoke(
-            &self.inner.db,
-            &self.inner.live,
-            caller.session,
-            "logout",
-            OffsetDateTime::now_utc(),
-        )
-        .await
+        let now = OffsetDateTime::now_utc();
+        sessions::revoke(&self.inner.db, &self.inner.live, caller.session, "logout", now).await?;
+        self.record_or_warn(caller.user, AccessEvent::SignedOut { at: now })
+            .await;
+        Ok(())
     }
 
     /// Checks an access token and that its session is still live.
@@ -296,12 +285,14 @@ impl Service {
                 AuthError::TokenExpired => ApiError::Unauthenticated("access token expired"),
                 _ => ApiError::Unauthenticated("invalid access token"),
             })?;
-        if !sessions::is_live(&self.inner.db, &self.inner.live, claims.session, claims.subject).await? {
+        let Some(role) = sessions::live_role(&self.inner.db, &self.inner.live, claims.session, claims.subject).await?
+        else {
             return Err(ApiError::Unauthenticated("session ended"));
-        }
+        };
         Ok(Caller {
             user: claims.subject,
             session: claims.session,
+            role,
         })
     }
 
@@ -343,6 +334,8 @@ impl Service {
             )
             .await?;
         sessions::revoke_others(&self.inner.db, &self.inner.live, caller.user, caller.session, now).await?;
+        self.record_or_warn(caller.user, AccessEvent::PasswordChanged { at: now })
+            .await;
         Ok(position)
     }
 

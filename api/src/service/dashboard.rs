@@ -9,7 +9,7 @@ use uuid::Uuid;
 use vigil_domain::compounds::Compound;
 use vigil_domain::dose::{AdherencePolicy, next_due};
 use vigil_domain::protocol::ProtocolStatus;
-use vigil_projections::read::{HealthLogView, PanelView, ProtocolView};
+use vigil_projections::read::{HealthLogView, PanelView, ProtocolView, Subject};
 
 use super::{ApiResult, Service};
 
@@ -42,12 +42,12 @@ pub struct NextDue {
 }
 
 impl Service {
-    /// The dashboard of `user` as of `now`.
+    /// The dashboard of `subject` as of `now`.
     ///
     /// # Errors
     /// Read-model errors (`INTERNAL`).
-    pub async fn dashboard(&self, user: Uuid, now: OffsetDateTime) -> ApiResult<DashboardData> {
-        let source = self.runner().cache().dashboard(self.db(), user).await?;
+    pub async fn dashboard(&self, subject: &Subject, now: OffsetDateTime) -> ApiResult<DashboardData> {
+        let source = self.runner().cache().dashboard(self.db(), subject).await?;
         let today = now.date();
         let active: Vec<ProtocolView> = source
             .protocols

@@ -81,6 +81,13 @@ impl LiveSessions {
         inner.seen.remove(&family);
     }
 
+    /// Forgets every family of `user`.
+    pub fn forget_user(&self, user: Uuid) {
+        let mut inner = self.lock();
+        inner.revocations += 1;
+        inner.seen.retain(|_, (owner, _)| *owner != user);
+    }
+
     /// Forgets every family of `user` but `keep`.
     pub fn forget_others(&self, user: Uuid, keep: Uuid) {
         let mut inner = self.lock();

@@ -8,6 +8,7 @@ use vigil_domain::credentials::CredentialsError;
 use vigil_domain::dose::DoseLogError;
 use vigil_domain::health::HealthError;
 use vigil_domain::protocol::ProtocolError;
+use vigil_domain::second_factor::SecondFactorError;
 
 use super::ApiError;
 
@@ -22,6 +23,7 @@ impl From<AccountError> for ApiError {
             E::InvalidHandle(_) => ApiError::bad("handle", e),
             E::InvalidEmail(_) => ApiError::bad("email", e),
             E::InvalidTransactionId => ApiError::bad("externalTransactionId", e),
+            E::InvalidReason => ApiError::bad("reason", e),
         }
     }
 }
@@ -32,6 +34,17 @@ impl From<CredentialsError> for ApiError {
             CredentialsError::AlreadyRegistered => ApiError::Conflict(e.to_string()),
             CredentialsError::NoPassword => ApiError::NotFound,
             CredentialsError::NotAPhcString => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<SecondFactorError> for ApiError {
+    fn from(e: SecondFactorError) -> Self {
+        use SecondFactorError as E;
+        match e {
+            E::AlreadyEnabled | E::NoEnrolmentPending | E::NotEnabled => ApiError::Conflict(e.to_string()),
+            E::UnknownRecoveryCode => ApiError::Unauthenticated("this code is not valid"),
+            E::InvalidSecret | E::InvalidRecoveryCodes => ApiError::internal(e),
         }
     }
 }

@@ -6,6 +6,7 @@
 use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
+use vigil_domain::account::Role;
 use vigil_projections::ReadDb;
 use vigil_projections::read::micros;
 
@@ -27,15 +28,20 @@ pub enum Redeemed {
     /// Unknown, expired or in a revoked family.
     Invalid,
     /// Already used once: the family was revoked just now.
-    Reused,
+    Reused {
+        /// The owner, told in their access log.
+        user: Uuid,
+    },
 }
 
-pub async fn start(db: &ReadDb, user: Uuid, now: OffsetDateTime) -> ApiResult<Uuid> {
+/// Opens a session; `second_factor` says whether sign-in passed one (staff roles need it).
+pub async fn start(db: &ReadDb, user: Uuid, now: OffsetDateTime, second_factor: bool) -> ApiResult<Uuid> {
     let family = Uuid::now_v7();
-    sqlx::query("insert into sessions (family_id, user_id, created_at) values ($1, $2, $3)")
+    sqlx::query("insert into sessions (family_id, user_id, created_at, second_factor) values ($1, $2, $3, $4)")
         .bind(family.to_string())
         .bind(user.to_string())
         .bind(micros(now))
+        .bind(i64::from(second_factor))
         .execute(db.pool())
         .await
         .map_err(ApiError::internal)?;
@@ -86,7 +92,7 @@ pub async fn redeem(db: &ReadDb, live: &LiveSessions, hash: [u8; 32], now: Offse
     }
     if used_at.is_some() {
         revoke(db, live, family, "refresh token reused", now).await?;
-        return Ok(Redeemed::Reused);
+        return Ok(Redeemed::Reused { user });
     }
     if expires_at <= micros(now) {
         return Ok(Redeemed::Invalid);
@@ -103,7 +109,7 @@ pub async fn redeem(db: &ReadDb, live: &LiveSessions, hash: [u8; 32], now: Offse
         .map_err(ApiError::internal)?;
     if used.rows_affected() != 1 {
         revoke(db, live, family, "refresh token reused", now).await?;
-        return Ok(Redeemed::Reused);
+        return Ok(Redeemed::Reused { user });
     }
     Ok(Redeemed::Fresh { user, family })
 }
@@ -156,25 +162,64 @@ pub async fn revoke_others(
     Ok(())
 }
 
-/// Whether a session is still live (logout and reuse take effect on access tokens at once).
-/// Whether the session is live: from memory when checked less than a second ago.
-pub async fn is_live(db: &ReadDb, live: &LiveSessions, family: Uuid, user: Uuid) -> ApiResult<bool> {
+/// Revokes every session of `user` (role change, disable, erasure).
+pub async fn revoke_all(
+    db: &ReadDb,
+    live: &LiveSessions,
+    user: Uuid,
+    reason: &str,
+    now: OffsetDateTime,
+) -> ApiResult<()> {
+    live.forget_user(user);
+    db.execute_durably(
+        sqlx::query(
+            "update sessions set revoked_at = $2, revoked_reason = $3 where user_id = $1 and revoked_at is null",
+        )
+        .bind(user.to_string())
+        .bind(micros(now))
+        .bind(reason.to_owned()),
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    live.forget_user(user);
+    Ok(())
+}
+
+/// The role a live session acts with, or `None` when the session ended, the account is
+/// disabled or gone, or a staff role is held on a session opened without a second factor.
+///
+/// The role is read with the session on every request, so a role change or a disable is
+/// in force on the next request (both also revoke the person's sessions). Only ordinary
+/// users' sessions are answered from memory, for at most [`super::live::LIVE_FOR`]; a staff
+/// session is checked against the database every time.
+pub async fn live_role(db: &ReadDb, live: &LiveSessions, family: Uuid, user: Uuid) -> ApiResult<Option<Role>> {
     if live.recently_live(family, user) {
-        return Ok(true);
+        return Ok(Some(Role::User));
     }
     let check = live.check();
-    let revoked: Option<Option<i64>> =
-        sqlx::query_scalar("select revoked_at from sessions where family_id = $1 and user_id = $2")
-            .bind(family.to_string())
-            .bind(user.to_string())
-            .fetch_optional(db.pool())
-            .await
-            .map_err(ApiError::internal)?;
-    let is_live = matches!(revoked, Some(None));
-    if is_live {
+    let row = sqlx::query(
+        "select s.revoked_at, s.second_factor, a.role, a.disabled from sessions s \
+         join accounts a on a.user_id = s.user_id where s.family_id = $1 and s.user_id = $2",
+    )
+    .bind(family.to_string())
+    .bind(user.to_string())
+    .fetch_optional(db.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    let Some(row) = row else { return Ok(None) };
+    let revoked: Option<i64> = row.try_get("revoked_at").map_err(ApiError::internal)?;
+    let second_factor: i64 = row.try_get("second_factor").map_err(ApiError::internal)?;
+    let disabled: i64 = row.try_get("disabled").map_err(ApiError::internal)?;
+    let role_name: String = row.try_get("role").map_err(ApiError::internal)?;
+    let role =
+        Role::parse(&role_name).ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {role_name:?}")))?;
+    if revoked.is_some() || disabled != 0 || (role.is_staff() && second_factor == 0) {
+        return Ok(None);
+    }
+    if role == Role::User {
         live.remember(family, user, check);
     }
-    Ok(is_live)
+    Ok(Some(role))
 }
 
 fn parse(text: &str) -> ApiResult<Uuid> {

@@ -108,6 +108,26 @@ pub fn cli(backend: &Backend, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `vigil` with `input` on standard input; must succeed.
+pub fn cli_with_input(backend: &Backend, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = vigil(backend)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "vigil {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub struct Client {
     http: reqwest::Client,
     pub url: String,

@@ -2,6 +2,7 @@
 //! driven over HTTP and WebSocket like a client would.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod access;
 mod erasure;
 mod harness;
 mod http;

@@ -43,8 +43,30 @@ pub enum AccountCommand {
     ChangeRole {
         /// The new role.
         role: Role,
+        /// Who asks (`system:cli`, `user:<uuid>`).
+        by: String,
+        /// Why, as typed (1–500 characters).
+        reason: String,
         /// Now.
         changed_at: OffsetDateTime,
+    },
+    /// Disable the account (staff only; decided by the api).
+    Disable {
+        /// Who asks.
+        by: String,
+        /// Why, as typed (1–500 characters).
+        reason: String,
+        /// Now.
+        at: OffsetDateTime,
+    },
+    /// Enable a disabled account.
+    Enable {
+        /// Who asks.
+        by: String,
+        /// Why, as typed (1–500 characters).
+        reason: String,
+        /// Now.
+        at: OffsetDateTime,
     },
     /// Replace display preferences.
     ChangeSettings {

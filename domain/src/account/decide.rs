@@ -72,15 +72,41 @@ pub(super) fn decide(state: &AccountState, command: AccountCommand) -> Result<Ve
             }
             Ok(vec![AccountEvent::EmailChanged { email, changed_at }])
         }
-        AccountCommand::ChangeRole { role, changed_at } => match state.role {
-            Some(from) if from == role => Ok(vec![]),
-            Some(from) => Ok(vec![AccountEvent::RoleChanged {
-                from,
-                to: role,
-                changed_at,
-            }]),
-            None => Err(AccountError::NotRegistered),
-        },
+        AccountCommand::ChangeRole {
+            role,
+            by,
+            reason,
+            changed_at,
+        } => {
+            let reason = checked_reason(reason)?;
+            match state.role {
+                Some(from) if from == role => Ok(vec![]),
+                Some(from) => Ok(vec![AccountEvent::RoleChanged {
+                    from,
+                    to: role,
+                    by,
+                    reason,
+                    changed_at,
+                }]),
+                None => Err(AccountError::NotRegistered),
+            }
+        }
+        AccountCommand::Disable { by, reason, at } => {
+            let reason = checked_reason(reason)?;
+            Ok(if state.disabled {
+                vec![]
+            } else {
+                vec![AccountEvent::AccountDisabled { by, reason, at }]
+            })
+        }
+        AccountCommand::Enable { by, reason, at } => {
+            let reason = checked_reason(reason)?;
+            Ok(if state.disabled {
+                vec![AccountEvent::AccountEnabled { by, reason, at }]
+            } else {
+                vec![]
+            })
+        }
         AccountCommand::ChangeSettings { settings, changed_at } => {
             if state.settings == settings {
                 return Ok(vec![]);
@@ -117,4 +143,17 @@ pub(super) fn decide(state: &AccountState, command: AccountCommand) -> Result<Ve
         AccountCommand::RequestErasure { requested_at } => Ok(vec![AccountEvent::ErasureRequested { requested_at }]),
         AccountCommand::CompleteErasure { .. } => Err(AccountError::ErasureNotRequested),
     }
+}
+
+/// Longest reason accepted for a staff action.
+const MAX_REASON_CHARS: usize = 500;
+
+/// A staff action's reason: trimmed, 1–500 characters.
+fn checked_reason(reason: String) -> Result<String, AccountError> {
+    let trimmed = reason.trim();
+    let chars = trimmed.chars().count();
+    if chars == 0 || chars > MAX_REASON_CHARS {
+        return Err(AccountError::InvalidReason);
+    }
+    Ok(trimmed.to_owned())
 }

@@ -29,6 +29,9 @@ pub enum AccountError {
     /// The account was erased; nothing more may happen to it.
     #[error("the account has been erased")]
     Erased,
+    /// A role change, disable or enable without a reason, or with one over 500 characters.
+    #[error("a reason of 1 to 500 characters is required")]
+    InvalidReason,
     /// `CompleteErasure` without a prior request.
     #[error("erasure was not requested")]
     ErasureNotRequested,

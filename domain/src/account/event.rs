@@ -51,9 +51,36 @@ pub enum AccountEvent {
         from: Role,
         /// New role.
         to: Role,
+        /// Who changed it (`system:cli` or `user:<uuid>` of an admin); empty in events
+        /// written before the field existed.
+        #[serde(default)]
+        by: String,
+        /// Why, as the actor wrote it.
+        #[serde(default)]
+        reason: String,
         /// When.
         #[serde(with = "time::serde::rfc3339")]
         changed_at: OffsetDateTime,
+    },
+    /// Staff disabled the account: it cannot sign in and its sessions ended.
+    AccountDisabled {
+        /// Who (`system:cli` or `user:<uuid>` of an admin).
+        by: String,
+        /// Why.
+        reason: String,
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// Staff enabled a disabled account again.
+    AccountEnabled {
+        /// Who.
+        by: String,
+        /// Why.
+        reason: String,
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
     },
     /// Display preferences changed.
     SettingsChanged {
@@ -108,6 +135,8 @@ impl DomainEvent for AccountEvent {
             AccountEvent::HandleChanged { .. } => "HandleChanged",
             AccountEvent::EmailChanged { .. } => "EmailChanged",
             AccountEvent::RoleChanged { .. } => "RoleChanged",
+            AccountEvent::AccountDisabled { .. } => "AccountDisabled",
+            AccountEvent::AccountEnabled { .. } => "AccountEnabled",
             AccountEvent::SettingsChanged { .. } => "SettingsChanged",
             AccountEvent::AiProcessingConsentGiven { .. } => "AiProcessingConsentGiven",
             AccountEvent::AiProcessingConsentWithdrawn { .. } => "AiProcessingConsentWithdrawn",

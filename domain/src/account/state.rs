@@ -16,10 +16,33 @@ pub enum Role {
     Support,
     /// Reads audit trails.
     Auditor,
-    /// Operates the service.
+    /// Operates the service: roles, locks, break-glass grants; no health data otherwise.
     Admin,
-    /// Manages admins.
-    Superadmin,
+}
+
+impl Role {
+    /// Every role, lowest privilege first.
+    pub const ALL: [Role; 4] = [Role::User, Role::Support, Role::Auditor, Role::Admin];
+
+    /// Staff roles act on other people's accounts; they must sign in with a second factor.
+    pub fn is_staff(self) -> bool {
+        self != Role::User
+    }
+
+    /// The role's name as stored and typed (`user`, `support`, `auditor`, `admin`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Support => "support",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a role name as [`Role::name`] writes it.
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.name() == name)
+    }
 }
 
 /// Conventional (US lab) or SI units for displaying lab values.
@@ -125,6 +148,8 @@ pub struct AccountState {
     pub tier: BillingTier,
     /// When the account was registered.
     pub registered_at: Option<OffsetDateTime>,
+    /// Disabled by staff: no sign-in, no session, until enabled again.
+    pub disabled: bool,
 }
 
 impl AccountState {
@@ -149,6 +174,8 @@ impl AccountState {
             AccountEvent::HandleChanged { to, .. } => self.handle = Some(to.clone()),
             AccountEvent::EmailChanged { email, .. } => self.email = Some(email.clone()),
             AccountEvent::RoleChanged { to, .. } => self.role = Some(*to),
+            AccountEvent::AccountDisabled { .. } => self.disabled = true,
+            AccountEvent::AccountEnabled { .. } => self.disabled = false,
             AccountEvent::SettingsChanged { settings, .. } => self.settings = *settings,
             AccountEvent::AiProcessingConsentGiven { .. } => self.ai_processing_consent = true,
             AccountEvent::AiProcessingConsentWithdrawn { .. } => {

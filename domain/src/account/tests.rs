@@ -165,13 +165,72 @@ fn changing_the_role_records_old_and_new() {
     given::<Account>([registered()])
         .when(AccountCommand::ChangeRole {
             role: Role::Support,
+            by: "system:cli".into(),
+            reason: " new support hire ".into(),
             changed_at: T1,
         })
         .then_events([AccountEvent::RoleChanged {
             from: Role::User,
             to: Role::Support,
+            by: "system:cli".into(),
+            reason: "new support hire".into(),
             changed_at: T1,
         }]);
+}
+
+#[test]
+fn a_role_change_needs_a_reason() {
+    for reason in ["", "   ", &"x".repeat(501)] {
+        given::<Account>([registered()])
+            .when(AccountCommand::ChangeRole {
+                role: Role::Admin,
+                by: "system:cli".into(),
+                reason: reason.to_owned(),
+                changed_at: T1,
+            })
+            .then_rejected(AccountError::InvalidReason);
+    }
+}
+
+#[test]
+fn disabling_twice_records_once_and_enabling_undoes_it() {
+    let disabled = AccountEvent::AccountDisabled {
+        by: "system:cli".into(),
+        reason: "left the company".into(),
+        at: T1,
+    };
+    given::<Account>([registered()])
+        .when(AccountCommand::Disable {
+            by: "system:cli".into(),
+            reason: "left the company".into(),
+            at: T1,
+        })
+        .then_events([disabled.clone()]);
+    given::<Account>([registered(), disabled.clone()])
+        .when(AccountCommand::Disable {
+            by: "system:cli".into(),
+            reason: "again".into(),
+            at: T1,
+        })
+        .then_events([]);
+    given::<Account>([registered(), disabled])
+        .when(AccountCommand::Enable {
+            by: "system:cli".into(),
+            reason: "back".into(),
+            at: T1,
+        })
+        .then_events([AccountEvent::AccountEnabled {
+            by: "system:cli".into(),
+            reason: "back".into(),
+            at: T1,
+        }]);
+    given::<Account>([registered()])
+        .when(AccountCommand::Enable {
+            by: "system:cli".into(),
+            reason: "nothing to undo".into(),
+            at: T1,
+        })
+        .then_events([]);
 }
 
 #[test]
@@ -310,8 +369,20 @@ fn every_account_event_round_trips_through_serde() {
             },
             AccountEvent::RoleChanged {
                 from: Role::User,
-                to: Role::Superadmin,
+                to: Role::Admin,
+                by: "system:cli".into(),
+                reason: "operations".into(),
                 changed_at: T1,
+            },
+            AccountEvent::AccountDisabled {
+                by: "system:cli".into(),
+                reason: "suspended".into(),
+                at: T1,
+            },
+            AccountEvent::AccountEnabled {
+                by: "system:cli".into(),
+                reason: "reinstated".into(),
+                at: T1,
             },
             AccountEvent::SettingsChanged {
                 settings: Settings::default(),
@@ -328,7 +399,7 @@ fn every_account_event_round_trips_through_serde() {
             erasure_requested(),
             AccountEvent::ErasureCompleted { completed_at: T1 },
         ],
-        10,
+        12,
     );
 }
 
@@ -337,8 +408,7 @@ fn any_command() -> impl Strategy<Value = AccountCommand> {
         Just(Role::User),
         Just(Role::Support),
         Just(Role::Auditor),
-        Just(Role::Admin),
-        Just(Role::Superadmin)
+        Just(Role::Admin)
     ];
     let tier = prop_oneof![Just(BillingTier::Free), Just(BillingTier::Plus), Just(BillingTier::Pro)];
     prop_oneof![
@@ -351,7 +421,22 @@ fn any_command() -> impl Strategy<Value = AccountCommand> {
             registered_at: T0,
         }),
         "[A-Za-z_][A-Za-z0-9_]{0,25}".prop_map(|handle| AccountCommand::ChangeHandle { handle, changed_at: T1 }),
-        role.prop_map(|role| AccountCommand::ChangeRole { role, changed_at: T1 }),
+        role.prop_map(|role| AccountCommand::ChangeRole {
+            role,
+            by: "system:cli".into(),
+            reason: "test".into(),
+            changed_at: T1,
+        }),
+        Just(AccountCommand::Disable {
+            by: "system:cli".into(),
+            reason: "test".into(),
+            at: T1,
+        }),
+        Just(AccountCommand::Enable {
+            by: "system:cli".into(),
+            reason: "test".into(),
+            at: T1,
+        }),
         any::<bool>().prop_map(|si| AccountCommand::ChangeSettings {
             settings: Settings {
                 lab_units: if si { UnitSystem::Si } else { UnitSystem::Conventional },

@@ -73,6 +73,12 @@ pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<(
         AccountEvent::RoleChanged { to, changed_at, .. } => {
             set(w, "role", Value::Text(name_of(&to)?), &ctx.user, micros(changed_at)).await?;
         }
+        AccountEvent::AccountDisabled { at, .. } => {
+            set(w, "disabled", Value::Int(1), &ctx.user, micros(at)).await?;
+        }
+        AccountEvent::AccountEnabled { at, .. } => {
+            set(w, "disabled", Value::Int(0), &ctx.user, micros(at)).await?;
+        }
         AccountEvent::SettingsChanged { settings, changed_at } => {
             set(
                 w,

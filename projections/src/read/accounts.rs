@@ -25,6 +25,8 @@ pub struct AccountView {
     pub ai_consent: bool,
     /// Whether erasure was requested.
     pub erasure_requested: bool,
+    /// Whether staff disabled the account.
+    pub disabled: bool,
     /// When registered.
     pub registered_at: time::OffsetDateTime,
 }
@@ -35,7 +37,7 @@ pub struct AccountView {
 /// Database and decode errors.
 pub async fn account(db: &ReadDb, user: Uuid) -> Result<Option<AccountView>> {
     let row = sqlx::query(
-        "select user_id, handle, role, tier, settings, ai_consent, erasure_requested, registered_at \
+        "select user_id, handle, role, tier, settings, ai_consent, erasure_requested, disabled, registered_at \
          from accounts where user_id = $1",
     )
     .bind(user.to_string())
@@ -50,6 +52,7 @@ pub async fn account(db: &ReadDb, user: Uuid) -> Result<Option<AccountView>> {
             settings: from_json("settings", &r.try_get::<String, _>("settings")?)?,
             ai_consent: r.try_get::<i64, _>("ai_consent")? != 0,
             erasure_requested: r.try_get::<i64, _>("erasure_requested")? != 0,
+            disabled: r.try_get::<i64, _>("disabled")? != 0,
             registered_at: at(r.try_get("registered_at")?)?,
         })
     })

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 use vigil_domain::bloodwork::RecordedResult;
 
+use super::Subject;
 use super::page::{Page, PageRequest};
 use super::{at, from_json, uuid};
 use crate::db::ReadDb;
@@ -54,7 +55,8 @@ const COLUMNS: &str = "panel_id, drawn_at, lab_name, results, corrections, retra
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn panels(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Page<PanelView>> {
+pub async fn panels(db: &ReadDb, subject: &Subject, page: &PageRequest) -> Result<Page<PanelView>> {
+    let user = subject.id();
     let (bound_at, bound_id) = page.bound();
     // A literal, not a parameter: SQLite re-prepares a statement whose LIMIT is a bound
     // parameter every time it is bound (see `vigil_eventstore` log reads).
@@ -75,7 +77,8 @@ pub async fn panels(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Page<
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn panel(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<PanelView>> {
+pub async fn panel(db: &ReadDb, subject: &Subject, id: Uuid) -> Result<Option<PanelView>> {
+    let user = subject.id();
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from bloodwork_panels where panel_id = $1 and user_id = $2"
     )))
@@ -90,7 +93,8 @@ pub async fn panel(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<PanelView
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn latest_panel(db: &ReadDb, user: Uuid) -> Result<Option<PanelView>> {
+pub async fn latest_panel(db: &ReadDb, subject: &Subject) -> Result<Option<PanelView>> {
+    let user = subject.id();
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from bloodwork_panels where user_id = $1 and retracted = 0 \
          order by drawn_at desc, panel_id desc limit 1"
@@ -106,7 +110,8 @@ pub async fn latest_panel(db: &ReadDb, user: Uuid) -> Result<Option<PanelView>> 
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn marker_series(db: &ReadDb, user: Uuid, marker: &str) -> Result<Vec<MarkerPoint>> {
+pub async fn marker_series(db: &ReadDb, subject: &Subject, marker: &str) -> Result<Vec<MarkerPoint>> {
+    let user = subject.id();
     let rows = sqlx::query(
         "select panel_id, drawn_at, name, value, unit, canonical_value, canonical_unit, si_value, si_unit, flag \
          from marker_results where user_id = $1 and marker = $2 order by drawn_at, panel_id, idx limit 1000",

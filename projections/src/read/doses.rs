@@ -8,6 +8,7 @@ use vigil_domain::dose::{ActiveAmount, DoseEntry, DoseLogState, DoseOutcome, Inj
 use vigil_domain::protocol::dose::Dose;
 use vigil_domain::values::{DoseId, ItemId, ProtocolId};
 
+use super::Subject;
 use super::page::{Page, PageRequest};
 use super::{at, from_json, from_name, uuid};
 use crate::db::ReadDb;
@@ -33,7 +34,8 @@ const COLUMNS: &str = "dose_id, protocol_id, item_id, outcome, compound, dose, a
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn doses(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Page<DoseView>> {
+pub async fn doses(db: &ReadDb, subject: &Subject, page: &PageRequest) -> Result<Page<DoseView>> {
+    let user = subject.id();
     let (bound_at, bound_id) = page.bound();
     // A literal, not a parameter: SQLite re-prepares a statement whose LIMIT is a bound
     // parameter every time it is bound (see `vigil_eventstore` log reads).
@@ -54,7 +56,8 @@ pub async fn doses(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Page<D
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn dose(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<DoseView>> {
+pub async fn dose(db: &ReadDb, subject: &Subject, id: Uuid) -> Result<Option<DoseView>> {
+    let user = subject.id();
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from doses where dose_id = $1 and user_id = $2"
     )))
@@ -69,7 +72,8 @@ pub async fn dose(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<DoseView>>
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn dose_log_state(db: &ReadDb, user: Uuid, protocol: Option<Uuid>) -> Result<DoseLogState> {
+pub async fn dose_log_state(db: &ReadDb, subject: &Subject, protocol: Option<Uuid>) -> Result<DoseLogState> {
+    let user = subject.id();
     let rows = match protocol {
         Some(p) => {
             sqlx::query(sqlx::AssertSqlSafe(format!(

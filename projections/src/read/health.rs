@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 use vigil_domain::health::{VitalComponent, VitalKind};
 
+use super::Subject;
 use super::page::{Page, PageRequest};
 use super::{at, from_json, from_name, uuid};
 use crate::apply::name_of;
@@ -41,12 +42,13 @@ const COLUMNS: &str = "entry_id, kind, loinc, components, measured_at, note, cor
 /// Database and decode errors.
 pub async fn health_logs(
     db: &ReadDb,
-    user: Uuid,
+    subject: &Subject,
     kind: Option<VitalKind>,
     from: Option<i64>,
     to: Option<i64>,
     page: &PageRequest,
 ) -> Result<Page<HealthLogView>> {
+    let user = subject.id();
     let (bound_at, bound_id) = page.bound();
     let kind = kind.map(|k| name_of(&k)).transpose()?;
     // A literal, not a parameter: SQLite re-prepares a statement whose LIMIT is a bound
@@ -73,7 +75,8 @@ pub async fn health_logs(
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn health_log(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<HealthLogView>> {
+pub async fn health_log(db: &ReadDb, subject: &Subject, id: Uuid) -> Result<Option<HealthLogView>> {
+    let user = subject.id();
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from health_logs where entry_id = $1 and user_id = $2"
     )))
@@ -88,7 +91,8 @@ pub async fn health_log(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<Heal
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn latest_vitals(db: &ReadDb, user: Uuid) -> Result<Vec<HealthLogView>> {
+pub async fn latest_vitals(db: &ReadDb, subject: &Subject) -> Result<Vec<HealthLogView>> {
+    let user = subject.id();
     let rows = sqlx::query(sqlx::AssertSqlSafe(latest_vitals_sql()?))
         .bind(user.to_string())
         .fetch_all(db.pool())

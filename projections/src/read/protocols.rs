@@ -9,6 +9,7 @@ use uuid::Uuid;
 use vigil_domain::protocol::{ProtocolItem, ProtocolState, ProtocolStatus, ProtocolVersion, StatusChange};
 use vigil_domain::values::{ProtocolId, UserId};
 
+use super::Subject;
 use super::page::{Cursor, Page, PageRequest};
 use super::{at, from_json, from_name, uuid};
 use crate::db::ReadDb;
@@ -36,7 +37,8 @@ pub struct ProtocolView {
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn protocols(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Page<ProtocolView>> {
+pub async fn protocols(db: &ReadDb, subject: &Subject, page: &PageRequest) -> Result<Page<ProtocolView>> {
+    let user = subject.id();
     let (bound_at, bound_id) = page.bound();
     // A literal, not a parameter: SQLite re-prepares a statement whose LIMIT is a bound
     // parameter every time it is bound (see `vigil_eventstore` log reads).
@@ -74,7 +76,8 @@ pub async fn protocols(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Pa
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn protocol(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<ProtocolView>> {
+pub async fn protocol(db: &ReadDb, subject: &Subject, id: Uuid) -> Result<Option<ProtocolView>> {
+    let user = subject.id();
     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from protocols where protocol_id = $1 and user_id = $2"
     )))
@@ -95,7 +98,8 @@ pub async fn protocol(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<Protoc
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn protocol_state(db: &ReadDb, user: Uuid, id: Uuid) -> Result<Option<ProtocolState>> {
+pub async fn protocol_state(db: &ReadDb, subject: &Subject, id: Uuid) -> Result<Option<ProtocolState>> {
+    let user = subject.id();
     Ok(histories(db, user, Some(id)).await?.remove(&id))
 }
 

@@ -1,0 +1,213 @@
+//! Signing in: the password step, then the second factor when the account has one, or TOTP
+//! enrolment first when a staff account has none.
+//!
+//! Every failure of the password step answers the same message after the same work: the
+//! same lookups (a nil id finds nothing for an unknown email), one argon2 verification
+//! (a dummy hash when there is no account), one lockout check and one counted failure, so an
+//! unknown, a wrong-password, a locked, a disabled and an erased account cannot be told apart
+//! by answer or by time.
+//! Must not say which check failed, to the client or in a log line.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+use vigil_domain::access::{AccessEvent, SignInMethod};
+use vigil_domain::credentials::{Credentials, CredentialsCommand, PasswordSetReason};
+use vigil_domain::values::EmailAddress;
+use vigil_eventstore::Metadata;
+use vigil_projections::{read, streams};
+use zeroize::Zeroizing;
+
+use super::challenge::{Issued, Purpose};
+use super::lockout::{self, ThrottleKey};
+use super::totp::SecondFactorProof;
+use crate::service::{ApiError, ApiResult, Service, Tokens};
+
+/// Same answer for every failed password step.
+pub const LOGIN_FAILED: &str = "invalid email or password";
+/// Counters of unknown emails are pruned once per this many failures.
+const PRUNE_EVERY: u64 = 256;
+static FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// What the password step earned.
+pub enum SignIn {
+    /// Signed in.
+    Tokens(Tokens),
+    /// The account has TOTP: complete with `completeLogin`.
+    SecondFactorRequired(Issued),
+    /// A staff account without TOTP: enrol with this challenge, then sign in.
+    EnrolmentRequired(Issued),
+}
+
+impl Service {
+    /// The password step.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` with one message for every failure.
+    pub async fn login(&self, email: &str, password: Zeroizing<String>) -> ApiResult<SignIn> {
+        let now = OffsetDateTime::now_utc();
+        let db = self.db();
+        let (key, owner) = match EmailAddress::parse(email) {
+            Ok(email) => {
+                let index = self.index().email(&email);
+                match read::claim_owner(db, "email", &index).await? {
+                    Some((user, _)) => (ThrottleKey::Account(user), Some(user)),
+                    None => (ThrottleKey::UnknownEmail(index), None),
+                }
+            }
+            Err(_) => (ThrottleKey::Malformed, None),
+        };
+        let lookup = owner.unwrap_or(Uuid::nil());
+        let stored = read::password_hash(db, lookup).await?;
+        let account = read::account(db, lookup).await?;
+        let locked = lockout::locked(db, &key, now).await?;
+        let verification = self
+            .passwords()
+            .verify(password.clone(), stored)
+            .await
+            .map_err(ApiError::internal)?;
+        let usable = account.as_ref().filter(|a| !a.disabled && !a.erasure_requested);
+        let (Some(user), Some(account), true, false) = (owner, usable, verification.matched, locked) else {
+            self.count_failure(&key, now).await?;
+            return Err(ApiError::Unauthenticated(LOGIN_FAILED));
+        };
+        lockout::clear_failures(db, &key, now).await?;
+        let mut position = self.store().head_position().await?;
+        if verification.needs_rehash {
+            let hash = self.passwords().hash(password).await.map_err(ApiError::internal)?;
+            let metadata = Metadata::actor(format!("user:{user}"));
+            position = self
+                .execute::<Credentials>(&streams::credentials(user), user, metadata, |_| {
+                    Ok(CredentialsCommand::SetPassword {
+                        password_hash: hash.clone(),
+                        reason: PasswordSetReason::Rehashed,
+                        at: now,
+                    })
+                })
+                .await?;
+        }
+        if read::second_factor_enabled(db, user).await? {
+            return Ok(SignIn::SecondFactorRequired(
+                self.issue_challenge(user, Purpose::SignIn, now).await?,
+            ));
+        }
+        if account.role.is_staff() {
+            return Ok(SignIn::EnrolmentRequired(
+                self.issue_challenge(user, Purpose::Enrol, now).await?,
+            ));
+        }
+        let tokens = self.issue_new_session(user, now, position, false).await?;
+        self.record_or_warn(
+            user,
+            AccessEvent::SignedIn {
+                method: SignInMethod::Password,
+                at: now,
+            },
+        )
+        .await;
+        Ok(SignIn::Tokens(tokens))
+    }
+
+    /// The second step: a TOTP code or a recovery code for a `sign_in` challenge. Wrong codes
+    /// count toward the account's lockout; a locked account's codes are refused unchecked.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` for a bad challenge or code.
+    pub async fn complete_login(&self, challenge: &str, proof: SecondFactorProof) -> ApiResult<Tokens> {
+        let now = OffsetDateTime::now_utc();
+        let user = self.challenge_user(challenge, Purpose::SignIn, now).await?;
+        let key = ThrottleKey::Account(user);
+        if lockout::locked(self.db(), &key, now).await? {
+            self.count_failure(&key, now).await?;
+            return Err(ApiError::Unauthenticated("the code is not valid"));
+        }
+        let method = match self.check_second_factor(user, &proof, now).await {
+            Ok(method) => method,
+            Err(ApiError::Unauthenticated(message)) => {
+                self.count_failure(&key, now).await?;
+                return Err(ApiError::Unauthenticated(message));
+            }
+            Err(other) => return Err(other),
+        };
+        self.spend_challenge(challenge, now).await?;
+        lockout::clear_failures(self.db(), &key, now).await?;
+        self.signed_in_with_second_factor(user, now, method).await
+    }
+
+    /// Starts TOTP enrolment of a staff account that has none, with its `enrol` challenge.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` for a bad challenge.
+    pub async fn start_enrolment_with_challenge(&self, challenge: &str) -> ApiResult<super::Enrolment> {
+        let now = OffsetDateTime::now_utc();
+        let user = self.challenge_user(challenge, Purpose::Enrol, now).await?;
+        let handle = read::account(self.db(), user).await?.ok_or(ApiError::NotFound)?.handle;
+        self.start_totp_enrolment(user, &handle).await
+    }
+
+    /// Confirms that enrolment with a code and signs in: the recovery codes and the tokens.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` for a bad challenge or code.
+    pub async fn confirm_enrolment_with_challenge(
+        &self,
+        challenge: &str,
+        code: &str,
+    ) -> ApiResult<(Vec<String>, Tokens)> {
+        let now = OffsetDateTime::now_utc();
+        let user = self.challenge_user(challenge, Purpose::Enrol, now).await?;
+        let key = ThrottleKey::Account(user);
+        if lockout::locked(self.db(), &key, now).await? {
+            self.count_failure(&key, now).await?;
+            return Err(ApiError::Unauthenticated("the code is not valid"));
+        }
+        let codes = match self.confirm_totp_enrolment(user, code).await {
+            Ok(codes) => codes,
+            Err(ApiError::Unauthenticated(message)) => {
+                self.count_failure(&key, now).await?;
+                return Err(ApiError::Unauthenticated(message));
+            }
+            Err(other) => return Err(other),
+        };
+        self.spend_challenge(challenge, now).await?;
+        let tokens = self
+            .signed_in_with_second_factor(user, now, SignInMethod::PasswordAndTotp)
+            .await?;
+        Ok((codes, tokens))
+    }
+
+    async fn signed_in_with_second_factor(
+        &self,
+        user: Uuid,
+        now: OffsetDateTime,
+        method: SignInMethod,
+    ) -> ApiResult<Tokens> {
+        // Disabled while the second step was pending: no session.
+        let usable = read::account(self.db(), user)
+            .await?
+            .is_some_and(|a| !a.disabled && !a.erasure_requested);
+        if !usable {
+            return Err(ApiError::Unauthenticated(LOGIN_FAILED));
+        }
+        let position = self.store().head_position().await?;
+        let tokens = self.issue_new_session(user, now, position, true).await?;
+        self.record_or_warn(user, AccessEvent::SignedIn { method, at: now })
+            .await;
+        Ok(tokens)
+    }
+
+    /// Counts a failure; announces a lock it started on the account's access log.
+    async fn count_failure(&self, key: &ThrottleKey, now: OffsetDateTime) -> ApiResult<()> {
+        let started = lockout::record_failure(self.db(), key, now).await?;
+        if let (Some(until), ThrottleKey::Account(user)) = (started, key) {
+            tracing::warn!("an account was locked after repeated failed sign-ins");
+            self.record_or_warn(*user, AccessEvent::AccountLocked { until, at: now })
+                .await;
+        }
+        if FAILURES.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            lockout::prune(self.db(), now).await?;
+        }
+        Ok(())
+    }
+}

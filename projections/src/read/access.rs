@@ -1,0 +1,184 @@
+//! The access log as the person and auditors read it, and the account metadata support staff
+//! may see (never health data, never the email).
+
+use sqlx::Row;
+use uuid::Uuid;
+use vigil_domain::account::{BillingTier, Role};
+
+use super::page::{Page, PageRequest};
+use super::{at, from_name, uuid};
+use crate::db::ReadDb;
+use crate::error::Result;
+
+/// One entry of an access log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessEntry {
+    /// Whose log.
+    pub user_id: Uuid,
+    /// Position of the event in the log.
+    pub position: i64,
+    /// When.
+    pub at: time::OffsetDateTime,
+    /// `signed_in`, `data_accessed`, `break_glass_opened`, …
+    pub kind: String,
+    /// The staff account behind it (auditors only; never shown to the person).
+    pub actor_user: Option<Uuid>,
+    /// The staff role behind it.
+    pub actor_role: Option<Role>,
+    /// The staff handle behind it.
+    pub actor_handle: Option<String>,
+    /// The GraphQL root field of a data access.
+    pub query: Option<String>,
+    /// The fields it selected.
+    pub fields: Vec<String>,
+    /// The break-glass grant.
+    pub grant_id: Option<String>,
+    /// The justification or reason written by staff.
+    pub reason: Option<String>,
+    /// Kind-specific detail (sign-in method, lock end in µs, request id, change).
+    pub detail: Option<String>,
+}
+
+const COLUMNS: &str =
+    "user_id, position, at, kind, actor_user, actor_role, actor_handle, query, fields, grant_id, reason, detail";
+
+/// A page of `user`'s access log, newest first.
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn access_log(db: &ReadDb, user: Uuid, page: &PageRequest) -> Result<Page<AccessEntry>> {
+    let (bound, _) = page.bound();
+    let limit = page.limit();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from access_log where user_id = $1 and position < $2 order by position desc limit {limit}"
+    )))
+    .bind(user.to_string())
+    .bind(bound)
+    .fetch_all(db.pool())
+    .await?;
+    Page::decode(&rows, page, "position", entry, |e| e.user_id)
+}
+
+/// A page of every person's access log (for auditors), newest first; `kind` filters.
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn access_events(db: &ReadDb, kind: Option<&str>, page: &PageRequest) -> Result<Page<AccessEntry>> {
+    let (bound, _) = page.bound();
+    let limit = page.limit();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from access_log where position < $1 and ($2 is null or kind = $2) \
+         order by position desc limit {limit}"
+    )))
+    .bind(bound)
+    .bind(kind.map(str::to_owned))
+    .fetch_all(db.pool())
+    .await?;
+    Page::decode(&rows, page, "position", entry, |e| e.user_id)
+}
+
+fn entry(r: &sqlx::any::AnyRow) -> Result<AccessEntry> {
+    let fields: Option<String> = r.try_get("fields")?;
+    Ok(AccessEntry {
+        user_id: uuid("user id", &r.try_get::<String, _>("user_id")?)?,
+        position: r.try_get("position")?,
+        at: at(r.try_get("at")?)?,
+        kind: r.try_get("kind")?,
+        actor_user: r
+            .try_get::<Option<String>, _>("actor_user")?
+            .map(|u| uuid("actor", &u))
+            .transpose()?,
+        actor_role: r
+            .try_get::<Option<String>, _>("actor_role")?
+            .map(|n| from_name("role", &n))
+            .transpose()?,
+        actor_handle: r.try_get("actor_handle")?,
+        query: r.try_get("query")?,
+        fields: match fields {
+            Some(text) => super::from_json("fields", &text)?,
+            None => Vec::new(),
+        },
+        grant_id: r.try_get("grant_id")?,
+        reason: r.try_get("reason")?,
+        detail: r.try_get("detail")?,
+    })
+}
+
+/// What support staff may see of an account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountMetadata {
+    /// The user.
+    pub user_id: Uuid,
+    /// Public handle.
+    pub handle: String,
+    /// Role.
+    pub role: Role,
+    /// Billing tier.
+    pub tier: BillingTier,
+    /// Disabled by staff.
+    pub disabled: bool,
+    /// Erasure requested.
+    pub erasure_requested: bool,
+    /// When registered.
+    pub registered_at: time::OffsetDateTime,
+    /// The last sign-in, if any.
+    pub last_seen_at: Option<time::OffsetDateTime>,
+    /// Whether TOTP is on.
+    pub second_factor: bool,
+    /// Recovery codes left.
+    pub recovery_codes_left: i64,
+    /// Until when sign-in is locked (µs), if it is.
+    pub locked_until: Option<i64>,
+}
+
+/// The metadata of the account with `handle` (case-insensitive as handles are), or of `user`.
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn account_metadata(
+    db: &ReadDb,
+    user: Option<Uuid>,
+    handle: Option<&str>,
+) -> Result<Option<AccountMetadata>> {
+    let row = sqlx::query(
+        "select a.user_id, a.handle, a.role, a.tier, a.disabled, a.erasure_requested, a.registered_at, \
+         (select max(l.at) from access_log l where l.user_id = a.user_id and l.kind = 'signed_in') as last_seen, \
+         coalesce(f.enabled, 0) as second_factor, coalesce(f.recovery_codes_left, 0) as codes_left, \
+         (select max(t.locked_until) from login_throttle t where t.user_id = a.user_id) as locked_until \
+         from accounts a left join second_factors f on f.user_id = a.user_id \
+         where ($1 is null or a.user_id = $1) and ($2 is null or lower(a.handle) = lower($2)) \
+         and ($1 is not null or $2 is not null)",
+    )
+    .bind(user.map(|u| u.to_string()))
+    .bind(handle.map(str::to_owned))
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        Ok(AccountMetadata {
+            user_id: uuid("user id", &r.try_get::<String, _>("user_id")?)?,
+            handle: r.try_get("handle")?,
+            role: from_name("role", &r.try_get::<String, _>("role")?)?,
+            tier: from_name("tier", &r.try_get::<String, _>("tier")?)?,
+            disabled: r.try_get::<i64, _>("disabled")? != 0,
+            erasure_requested: r.try_get::<i64, _>("erasure_requested")? != 0,
+            registered_at: at(r.try_get("registered_at")?)?,
+            last_seen_at: r.try_get::<Option<i64>, _>("last_seen")?.map(at).transpose()?,
+            second_factor: r.try_get::<i64, _>("second_factor")? != 0,
+            recovery_codes_left: r.try_get("codes_left")?,
+            locked_until: r.try_get("locked_until")?,
+        })
+    })
+    .transpose()
+}
+
+/// Whether `user` has TOTP on (from the read model; the secret itself is only in the log).
+///
+/// # Errors
+/// Database errors.
+pub async fn second_factor_enabled(db: &ReadDb, user: Uuid) -> Result<bool> {
+    let enabled: Option<i64> = sqlx::query_scalar("select enabled from second_factors where user_id = $1")
+        .bind(user.to_string())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(enabled == Some(1))
+}
