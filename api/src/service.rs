@@ -7,6 +7,7 @@ mod accounts;
 mod dashboard;
 mod error;
 pub(crate) mod live;
+mod registration;
 mod rejections;
 pub(crate) mod sessions;
 mod states;

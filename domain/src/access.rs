@@ -50,6 +50,13 @@ pub enum AccessEvent {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
+    /// Someone tried to register an account with this person's email (they were answered as
+    /// if it had worked; nothing was created).
+    RegistrationAttempted {
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
     /// The person signed out (one session).
     SignedOut {
         /// When.
@@ -152,6 +159,7 @@ impl AccessEvent {
     pub fn at(&self) -> OffsetDateTime {
         match self {
             AccessEvent::SignedIn { at, .. }
+            | AccessEvent::RegistrationAttempted { at }
             | AccessEvent::SignedOut { at }
             | AccessEvent::RefreshTokenReuseDetected { at }
             | AccessEvent::PasswordChanged { at }
@@ -181,6 +189,7 @@ impl DomainEvent for AccessEvent {
     fn event_type(&self) -> &'static str {
         match self {
             AccessEvent::SignedIn { .. } => "SignedIn",
+            AccessEvent::RegistrationAttempted { .. } => "RegistrationAttempted",
             AccessEvent::SignedOut { .. } => "SignedOut",
             AccessEvent::RefreshTokenReuseDetected { .. } => "RefreshTokenReuseDetected",
             AccessEvent::PasswordChanged { .. } => "PasswordChanged",

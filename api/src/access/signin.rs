@@ -72,7 +72,6 @@ impl Service {
             self.count_failure(&key, now).await?;
             return Err(ApiError::Unauthenticated(LOGIN_FAILED));
         };
-        lockout::clear_failures(db, &key, now).await?;
         let mut position = self.store().head_position().await?;
         if verification.needs_rehash {
             let hash = self.passwords().hash(password).await.map_err(ApiError::internal)?;
@@ -97,6 +96,9 @@ impl Service {
                 self.issue_challenge(user, Purpose::Enrol, now).await?,
             ));
         }
+        // Failures are forgotten only once a sign-in is complete: a password step that
+        // leads to a second factor must not reset the count of wrong codes.
+        lockout::clear_failures(db, &key, now).await?;
         let tokens = self.issue_new_session(user, now, position, false).await?;
         self.record_or_warn(
             user,
@@ -171,6 +173,7 @@ impl Service {
             Err(other) => return Err(other),
         };
         self.spend_challenge(challenge, now).await?;
+        lockout::clear_failures(self.db(), &key, now).await?;
         let tokens = self
             .signed_in_with_second_factor(user, now, SignInMethod::PasswordAndTotp)
             .await?;

@@ -45,6 +45,15 @@ pub struct AuthPayload {
     pub position: u64,
 }
 
+/// The answer to `register`, the same whether or not the email was free.
+#[derive(SimpleObject)]
+pub struct RegisterPayload {
+    /// Always true: the registration was accepted.
+    pub accepted: bool,
+    /// What to do next.
+    pub next: String,
+}
+
 /// A profile after a change.
 #[derive(SimpleObject)]
 pub struct MePayload {
@@ -80,17 +89,23 @@ pub(super) fn secret(field: &str, value: String) -> GqlResult<Zeroizing<String>>
 
 #[Object]
 impl AuthMutations {
-    /// Creates an account (handle optional: one is generated) and signs in.
+    /// Creates an account (handle optional: one is generated); then sign in with `login`.
+    /// The answer never says whether the email was already registered: a taken email is
+    /// answered the same, at the same time, and its owner finds the attempt in their
+    /// `accessLog`.
     async fn register(
         &self,
         ctx: &Context<'_>,
         email: String,
         password: String,
         handle: Option<String>,
-    ) -> GqlResult<AuthPayload> {
+    ) -> GqlResult<RegisterPayload> {
         let password = secret("password", password)?;
-        let tokens = service(ctx)?.register(&email, password, handle).await.gql()?;
-        payload(ctx, tokens).await
+        service(ctx)?.register(&email, password, handle).await.gql()?;
+        Ok(RegisterPayload {
+            accepted: true,
+            next: "sign in with login (the same email and password)".into(),
+        })
     }
 
     /// Exchanges a refresh token (once) for new tokens.

@@ -109,15 +109,16 @@ pub async fn staff(server: &Server, backend: &Backend, email: &str, role: &str) 
 
 pub async fn register(server: &Server, email: &str) -> (Client, String, String) {
     let mut client = Client::new(server);
-    let data = client
+    client
         .ok(
-            "mutation($e: String!, $p: String!) { register(email: $e, password: $p) { accessToken me { id handle } } }",
+            "mutation($e: String!, $p: String!) { register(email: $e, password: $p) { accepted } }",
             json!({ "e": email, "p": PASSWORD }),
         )
         .await;
-    client.token = Some(data["register"]["accessToken"].as_str().unwrap().to_owned());
-    let id = data["register"]["me"]["id"].as_str().unwrap().to_owned();
-    let handle = data["register"]["me"]["handle"].as_str().unwrap().to_owned();
+    let data = client.ok(LOGIN, json!({ "e": email, "p": PASSWORD })).await;
+    client.token = Some(data["login"]["accessToken"].as_str().unwrap().to_owned());
+    let id = data["login"]["me"]["id"].as_str().unwrap().to_owned();
+    let handle = data["login"]["me"]["handle"].as_str().unwrap().to_owned();
     (client, id, handle)
 }
 

@@ -17,14 +17,20 @@ async fn a_cli_shred_purges_the_read_models_of_a_stopped_server() {
     let backend = Backend::Sqlite(dir.clone());
     let server = Server::start(&backend);
     let mut client = Client::new(&server);
-    let registered = client
+    client
         .ok(
-            "mutation { register(email: \"leaving@example.org\", password: \"correct horse battery\") { accessToken me { id } } }",
+            "mutation { register(email: \"leaving@example.org\", password: \"correct horse battery\") { accepted } }",
             json!({}),
         )
         .await;
-    client.token = Some(registered["register"]["accessToken"].as_str().unwrap().to_owned());
-    let subject = registered["register"]["me"]["id"].as_str().unwrap().to_owned();
+    let registered = client
+        .ok(
+            "mutation { login(email: \"leaving@example.org\", password: \"correct horse battery\") { accessToken me { id } } }",
+            json!({}),
+        )
+        .await;
+    client.token = Some(registered["login"]["accessToken"].as_str().unwrap().to_owned());
+    let subject = registered["login"]["me"]["id"].as_str().unwrap().to_owned();
     let note = format!("note-{}", uuid::Uuid::new_v4().simple());
     client
         .ok(

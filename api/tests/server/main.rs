@@ -6,5 +6,6 @@ mod access;
 mod erasure;
 mod harness;
 mod http;
+mod lockout;
 mod scenario;
 mod ws;

@@ -13,15 +13,23 @@ const PASSWORD: &str = "violet-lantern-orbit-42";
 
 const AUTH: &str = "accessToken refreshToken me { id handle role }";
 
+/// Registers, then signs in (registration answers no tokens: it must not tell a taken email).
 async fn register(client: &mut Client, email: &str) -> Value {
     let data = client
         .ok(
-            &format!("mutation($e: String!, $p: String!) {{ register(email: $e, password: $p) {{ {AUTH} }} }}"),
+            "mutation($e: String!, $p: String!) { register(email: $e, password: $p) { accepted } }",
             json!({ "e": email, "p": PASSWORD }),
         )
         .await;
-    client.token = Some(data["register"]["accessToken"].as_str().unwrap().to_owned());
-    data["register"].clone()
+    assert_eq!(data["register"]["accepted"], true);
+    let data = client
+        .ok(
+            &format!("mutation($e: String!, $p: String!) {{ login(email: $e, password: $p) {{ {AUTH} }} }}"),
+            json!({ "e": email, "p": PASSWORD }),
+        )
+        .await;
+    client.token = Some(data["login"]["accessToken"].as_str().unwrap().to_owned());
+    data["login"].clone()
 }
 
 const READ_MODELS: &str = "{ me { handle role settings { labUnits } }
@@ -39,14 +47,35 @@ async fn tour(backend: Backend) {
     assert_eq!(registered["me"]["role"], "user");
     let handle = registered["me"]["handle"].as_str().unwrap().to_owned();
 
-    // Same email in another case: refused; wrong password and unknown email: same answer.
+    // Same email in another case: answered as accepted (never "taken"), and nothing changes:
+    // the other password does not sign in. Wrong password and unknown email: same answer.
     let dup = client
-        .code(
-            "mutation($e: String!, $p: String!) { register(email: $e, password: $p) { accessToken } }",
-            json!({ "e": EMAIL.to_uppercase(), "p": PASSWORD }),
+        .ok(
+            "mutation($e: String!, $p: String!) { register(email: $e, password: $p) { accepted } }",
+            json!({ "e": EMAIL.to_uppercase(), "p": "another-passphrase-77" }),
         )
         .await;
-    assert_eq!(dup, "CONFLICT");
+    assert_eq!(dup["register"]["accepted"], true);
+    let other = client
+        .code(
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }",
+            json!({ "e": EMAIL, "p": "another-passphrase-77" }),
+        )
+        .await;
+    assert_eq!(other, "UNAUTHENTICATED");
+    // The owner learns of the attempt in their access log.
+    let mut told = false;
+    for _ in 0..100 {
+        let log = client
+            .ok("{ accessLog(first: 20) { edges { node { kind } } } }", json!({}))
+            .await;
+        if log.to_string().contains("registration_attempted") {
+            told = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(told, "the owner's access log shows the registration attempt");
     let login = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken } }";
     let wrong = client
         .raw(login, json!({ "e": EMAIL, "p": "not-the-password-1" }))

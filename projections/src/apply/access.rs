@@ -81,6 +81,7 @@ pub(super) async fn apply_access(ctx: Ctx<'_>, position: u64, event: AccessEvent
             detail: Some(request_id),
         },
         AccessEvent::SignedOut { .. }
+        | AccessEvent::RegistrationAttempted { .. }
         | AccessEvent::RefreshTokenReuseDetected { .. }
         | AccessEvent::PasswordChanged { .. }
         | AccessEvent::SecondFactorEnabled { .. }

@@ -101,16 +101,24 @@ pub async fn people(gql: &Gql, n: u32) -> anyhow::Result<Vec<Person>> {
 
 async fn person(gql: &Gql, i: u32, now: OffsetDateTime) -> anyhow::Result<Person> {
     let run = Uuid::new_v4().simple().to_string();
+    let credentials = json!({ "e": format!("bench-{i}-{run}@example.org"), "p": format!("bench-passphrase-{run}") });
+    gql.call(
+        None,
+        "mutation($e: String!, $p: String!) { register(email: $e, password: $p) { accepted } }",
+        credentials.clone(),
+    )
+    .await
+    .context("register")?;
     let data = gql
         .call(
             None,
-            "mutation($e: String!, $p: String!) { register(email: $e, password: $p) { accessToken me { id } } }",
-            json!({ "e": format!("bench-{i}-{run}@example.org"), "p": format!("bench-passphrase-{run}") }),
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken me { id } } }",
+            credentials,
         )
         .await
-        .context("register")?;
-    let token = str_at(&data, &["register", "accessToken"])?.to_owned();
-    let id: Uuid = str_at(&data, &["register", "me", "id"])?.parse()?;
+        .context("login")?;
+    let token = str_at(&data, &["login", "accessToken"])?.to_owned();
+    let id: Uuid = str_at(&data, &["login", "me", "id"])?.parse()?;
     let t = Some(token.as_str());
     let start = (now - Duration::days(60)).date();
     let started = gql

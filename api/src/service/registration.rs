@@ -1,0 +1,230 @@
+//! Registration, without telling anyone whether an email is taken: a taken email answers
+//! exactly as a free one (`accepted`), after the same work (the password is hashed either way)
+//! and no earlier than a fixed floor, so neither the answer nor its time says which. The
+//! owner of the taken email learns of the attempt in their access log.
+//!
+//! The email exists only inside the person's sealed `AccountRegistered` event and as a keyed
+//! blind index in `identity_claims`, reserved before anything is appended so two
+//! registrations cannot both win.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+use vigil_domain::access::AccessEvent;
+use vigil_domain::account::{Account, AccountCommand, AccountState, Role};
+use vigil_domain::credentials::{Credentials, CredentialsCommand, PasswordSetReason};
+use vigil_domain::values::{EmailAddress, Handle, UserId};
+use vigil_eventstore::Metadata;
+use vigil_projections::read;
+use vigil_projections::read::micros;
+use vigil_projections::streams;
+use zeroize::Zeroizing;
+
+use super::{ApiError, ApiResult, Service};
+use crate::auth::check_password_policy;
+
+/// A claim with no account behind it after this long was left by a failed registration.
+const STALE_CLAIM_MICROS: i64 = 10 * 60 * 1_000_000;
+/// The claim's refusal inside `create_account` (never answered to a registration).
+const EMAIL_TAKEN: &str = "this email cannot be registered";
+/// No registration answers sooner than this after it arrived, whichever way it went. The
+/// work itself (argon2 plus two appends) takes 40–80 ms here; the floor hides its variation.
+pub const REGISTER_FLOOR: Duration = Duration::from_millis(300);
+
+impl Service {
+    /// Registers a person; they sign in with `login` afterwards. A taken email is answered
+    /// exactly like a free one (see the module doc).
+    ///
+    /// # Errors
+    /// `BAD_USER_INPUT` (email, password, handle), `CONFLICT` (a chosen handle is taken).
+    pub async fn register(&self, email: &str, password: Zeroizing<String>, handle: Option<String>) -> ApiResult<()> {
+        let deadline = tokio::time::Instant::now() + REGISTER_FLOOR;
+        let result = self.register_or_notify(email, password, handle).await;
+        tokio::time::sleep_until(deadline).await;
+        result
+    }
+
+    async fn register_or_notify(
+        &self,
+        email: &str,
+        password: Zeroizing<String>,
+        handle: Option<String>,
+    ) -> ApiResult<()> {
+        // Everything the input alone decides is decided first, the same for either case.
+        check_password_policy(&password).map_err(|e| ApiError::bad("password", e))?;
+        let parsed = EmailAddress::parse(email).map_err(|e| ApiError::bad("email", e))?;
+        if let Some(h) = &handle {
+            Handle::parse(h).map_err(|e| ApiError::bad("handle", e))?;
+        }
+        let now = OffsetDateTime::now_utc();
+        let index = self.index().email(&parsed);
+        let owner = match read::claim_owner(self.db(), "email", &index).await? {
+            // A claim with an account behind it; one without is a failed registration's,
+            // which `create_account` takes over once it is stale.
+            Some((owner, _)) if read::account(self.db(), owner).await?.is_some() => owner,
+            _ => match self
+                .create_account(email, password.clone(), handle.clone(), Role::User, now)
+                .await
+            {
+                Err(ApiError::Conflict(message)) if message == EMAIL_TAKEN => {
+                    // Claimed by a registration running at the same moment.
+                    let Some((owner, _)) = read::claim_owner(self.db(), "email", &index).await? else {
+                        return Err(ApiError::Conflict(message));
+                    };
+                    owner
+                }
+                other => return other.map(|_| ()),
+            },
+        };
+        if let Some(h) = &handle
+            && read::claim_owner(self.db(), "handle", &self.index().handle(h))
+                .await?
+                .is_some()
+        {
+            return Err(ApiError::Conflict("this handle is taken".into()));
+        }
+        // The work a new account costs, then the owner is told.
+        self.passwords().hash(password).await.map_err(ApiError::internal)?;
+        self.record_or_warn(owner, AccessEvent::RegistrationAttempted { at: now })
+            .await;
+        Ok(())
+    }
+
+    /// Opens an account with `role` (a staff account from the command line, or a user) and
+    /// returns its id and the position of its registration.
+    ///
+    /// # Errors
+    /// As [`Service::register`].
+    pub async fn create_account(
+        &self,
+        email: &str,
+        password: Zeroizing<String>,
+        handle: Option<String>,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> ApiResult<(Uuid, u64)> {
+        check_password_policy(&password).map_err(|e| ApiError::bad("password", e))?;
+        let email = EmailAddress::parse(email).map_err(|e| ApiError::bad("email", e))?;
+        let user = Uuid::now_v7();
+        let email_index = self.index().email(&email);
+        self.claim("email", &email_index, user, now, EMAIL_TAKEN).await?;
+        let result = self.register_claimed(user, &email, password, handle, role, now).await;
+        if result.is_err() {
+            self.release_claims(user).await;
+        }
+        result.map(|position| (user, position))
+    }
+
+    async fn register_claimed(
+        &self,
+        user: Uuid,
+        email: &EmailAddress,
+        password: Zeroizing<String>,
+        handle: Option<String>,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> ApiResult<u64> {
+        // Decide first (pure) to learn the handle, generated or typed, and claim it.
+        let mut chosen = None;
+        for _ in 0..5 {
+            let command = AccountCommand::Register {
+                user_id: UserId::from_uuid(user),
+                handle: handle.clone(),
+                handle_seed: random_u64()?,
+                email: email.expose_secret().to_owned(),
+                role,
+                registered_at: now,
+            };
+            let events =
+                <Account as vigil_domain::aggregate::Aggregate>::decide(&AccountState::default(), command.clone())?;
+            let state = events.iter().fold(
+                AccountState::default(),
+                <Account as vigil_domain::aggregate::Aggregate>::evolve,
+            );
+            let Some(h) = state.handle.clone() else {
+                return Err(ApiError::internal(anyhow::anyhow!("registration produced no handle")));
+            };
+            let index = self.index().handle(h.as_str());
+            match self.claim("handle", &index, user, now, "this handle is taken").await {
+                Ok(()) => {
+                    chosen = Some(command);
+                    break;
+                }
+                Err(e) if handle.is_some() => return Err(e),
+                Err(_) => continue, // a generated handle collided: draw another
+            }
+        }
+        let command = chosen.ok_or_else(|| ApiError::Conflict("could not find a free handle; choose one".into()))?;
+        let hash = self.passwords().hash(password).await.map_err(ApiError::internal)?;
+        let metadata = Metadata::actor(format!("user:{user}"));
+        // Credentials first: an account is only visible once it can also log in.
+        self.execute::<Credentials>(&streams::credentials(user), user, metadata.clone(), |_| {
+            Ok(CredentialsCommand::SetPassword {
+                password_hash: hash.clone(),
+                reason: PasswordSetReason::Registered,
+                at: now,
+            })
+        })
+        .await?;
+        self.execute::<Account>(&streams::account(user), user, metadata, |_| Ok(command.clone()))
+            .await
+    }
+
+    /// Reserves a blind index for `user`; a stale reservation of a failed registration is
+    /// taken over.
+    async fn claim(&self, kind: &str, index: &str, user: Uuid, now: OffsetDateTime, taken: &str) -> ApiResult<()> {
+        let db = self.db();
+        let inserted = sqlx::query(
+            "insert into identity_claims (kind, claim, user_id, claimed_at) values ($1, $2, $3, $4) \
+             on conflict (kind, claim) do nothing",
+        )
+        .bind(kind.to_owned())
+        .bind(index.to_owned())
+        .bind(user.to_string())
+        .bind(micros(now))
+        .execute(db.pool())
+        .await
+        .map_err(ApiError::internal)?;
+        if inserted.rows_affected() == 1 {
+            return Ok(());
+        }
+        let Some((owner, claimed_at)) = read::claim_owner(db, kind, index).await? else {
+            return Err(ApiError::Conflict(taken.into()));
+        };
+        let abandoned = read::account(db, owner).await?.is_none() && micros(now) - claimed_at > STALE_CLAIM_MICROS;
+        if abandoned {
+            let moved = sqlx::query(
+                "update identity_claims set user_id = $3, claimed_at = $4 where kind = $1 and claim = $2 and user_id = $5",
+            )
+            .bind(kind.to_owned())
+            .bind(index.to_owned())
+            .bind(user.to_string())
+            .bind(micros(now))
+            .bind(owner.to_string())
+            .execute(db.pool())
+            .await
+            .map_err(ApiError::internal)?;
+            if moved.rows_affected() == 1 {
+                return Ok(());
+            }
+        }
+        Err(ApiError::Conflict(taken.into()))
+    }
+
+    async fn release_claims(&self, user: Uuid) {
+        let released = sqlx::query("delete from identity_claims where user_id = $1")
+            .bind(user.to_string())
+            .execute(self.db().pool())
+            .await;
+        if let Err(e) = released {
+            tracing::warn!(error = %e, "could not release the claims of a failed registration");
+        }
+    }
+}
+
+fn random_u64() -> ApiResult<u64> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::internal(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(u64::from_le_bytes(bytes))
+}
