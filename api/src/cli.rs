@@ -187,6 +187,20 @@ pub enum BenchCommand {
     /// The GraphQL API under concurrent clients (dashboard reads, health-log writes) vs a bare
     /// axum handler running the same read-model queries, both served in-process.
     Api(ApiBenchArgs),
+    /// Sign-in timing: failed logins of unknown, wrong-password and locked accounts (and
+    /// registrations of free and taken emails) must not be told apart by time. Prints medians
+    /// and two-sample Kolmogorov–Smirnov statistics; asserts nothing.
+    Login(LoginBenchArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LoginBenchArgs {
+    /// Login attempts per kind (unknown, wrong password, locked).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(8..=100_000))]
+    pub attempts: u32,
+    /// Registrations per kind (free email, taken email).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub registrations: u32,
 }
 
 #[derive(Debug, Args, Clone)]

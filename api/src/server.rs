@@ -92,6 +92,13 @@ impl Stack {
         let db = ReadDb::open(location, size)
             .await
             .context("cannot open the read database")?;
+        let problems = vigil_projections::row_security_problems(&db).await?;
+        if !problems.is_empty() {
+            anyhow::bail!(
+                "refusing to serve: the read database's row-level security is not in force: {}",
+                problems.join("; ")
+            );
+        }
         let index = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await?);
         let runner = ProjectionRunner::start(store.clone(), db.clone(), index.clone()).await?;
         let service = Service::new(store.clone(), db.clone(), runner, index, token, lag_timeout)?;

@@ -1,5 +1,6 @@
-//! The read database: `read.db` beside the event log on SQLite, schema `vigil_read` (role
-//! `vigil_reader`) on Postgres. One `sqlx::Any` pool serves both, because every read-model
+//! The read database: `read.db` beside the event log on SQLite, schema `vigil_read` on
+//! Postgres (role `vigil_projector` for the runner and authentication state, `vigil_reader`
+//! with row-level security for health reads, ADR 0006). One `sqlx::Any` pool serves both, because every read-model
 //! column is text, bigint or JSON text, so one SQL text runs on either backend.
 //! Must not touch the event log or the key vault: those are the store's.
 
@@ -38,6 +39,9 @@ pub struct ReadDb {
     file: Option<(PathBuf, Arc<WalCheckpointer>)>,
     /// The one [`SubjectMint`] of this database, for the access gate.
     mint: MintSlot,
+    /// Postgres: connections as `vigil_reader`, for reads scoped to one subject (row-level
+    /// security); everything else uses `pool`, as `vigil_projector`.
+    subjects: Option<AnyPool>,
 }
 
 impl ReadDb {
@@ -102,30 +106,28 @@ impl ReadDb {
                     backend: Backend::Sqlite,
                     file: Some((path, checkpointer)),
                     mint: MintSlot::default(),
+                    subjects: None,
                 })
             }
             Location::Postgres(url) => {
                 let options = AnyConnectOptions::from_str(url)
                     .map_err(|e| ProjectionError::InvalidInput(format!("database url {}: {e}", redact_url(url))))?
                     .disable_statement_logging();
-                let pool = AnyPoolOptions::new()
-                    .max_connections(size.max(1))
-                    .acquire_timeout(Duration::from_secs(10))
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            // The narrow role can reach read models and nothing else.
-                            conn.execute("set role vigil_reader; set search_path to vigil_read")
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await?;
+                // The runner and the authentication state: every row (ADR 0006).
+                let pool = pg_pool(
+                    options.clone(),
+                    size,
+                    "set role vigil_projector; set search_path to vigil_read",
+                )
+                .await?;
+                // Health reads, each in a transaction scoped to one subject (see `read::subject`).
+                let subjects = pg_pool(options, size, "set role vigil_reader; set search_path to vigil_read").await?;
                 Ok(ReadDb {
                     pool,
                     backend: Backend::Postgres,
                     file: None,
                     mint: MintSlot::default(),
+                    subjects: Some(subjects),
                 })
             }
         }
@@ -134,6 +136,11 @@ impl ReadDb {
     /// The pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Postgres: the pool of `vigil_reader` connections for subject-scoped reads.
+    pub(crate) fn subject_pool(&self) -> Option<&AnyPool> {
+        self.subjects.as_ref()
     }
 
     /// The backend.
@@ -210,7 +217,25 @@ impl ReadDb {
             checkpointer.stop().await;
         }
         self.pool.close().await;
+        if let Some(subjects) = &self.subjects {
+            subjects.close().await;
+        }
     }
+}
+
+/// A Postgres pool whose connections run `setup` first (role and search path).
+async fn pg_pool(options: AnyConnectOptions, size: u32, setup: &'static str) -> Result<AnyPool> {
+    Ok(AnyPoolOptions::new()
+        .max_connections(size.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                conn.execute(setup).await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await?)
 }
 
 #[cfg(test)]

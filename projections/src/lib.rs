@@ -23,6 +23,7 @@ pub mod error;
 pub mod identity;
 pub mod projection;
 pub mod read;
+pub mod row_security;
 pub mod runner;
 pub mod streams;
 
@@ -31,4 +32,5 @@ pub use db::{Backend, ReadDb};
 pub use error::{ProjectionError, Result};
 pub use identity::{INDEX_KEY_CONTEXT, IndexKey};
 pub use projection::Projection;
+pub use row_security::row_security_problems;
 pub use runner::{CheckpointStatus, ProjectionRunner, RebuildReport};

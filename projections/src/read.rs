@@ -14,7 +14,10 @@ mod page;
 mod protocols;
 mod subject;
 
-pub use access::{AccessEntry, AccountMetadata, access_events, access_log, account_metadata, second_factor_enabled};
+pub use access::{
+    AccessEntry, AccountMetadata, SignInFacts, access_events, access_log, account_metadata, second_factor_enabled,
+    sign_in_facts,
+};
 pub use accounts::{AccountView, account, claim_owner, password_hash};
 pub use bloodwork::{MarkerPoint, PanelView, latest_panel, marker_series, panel, panels};
 pub use doses::{DoseView, dose, dose_log_state, doses};

@@ -33,7 +33,8 @@ pub enum ThrottleKey {
 }
 
 impl ThrottleKey {
-    fn key(&self) -> String {
+    /// The stored key.
+    pub fn key(&self) -> String {
         match self {
             ThrottleKey::Account(user) => format!("u:{user}"),
             ThrottleKey::UnknownEmail(index) => format!("e:{index}"),
@@ -64,43 +65,41 @@ pub async fn locked(db: &ReadDb, key: &ThrottleKey, now: OffsetDateTime) -> ApiR
 
 /// Counts one failure; returns the end of the lock when this failure started one.
 ///
+/// One statement whatever the state, so a failure against a locked account costs what any
+/// other costs: a window that ended starts again at 1; the failure that reaches the limit on
+/// an unlocked account starts the lock and the count again (so attempts while locked do not
+/// renew it); the lock's end comes back, and equals ours only if this statement set it.
+///
 /// # Errors
 /// Database errors.
 pub async fn record_failure(db: &ReadDb, key: &ThrottleKey, now: OffsetDateTime) -> ApiResult<Option<OffsetDateTime>> {
     let now_us = micros(now);
-    let window_start = micros(now - WINDOW);
-    // One statement: a window that ended starts again at 1.
-    let failures: i64 = sqlx::query_scalar(
+    let until = now + LOCK;
+    let until_us = micros(until);
+    let locked_until: i64 = sqlx::query_scalar(
         "insert into login_throttle (throttle_key, user_id, window_start, failures, locked_until) \
          values ($1, $2, $3, 1, 0) on conflict (throttle_key) do update set \
-         failures = case when login_throttle.window_start <= $4 then 1 else login_throttle.failures + 1 end, \
-         window_start = case when login_throttle.window_start <= $4 then $3 else login_throttle.window_start end \
-         returning failures",
+         locked_until = case when login_throttle.locked_until <= $3 and \
+             (case when login_throttle.window_start <= $4 then 1 else login_throttle.failures + 1 end) >= $6 \
+             then $5 else login_throttle.locked_until end, \
+         failures = case when login_throttle.locked_until <= $3 and \
+             (case when login_throttle.window_start <= $4 then 1 else login_throttle.failures + 1 end) >= $6 \
+             then 0 when login_throttle.window_start <= $4 then 1 else login_throttle.failures + 1 end, \
+         window_start = case when login_throttle.window_start <= $4 or (login_throttle.locked_until <= $3 and \
+             (case when login_throttle.window_start <= $4 then 1 else login_throttle.failures + 1 end) >= $6) \
+             then $3 else login_throttle.window_start end \
+         returning locked_until",
     )
     .bind(key.key())
     .bind(key.user())
     .bind(now_us)
-    .bind(window_start)
+    .bind(micros(now - WINDOW))
+    .bind(until_us)
+    .bind(MAX_FAILURES)
     .fetch_one(db.pool())
     .await
     .map_err(ApiError::internal)?;
-    if failures < MAX_FAILURES {
-        return Ok(None);
-    }
-    // The lock starts once: whichever node's update finds it unlocked announces it; the
-    // count starts again so the lock is not renewed by attempts made while it holds.
-    let until = now + LOCK;
-    let started = sqlx::query(
-        "update login_throttle set locked_until = $2, failures = 0, window_start = $3 \
-         where throttle_key = $1 and locked_until <= $3",
-    )
-    .bind(key.key())
-    .bind(micros(until))
-    .bind(now_us)
-    .execute(db.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    Ok((started.rows_affected() == 1).then_some(until))
+    Ok((locked_until == until_us).then_some(until))
 }
 
 /// Forgets the failures of `key` after a successful sign-in (a lock stays until it ends).

@@ -6,9 +6,9 @@
 //! key and secondary index of `health_logs`, created before each run and dropped after it. A
 //! temporary table would flatter the baseline: Postgres does not WAL-log temporary tables and
 //! SQLite keeps them in its temp store, outside `read.db`. On Postgres the read pool's role
-//! (`vigil_reader`) may write to `vigil_read` but not create tables there, so the bench's own
+//! (`vigil_projector`) may write to `vigil_read` but not create tables there, so the bench's own
 //! connection (the URL's role, which owns the schema) creates, grants and drops the table, and
-//! the inserts go through the read pool as `vigil_reader`, like the rebuild's.
+//! the inserts go through the read pool as `vigil_projector`, like the rebuild's.
 
 use std::time::Instant;
 
@@ -116,7 +116,7 @@ async fn create_raw_table(db: &BenchDb, read: &ReadDb) -> anyhow::Result<()> {
                 format!("drop table if exists {table}"),
                 format!("create table {table} {RAW_COLUMNS}"),
                 format!("create index {RAW_TABLE}_by_user on {table} {RAW_INDEX}"),
-                format!("grant select, insert, update, delete on {table} to vigil_reader"),
+                format!("grant select, insert, update, delete on {table} to vigil_projector"),
             ] {
                 sqlx::query(sqlx::AssertSqlSafe(sql)).execute(owner).await?;
             }

@@ -182,3 +182,54 @@ pub async fn second_factor_enabled(db: &ReadDb, user: Uuid) -> Result<bool> {
         .await?;
     Ok(enabled == Some(1))
 }
+
+/// What the password step needs to know, in one query that returns one row whether or not an
+/// account is behind the email, so an unknown email costs the same round trip and the same
+/// row shape as a known one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignInFacts {
+    /// The account the email's blind index belongs to.
+    pub user: Option<Uuid>,
+    /// Its password hash.
+    pub password_hash: Option<String>,
+    /// Its role.
+    pub role: Option<Role>,
+    /// Disabled or erasure requested: no sign-in.
+    pub barred: bool,
+    /// Until when it (or the unknown email's counter) is locked (µs).
+    pub locked_until: Option<i64>,
+}
+
+/// The facts for the email blind index `email_index`; `unknown_key` is the lockout key to
+/// use when no account holds it.
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn sign_in_facts(db: &ReadDb, email_index: &str, unknown_key: &str) -> Result<SignInFacts> {
+    let r = sqlx::query(
+        "select c.user_id, p.password_hash, a.role, a.disabled, a.erasure_requested, t.locked_until \
+         from (select 1 as one) d \
+         left join identity_claims c on c.kind = 'email' and c.claim = $1 \
+         left join credentials p on p.user_id = c.user_id \
+         left join accounts a on a.user_id = c.user_id \
+         left join login_throttle t on t.throttle_key = coalesce('u:' || c.user_id, $2)",
+    )
+    .bind(email_index.to_owned())
+    .bind(unknown_key.to_owned())
+    .fetch_one(db.pool())
+    .await?;
+    Ok(SignInFacts {
+        user: r
+            .try_get::<Option<String>, _>("user_id")?
+            .map(|u| uuid("user id", &u))
+            .transpose()?,
+        password_hash: r.try_get("password_hash")?,
+        role: r
+            .try_get::<Option<String>, _>("role")?
+            .map(|n| from_name("role", &n))
+            .transpose()?,
+        barred: r.try_get::<Option<i64>, _>("disabled")?.unwrap_or(0) != 0
+            || r.try_get::<Option<i64>, _>("erasure_requested")?.unwrap_or(0) != 0,
+        locked_until: r.try_get("locked_until")?,
+    })
+}

@@ -7,6 +7,7 @@ use vigil_domain::bloodwork::RecordedResult;
 
 use super::Subject;
 use super::page::{Page, PageRequest};
+use super::subject::Scoped;
 use super::{at, from_json, uuid};
 use crate::db::ReadDb;
 use crate::error::Result;
@@ -68,7 +69,7 @@ pub async fn panels(db: &ReadDb, subject: &Subject, page: &PageRequest) -> Resul
     .bind(user.to_string())
     .bind(bound_at)
     .bind(bound_id)
-    .fetch_all(db.pool())
+    .fetch_all_for(db, subject)
     .await?;
     Page::decode(&rows, page, "drawn_at", view, |v| v.panel_id)
 }
@@ -84,7 +85,7 @@ pub async fn panel(db: &ReadDb, subject: &Subject, id: Uuid) -> Result<Option<Pa
     )))
     .bind(id.to_string())
     .bind(user.to_string())
-    .fetch_optional(db.pool())
+    .fetch_optional_for(db, subject)
     .await?;
     row.as_ref().map(view).transpose()
 }
@@ -100,7 +101,7 @@ pub async fn latest_panel(db: &ReadDb, subject: &Subject) -> Result<Option<Panel
          order by drawn_at desc, panel_id desc limit 1"
     )))
     .bind(user.to_string())
-    .fetch_optional(db.pool())
+    .fetch_optional_for(db, subject)
     .await?;
     row.as_ref().map(view).transpose()
 }
@@ -118,7 +119,7 @@ pub async fn marker_series(db: &ReadDb, subject: &Subject, marker: &str) -> Resu
     )
     .bind(user.to_string())
     .bind(marker.to_owned())
-    .fetch_all(db.pool())
+    .fetch_all_for(db, subject)
     .await?;
     rows.iter()
         .map(|r| {

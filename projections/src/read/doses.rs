@@ -10,6 +10,7 @@ use vigil_domain::values::{DoseId, ItemId, ProtocolId};
 
 use super::Subject;
 use super::page::{Page, PageRequest};
+use super::subject::Scoped;
 use super::{at, from_json, from_name, uuid};
 use crate::db::ReadDb;
 use crate::error::Result;
@@ -47,7 +48,7 @@ pub async fn doses(db: &ReadDb, subject: &Subject, page: &PageRequest) -> Result
     .bind(user.to_string())
     .bind(bound_at)
     .bind(bound_id)
-    .fetch_all(db.pool())
+    .fetch_all_for(db, subject)
     .await?;
     Page::decode(&rows, page, "sort_at", view, |v| v.dose_id)
 }
@@ -63,7 +64,7 @@ pub async fn dose(db: &ReadDb, subject: &Subject, id: Uuid) -> Result<Option<Dos
     )))
     .bind(id.to_string())
     .bind(user.to_string())
-    .fetch_optional(db.pool())
+    .fetch_optional_for(db, subject)
     .await?;
     row.as_ref().map(view).transpose()
 }
@@ -81,7 +82,7 @@ pub async fn dose_log_state(db: &ReadDb, subject: &Subject, protocol: Option<Uui
             )))
             .bind(user.to_string())
             .bind(p.to_string())
-            .fetch_all(db.pool())
+            .fetch_all_for(db, subject)
             .await?
         }
         None => {
@@ -89,7 +90,7 @@ pub async fn dose_log_state(db: &ReadDb, subject: &Subject, protocol: Option<Uui
                 "select {COLUMNS} from doses where user_id = $1"
             )))
             .bind(user.to_string())
-            .fetch_all(db.pool())
+            .fetch_all_for(db, subject)
             .await?
         }
     };

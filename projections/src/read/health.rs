@@ -7,6 +7,7 @@ use vigil_domain::health::{VitalComponent, VitalKind};
 
 use super::Subject;
 use super::page::{Page, PageRequest};
+use super::subject::Scoped;
 use super::{at, from_json, from_name, uuid};
 use crate::apply::name_of;
 use crate::db::ReadDb;
@@ -66,7 +67,7 @@ pub async fn health_logs(
     .bind(to.unwrap_or(i64::MAX))
     .bind(bound_at)
     .bind(bound_id)
-    .fetch_all(db.pool())
+    .fetch_all_for(db, subject)
     .await?;
     Page::decode(&rows, page, "measured_at", view, |v| v.entry_id)
 }
@@ -82,7 +83,7 @@ pub async fn health_log(db: &ReadDb, subject: &Subject, id: Uuid) -> Result<Opti
     )))
     .bind(id.to_string())
     .bind(user.to_string())
-    .fetch_optional(db.pool())
+    .fetch_optional_for(db, subject)
     .await?;
     row.as_ref().map(view).transpose()
 }
@@ -95,7 +96,7 @@ pub async fn latest_vitals(db: &ReadDb, subject: &Subject) -> Result<Vec<HealthL
     let user = subject.id();
     let rows = sqlx::query(sqlx::AssertSqlSafe(latest_vitals_sql()?))
         .bind(user.to_string())
-        .fetch_all(db.pool())
+        .fetch_all_for(db, subject)
         .await?;
     rows.iter().map(view).collect()
 }

@@ -11,6 +11,7 @@ use vigil_domain::values::{ProtocolId, UserId};
 
 use super::Subject;
 use super::page::{Cursor, Page, PageRequest};
+use super::subject::Scoped;
 use super::{at, from_json, from_name, uuid};
 use crate::db::ReadDb;
 use crate::error::{ProjectionError, Result};
@@ -51,12 +52,12 @@ pub async fn protocols(db: &ReadDb, subject: &Subject, page: &PageRequest) -> Re
     .bind(user.to_string())
     .bind(bound_at)
     .bind(bound_id)
-    .fetch_all(db.pool())
+    .fetch_all_for(db, subject)
     .await?;
     let mut states = if rows.is_empty() {
         BTreeMap::new()
     } else {
-        histories(db, user, None).await?
+        histories(db, subject, None).await?
     };
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -83,12 +84,12 @@ pub async fn protocol(db: &ReadDb, subject: &Subject, id: Uuid) -> Result<Option
     )))
     .bind(id.to_string())
     .bind(user.to_string())
-    .fetch_optional(db.pool())
+    .fetch_optional_for(db, subject)
     .await?
     else {
         return Ok(None);
     };
-    match histories(db, user, Some(id)).await?.remove(&id) {
+    match histories(db, subject, Some(id)).await?.remove(&id) {
         Some(state) => Ok(Some(view(&row, id, state)?)),
         None => Ok(None),
     }
@@ -99,8 +100,7 @@ pub async fn protocol(db: &ReadDb, subject: &Subject, id: Uuid) -> Result<Option
 /// # Errors
 /// Database and decode errors.
 pub async fn protocol_state(db: &ReadDb, subject: &Subject, id: Uuid) -> Result<Option<ProtocolState>> {
-    let user = subject.id();
-    Ok(histories(db, user, Some(id)).await?.remove(&id))
+    Ok(histories(db, subject, Some(id)).await?.remove(&id))
 }
 
 const COLUMNS: &str = "protocol_id, name, status, current_version, created_at";
@@ -117,7 +117,8 @@ fn view(row: &AnyRow, id: Uuid, state: ProtocolState) -> Result<ProtocolView> {
 }
 
 /// The owner's protocol histories (all of them, or only `only`), keyed by protocol id.
-async fn histories(db: &ReadDb, user: Uuid, only: Option<Uuid>) -> Result<BTreeMap<Uuid, ProtocolState>> {
+async fn histories(db: &ReadDb, subject: &Subject, only: Option<Uuid>) -> Result<BTreeMap<Uuid, ProtocolState>> {
+    let user = subject.id();
     // `$2 is null` keeps one SQL text for "all" and "one".
     let only = only.map(|id| id.to_string());
     let versions = sqlx::query(
@@ -126,7 +127,7 @@ async fn histories(db: &ReadDb, user: Uuid, only: Option<Uuid>) -> Result<BTreeM
     )
     .bind(user.to_string())
     .bind(only.clone())
-    .fetch_all(db.pool())
+    .fetch_all_for(db, subject)
     .await?;
     let changes = sqlx::query(
         "select protocol_id, on_date, status from protocol_status_changes \
@@ -134,7 +135,7 @@ async fn histories(db: &ReadDb, user: Uuid, only: Option<Uuid>) -> Result<BTreeM
     )
     .bind(user.to_string())
     .bind(only)
-    .fetch_all(db.pool())
+    .fetch_all_for(db, subject)
     .await?;
     let mut states: BTreeMap<Uuid, ProtocolState> = BTreeMap::new();
     for row in versions {
