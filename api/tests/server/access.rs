@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::harness::{Backend, Client, Server, cli, cli_with_input, sqlite_dir};
+use crate::harness::{Backend, Client, Server, cli, cli_with_input, leak, sqlite_dir};
 
 const PASSWORD: &str = "violet-lantern-orbit-42";
 const JUSTIFICATION: &str = "user reported a dangerous hematocrit; ticket 4711";
@@ -46,6 +46,8 @@ pub struct Staff {
     pub secret: String,
     /// The code that confirmed enrolment (its step is spent).
     pub enrol_code: String,
+    /// What must never reach a log: the enrolment challenge and the recovery codes.
+    pub secrets: Vec<String>,
     pub handle: String,
     pub email: String,
 }
@@ -96,12 +98,21 @@ pub async fn staff(server: &Server, backend: &Backend, email: &str, role: &str) 
         .await;
     let c = &confirmed["confirmTotpEnrolment"];
     assert_eq!(c["recoveryCodes"].as_array().unwrap().len(), 10);
+    let mut secrets: Vec<String> = c["recoveryCodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    secrets.push(challenge.clone());
+    secrets.push(secret.clone());
     assert_eq!(c["auth"]["me"]["role"], role);
     client.token = Some(c["auth"]["accessToken"].as_str().unwrap().to_owned());
     Staff {
         client,
         secret,
         enrol_code,
+        secrets,
         handle: c["auth"]["me"]["handle"].as_str().unwrap().to_owned(),
         email: email.to_owned(),
     }
@@ -495,7 +506,21 @@ async fn roles_two_factor_break_glass_and_the_access_log(backend: Backend) {
     // Staff with TOTP sign in in two steps now.
     let again = admin.client.ok(LOGIN, json!({ "e": admin.email, "p": PASSWORD })).await;
     assert_eq!(again["login"]["status"], "SECOND_FACTOR_REQUIRED");
-    server.stop();
+    let logs = server.stop();
+    // Nothing secret or personal in the server's log: TOTP secrets, challenges, recovery
+    // codes, emails, the justification (it may describe health), the readings.
+    let mut never = vec![
+        JUSTIFICATION.to_owned(),
+        "alice@example.org".to_owned(),
+        admin.email.clone(),
+        "128".to_owned(),
+    ];
+    for member in [&support, &auditor, &admin] {
+        never.extend(member.secrets.iter().cloned());
+    }
+    for secret in never {
+        assert_eq!(leak(&logs, &secret), None, "{secret} is in the server log");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
