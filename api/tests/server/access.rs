@@ -4,158 +4,54 @@
 //! with its justification, as many `DataAccessed` events as reads; a read whose access record
 //! cannot be written fails; role changes and disables in force on the next request.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::harness::{Backend, Client, Server, cli, cli_with_input, leak, sqlite_dir};
-
-const PASSWORD: &str = "violet-lantern-orbit-42";
+use crate::harness::{Backend, Client, Server, cli, leak, sqlite_dir};
+use crate::signin::{LOGIN, PASSWORD, next_step, register, staff, totp_code, unix_now};
 const JUSTIFICATION: &str = "user reported a dangerous hematocrit; ticket 4711";
 
-/// The code an authenticator app shows for `secret` at `unix` seconds.
-pub fn totp_code(secret: &str, unix: u64) -> String {
-    let secret = totp_rs::Secret::try_from_base32(secret).unwrap();
-    totp_rs::Builder::new()
-        .with_secret(secret)
-        .with_digits(6)
-        .with_step_duration(30)
-        .with_skew(0)
-        .build_noncompliant()
-        .generate(unix)
-        .to_string()
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
-}
-
-/// Sleeps into the next 30-second step (a code is accepted once per step).
-pub async fn next_step() {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    let into = now.as_millis() % 30_000;
-    tokio::time::sleep(Duration::from_millis(u64::try_from(30_000 - into).unwrap() + 300)).await;
-}
-
-pub const LOGIN: &str = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { status accessToken challenge me { id handle role } } }";
-
-/// A signed-in staff member of `role`, created with the CLI and enrolled in TOTP.
-pub struct Staff {
-    pub client: Client,
-    pub secret: String,
-    /// The code that confirmed enrolment (its step is spent).
-    pub enrol_code: String,
-    /// What must never reach a log: the enrolment challenge and the recovery codes.
-    pub secrets: Vec<String>,
-    pub handle: String,
-    pub email: String,
-}
-
-pub async fn staff(server: &Server, backend: &Backend, email: &str, role: &str) -> Staff {
-    let out = cli_with_input(
-        backend,
-        &[
-            "staff",
-            "add",
-            "--email",
-            email,
-            "--role",
-            role,
-            "--reason",
-            "hired for the test",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
-    assert!(out.contains(&format!("created {role} account")), "{out}");
-    let mut client = Client::new(server);
-    // No session before a second factor: only an enrolment challenge.
-    let login = client.ok(LOGIN, json!({ "e": email, "p": PASSWORD })).await;
-    assert_eq!(login["login"]["status"], "ENROLMENT_REQUIRED", "{login}");
-    assert!(login["login"]["accessToken"].is_null());
-    let challenge = login["login"]["challenge"].as_str().unwrap().to_owned();
-    assert!(challenge.starts_with("vgm_"));
-    // The challenge is no access token.
-    client.token = Some(challenge.clone());
-    assert_eq!(client.code("{ me { handle } }", json!({})).await, "UNAUTHENTICATED");
-    client.token = None;
-    let enrolment = client
-        .ok(
-            "mutation($c: String) { startTotpEnrolment(challenge: $c) { uri qrCode secret } }",
-            json!({ "c": challenge }),
-        )
-        .await;
-    let e = &enrolment["startTotpEnrolment"];
-    let secret = e["secret"].as_str().unwrap().to_owned();
-    assert!(e["uri"].as_str().unwrap().starts_with("otpauth://totp/vigil:"));
-    assert!(e["qrCode"].as_str().unwrap().starts_with("data:image/svg+xml;base64,"));
-    let enrol_code = totp_code(&secret, unix_now());
-    let confirmed = client
-        .ok(
-            "mutation($code: String!, $c: String) { confirmTotpEnrolment(code: $code, challenge: $c) { recoveryCodes auth { accessToken me { handle role } } } }",
-            json!({ "code": enrol_code, "c": challenge }),
-        )
-        .await;
-    let c = &confirmed["confirmTotpEnrolment"];
-    assert_eq!(c["recoveryCodes"].as_array().unwrap().len(), 10);
-    let mut secrets: Vec<String> = c["recoveryCodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r.as_str().unwrap().to_owned())
-        .collect();
-    secrets.push(challenge.clone());
-    secrets.push(secret.clone());
-    assert_eq!(c["auth"]["me"]["role"], role);
-    client.token = Some(c["auth"]["accessToken"].as_str().unwrap().to_owned());
-    Staff {
-        client,
-        secret,
-        enrol_code,
-        secrets,
-        handle: c["auth"]["me"]["handle"].as_str().unwrap().to_owned(),
-        email: email.to_owned(),
-    }
-}
-
-pub async fn register(server: &Server, email: &str) -> (Client, String, String) {
-    let mut client = Client::new(server);
-    client
-        .ok(
-            "mutation($e: String!, $p: String!) { register(email: $e, password: $p) { accepted } }",
-            json!({ "e": email, "p": PASSWORD }),
-        )
-        .await;
-    let data = client.ok(LOGIN, json!({ "e": email, "p": PASSWORD })).await;
-    client.token = Some(data["login"]["accessToken"].as_str().unwrap().to_owned());
-    let id = data["login"]["me"]["id"].as_str().unwrap().to_owned();
-    let handle = data["login"]["me"]["handle"].as_str().unwrap().to_owned();
-    (client, id, handle)
-}
-
-/// Operations every role but the one named may not run, as (document, variables).
+/// Every root field that reads or writes health data, and every staff-only one, as (group,
+/// document, variables): staff get `FORBIDDEN` outside their group (before any argument is
+/// looked at, so placeholder ids do).
 fn attempts(person: &str, person_handle: &str) -> Vec<(&'static str, String, Value)> {
-    let health = "{ dashboard { latestVitals { vital } } }";
-    vec![
-        ("health", health.into(), json!({})),
-        ("health", "{ healthLogs(first: 5) { edges { node { id } } } }".into(), json!({})),
-        ("health", "{ protocols(first: 5) { edges { node { id } } } }".into(), json!({})),
-        ("health", "{ bloodwork(first: 5) { edges { node { id } } } }".into(), json!({})),
-        ("health", "{ markerSeries(marker: \"hematocrit\") { value } }".into(), json!({})),
+    let vital = "{vital: \"blood_pressure\", systolic: \"120\", diastolic: \"80\"}";
+    let mut all: Vec<(&'static str, String, Value)> = [
+        "{ protocols(first: 5) { edges { node { id } } } }".to_owned(),
+        "{ protocol(id: \"x\") { id } }".to_owned(),
+        "{ doses(first: 5) { edges { node { id } } } }".to_owned(),
+        "{ adherence(protocolId: \"x\") { due } }".to_owned(),
+        "{ healthLogs(first: 5) { edges { node { id } } } }".to_owned(),
+        "{ bloodwork(first: 5) { edges { node { id } } } }".to_owned(),
+        "{ markerSeries(marker: \"hematocrit\") { value } }".to_owned(),
+        "{ estimatedLevels(protocolId: \"x\", from: \"2026-01-01T00:00:00Z\", to: \"2026-01-02T00:00:00Z\") { substance } }".to_owned(),
+        "{ dashboard { latestVitals { vital } } }".to_owned(),
+        "mutation { startProtocol(name: \"x\", items: []) { position } }".to_owned(),
+        "mutation { amendProtocol(id: \"x\", name: \"x\", items: [], effectiveFrom: \"2026-01-01\") { position } }".to_owned(),
+        "mutation { pauseProtocol(id: \"x\") { position } }".to_owned(),
+        "mutation { resumeProtocol(id: \"x\") { position } }".to_owned(),
+        "mutation { endProtocol(id: \"x\") { position } }".to_owned(),
+        "mutation { logDose(protocolId: \"x\", itemId: \"x\") { position } }".to_owned(),
+        "mutation { skipDose(protocolId: \"x\", itemId: \"x\", scheduledFor: \"x\") { position } }".to_owned(),
+        "mutation { correctDose(id: \"x\", amount: \"1\", unit: \"mg\", route: \"im\", takenAt: \"x\") { position } }".to_owned(),
+        "mutation { retractDose(id: \"x\") { position } }".to_owned(),
+        format!("mutation {{ recordHealthLog(input: {vital}) {{ position }} }}"),
+        format!("mutation {{ correctHealthLog(id: \"x\", input: {vital}) {{ position }} }}"),
+        "mutation { retractHealthLog(id: \"x\") { position } }".to_owned(),
+        "mutation { recordBloodwork(drawnAt: \"x\", results: []) { position } }".to_owned(),
+        "mutation { correctBloodwork(id: \"x\", drawnAt: \"x\", results: []) { position } }".to_owned(),
+        "mutation { retractBloodwork(id: \"x\") { position } }".to_owned(),
+    ]
+    .into_iter()
+    .map(|document| ("health", document, json!({})))
+    .collect();
+    all.extend([
         (
             "health",
-            "query($s: String) { healthLogs(subject: $s, first: 5) { edges { node { id } } } }".into(),
+            "query($s: String) { healthLogs(subject: $s, first: 5) { edges { node { id } } } }".to_owned(),
             json!({ "s": person }),
-        ),
-        (
-            "health",
-            "mutation { recordHealthLog(input: {vital: \"blood_pressure\", systolic: \"120\", diastolic: \"80\"}) { position } }".into(),
-            json!({}),
-        ),
-        (
-            "health",
-            "mutation { startProtocol(name: \"x\", items: []) { position } }".into(),
-            json!({}),
         ),
         ("auditor", "{ accessEvents(first: 5) { edges { node { kind } } } }".into(), json!({})),
         ("auditor", "{ auditLog(first: 5) { position hash } }".into(), json!({})),
@@ -176,6 +72,11 @@ fn attempts(person: &str, person_handle: &str) -> Vec<(&'static str, String, Val
         ),
         (
             "admin",
+            "mutation($h: String!) { enableAccount(handle: $h, reason: \"back\") { position } }".into(),
+            json!({ "h": person_handle }),
+        ),
+        (
+            "admin",
             "mutation($h: String!) { unlockAccount(handle: $h, reason: \"called in\") }".into(),
             json!({ "h": person_handle }),
         ),
@@ -184,13 +85,16 @@ fn attempts(person: &str, person_handle: &str) -> Vec<(&'static str, String, Val
             "mutation($s: String!) { openBreakGlass(subject: $s, justification: \"a long enough reason to look\", minutes: 5, totpCode: \"000000\") { id } }".into(),
             json!({ "s": person }),
         ),
-    ]
+    ]);
+    all
 }
 
 /// Who may run an attempt of each group.
 fn allowed(group: &str, role: &str) -> bool {
     match group {
-        "health" => false, // no staff role reads health data without a grant
+        // Only the owner; the person named in `subject` attempts is alice herself, so only
+        // attempts without it are run as a user (her own data).
+        "health" => role == "user",
         "auditor" => role == "auditor",
         "support" => role == "support" || role == "admin",
         "admin" => role == "admin",
@@ -298,6 +202,17 @@ async fn roles_two_factor_break_glass_and_the_access_log(backend: Backend) {
     let admin = staff(&server, &backend, "admin@vigil.example", "admin").await;
 
     // Every role outside its rights: FORBIDDEN, for that field alone.
+    // An ordinary user may run none of the staff operations (bob reads nobody else either).
+    let (bob, bob_id, _) = register(&server, "bob@example.org").await;
+    for (group, document, variables) in attempts(&alice_id, &alice_handle) {
+        if !allowed(group, "user") || variables.get("s").is_some() {
+            let body = bob.raw(&document, variables.clone()).await;
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+                "a user ran {document}: {body}"
+            );
+        }
+    }
     for (role, member) in [("support", &support), ("auditor", &auditor), ("admin", &admin)] {
         for (group, document, variables) in attempts(&alice_id, &alice_handle) {
             if allowed(group, role) {
@@ -390,7 +305,6 @@ async fn roles_two_factor_break_glass_and_the_access_log(backend: Backend) {
         .await;
     assert_eq!(empty["bloodwork"]["edges"], json!([]));
     // The grant opens alice and nobody else.
-    let (_, bob_id, _) = register(&server, "bob@example.org").await;
     assert_eq!(admin.client.code(dashboard, json!({ "s": bob_id })).await, "FORBIDDEN");
     let staff_reads = 3;
 

@@ -6,10 +6,9 @@
 
 use serde_json::{Value, json};
 
-use crate::access::{LOGIN, next_step, register, totp_code, unix_now};
 use crate::harness::{Backend, Client, Server, cli, sqlite_dir};
+use crate::signin::{LOGIN, PASSWORD, next_step, register, totp_code, unix_now};
 
-const PASSWORD: &str = "violet-lantern-orbit-42";
 const EMAIL: &str = "carol@example.org";
 const COMPLETE: &str = "mutation($c: String!, $code: String, $r: String) { completeLogin(challenge: $c, code: $code, recoveryCode: $r) { accessToken } }";
 

@@ -8,4 +8,5 @@ mod harness;
 mod http;
 mod lockout;
 mod scenario;
+mod signin;
 mod ws;
