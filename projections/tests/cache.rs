@@ -37,8 +37,8 @@ fn weight_at(at: OffsetDateTime, tenths: i64) -> (EntryId, NewEvent) {
 async fn the_cache_follows_writes_and_erasures(location: Location) {
     let (store, db, runner) = started(&location).await;
     let (person, bystander) = (Uuid::now_v7(), Uuid::now_v7());
+    // A subject per read: a subject's read transaction lives as long as it does (on Postgres).
     let mint = db.take_subject_mint().expect("mint");
-    let (me, them) = (mint.vouch(person), mint.vouch(bystander));
     let wait = WAIT;
 
     for someone in [person, bystander] {
@@ -54,9 +54,17 @@ async fn the_cache_follows_writes_and_erasures(location: Location) {
             .expect("append");
         runner.wait_for(outcome.last_position, wait).await.expect("applied");
     }
-    let first = runner.cache().dashboard(&db, &me).await.expect("dashboard");
+    let first = runner
+        .cache()
+        .dashboard(&db, &mint.vouch(person))
+        .await
+        .expect("dashboard");
     assert_eq!(first.vitals.len(), 1);
-    let again = runner.cache().dashboard(&db, &me).await.expect("dashboard");
+    let again = runner
+        .cache()
+        .dashboard(&db, &mint.vouch(person))
+        .await
+        .expect("dashboard");
     assert!(
         Arc::ptr_eq(&first.vitals, &again.vitals)
             && Arc::ptr_eq(&first.protocols, &again.protocols)
@@ -64,7 +72,11 @@ async fn the_cache_follows_writes_and_erasures(location: Location) {
             && Arc::ptr_eq(&first.panel, &again.panel),
         "an unchanged person is served from memory"
     );
-    runner.cache().dashboard(&db, &them).await.expect("dashboard");
+    runner
+        .cache()
+        .dashboard(&db, &mint.vouch(bystander))
+        .await
+        .expect("dashboard");
 
     // A new reading: once the runner announces its position, the cache must not serve the
     // old sources.
@@ -79,7 +91,11 @@ async fn the_cache_follows_writes_and_erasures(location: Location) {
         .await
         .expect("append");
     runner.wait_for(outcome.last_position, wait).await.expect("applied");
-    let after = runner.cache().dashboard(&db, &me).await.expect("dashboard");
+    let after = runner
+        .cache()
+        .dashboard(&db, &mint.vouch(person))
+        .await
+        .expect("dashboard");
     assert_eq!(after.vitals.len(), 2, "read-your-writes through the cache");
     assert!(
         Arc::ptr_eq(&first.protocols, &after.protocols) && Arc::ptr_eq(&first.panel, &after.panel),
@@ -92,9 +108,17 @@ async fn the_cache_follows_writes_and_erasures(location: Location) {
     let head = store.head_position().await.expect("head");
     runner.wait_for(head, wait).await.expect("applied");
     assert_eq!(runner.cache().len(), 1, "nothing about the erased person is held");
-    let erased = runner.cache().dashboard(&db, &me).await.expect("dashboard");
+    let erased = runner
+        .cache()
+        .dashboard(&db, &mint.vouch(person))
+        .await
+        .expect("dashboard");
     assert!(erased.vitals.is_empty() && erased.protocols.is_empty() && erased.panel.is_none());
-    let bystander_view = runner.cache().dashboard(&db, &them).await.expect("dashboard");
+    let bystander_view = runner
+        .cache()
+        .dashboard(&db, &mint.vouch(bystander))
+        .await
+        .expect("dashboard");
     assert_eq!(bystander_view.vitals.len(), 1);
 
     stopped(store, db, runner).await;
@@ -126,13 +150,17 @@ fn retraction(entry_id: EntryId) -> NewEvent {
 async fn cached_vitals_stay_what_a_fresh_read_returns(location: Location) {
     let (store, db, runner) = started(&location).await;
     let person = Uuid::now_v7();
-    let me = db.take_subject_mint().expect("mint").vouch(person);
+    let mint = db.take_subject_mint().expect("mint");
     let now = OffsetDateTime::now_utc();
     let mut health = HealthStream::new(person);
     let mut append = async |event: NewEvent| health.record(&store, &runner, event).await;
     let (first, event) = weight_at(now - time::Duration::hours(2), 871);
     append(event).await;
-    let cached = runner.cache().dashboard(&db, &me).await.expect("dashboard");
+    let cached = runner
+        .cache()
+        .dashboard(&db, &mint.vouch(person))
+        .await
+        .expect("dashboard");
     assert_eq!(cached.vitals.len(), 1);
 
     let (newer, event) = weight_at(now - time::Duration::hours(1), 872);
@@ -154,12 +182,18 @@ async fn cached_vitals_stay_what_a_fresh_read_returns(location: Location) {
         // The three readings merge into the cached part; a withdrawal makes it read again.
         let merges = u64::from(i < 3);
         assert_eq!(runner.cache().vitals_merged(), merged + merges, "{what} merged");
-        let cached = runner.cache().dashboard(&db, &me).await.expect("dashboard");
-        let fresh = vigil_projections::DashboardSource::load(&db, &me).await.expect("load");
+        let cached = runner
+            .cache()
+            .dashboard(&db, &mint.vouch(person))
+            .await
+            .expect("dashboard");
+        let fresh = vigil_projections::DashboardSource::load(&db, &mint.vouch(person))
+            .await
+            .expect("load");
         assert_eq!(cached.vitals, fresh.vitals, "after {what}");
         for id in [first, newer, older, pulse] {
             let remembered = runner.cache().latest_reading(person, id.as_uuid());
-            let stored = vigil_projections::read::health_log(&db, &me, id.as_uuid())
+            let stored = vigil_projections::read::health_log(&db, &mint.vouch(person), id.as_uuid())
                 .await
                 .expect("read");
             if from_memory[i].contains(&id) {
@@ -169,7 +203,11 @@ async fn cached_vitals_stay_what_a_fresh_read_returns(location: Location) {
             }
         }
     }
-    let last = runner.cache().dashboard(&db, &me).await.expect("dashboard");
+    let last = runner
+        .cache()
+        .dashboard(&db, &mint.vouch(person))
+        .await
+        .expect("dashboard");
     assert_eq!(last.vitals.len(), 2, "the oldest weight and the heart rate remain");
 
     stopped(store, db, runner).await;

@@ -3,7 +3,7 @@
 //! transaction scoped to person A sees A's rows only, even without a `user_id` filter, and
 //! one with no subject set sees nothing, also on the same pooled connection right after A's
 //! (nothing is carried between transactions). Scoped reads through the crate's API return the
-//! subject's rows.
+//! subject's rows and leave no transaction open once the subject is gone.
 #![allow(clippy::expect_used)]
 
 mod support;
@@ -77,6 +77,23 @@ async fn the_reader_role_sees_one_subject_and_nothing_without_one() {
         .await
         .expect("read");
     assert_eq!(rows.items.len(), 3);
+    // The subject's transaction ended with it: no connection stays idle in a transaction
+    // (holding locks a rebuild would wait for).
+    let mut idle: i64 = -1;
+    for _ in 0..100 {
+        idle = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where datname = current_database() \
+             and state = 'idle in transaction' and pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .expect("activity");
+        if idle == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(idle, 0, "a subject's read transaction outlived it");
 
     // The check fails when a table stops forcing RLS.
     conn.execute("alter table vigil_read.doses no force row level security")

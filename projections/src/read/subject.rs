@@ -6,11 +6,14 @@
 //! resolver that forgets the check has no `Subject` to pass: it does not compile.
 //!
 //! On Postgres a `Subject` is also the scope the database enforces (row-level security, ADR
-//! 0006): each read runs as `vigil_reader` in its own transaction that sets `vigil.subject` to
-//! this person (`begin` and `set_config` sent together in one round trip; the commit is a
-//! second), so even a query that forgot its `user_id` filter sees this person's rows only,
-//! and nothing outlives the read: no identity on a pooled connection, no transaction left
-//! open holding locks.
+//! 0006): its first read opens a transaction as `vigil_reader` that sets `vigil.subject` to
+//! this person (`begin` and `set_config` in one round trip), every later read of the same
+//! `Subject` runs in it, and dropping the `Subject` rolls it back at once on a spawned task (it
+//! only read), off the request's path. So a request pays one round trip for its scope however
+//! many queries it makes, a query that forgot its `user_id` filter still sees this person's
+//! rows only, and no identity stays on a pooled connection. A `Subject` lives as long as one
+//! resolver: a transaction held longer would keep its table locks (a rebuild's `TRUNCATE`
+//! would wait for it).
 //! Must not check rights itself: that needs roles, grants and the access log, which are the
 //! api's.
 
@@ -28,11 +31,16 @@ use crate::error::Result;
 /// Proof that the holder may read `id`'s health rows.
 pub struct Subject {
     id: Uuid,
+    /// Postgres: the `vigil_reader` transaction scoped to this person, opened on first use.
+    scope: tokio::sync::Mutex<Option<Transaction<'static, Any>>>,
 }
 
 impl Subject {
     fn new(id: Uuid) -> Self {
-        Subject { id }
+        Subject {
+            id,
+            scope: tokio::sync::Mutex::new(None),
+        }
     }
 
     /// The person.
@@ -54,29 +62,67 @@ impl Scoped for Query<'_, Any, AnyArguments> {
         let Some(pool) = db.subject_pool() else {
             return Ok(self.fetch_all(db.pool()).await?);
         };
-        let mut tx = scope(pool, subject.id).await?;
-        let rows = self.fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(rows)
+        let mut scope = subject.scope.lock().await;
+        let tx = open(&mut scope, pool, subject.id).await?;
+        let rows = self.fetch_all(&mut **tx).await;
+        ended_on_error(&mut scope, rows)
     }
 
     async fn fetch_optional_for(self, db: &ReadDb, subject: &Subject) -> Result<Option<AnyRow>> {
         let Some(pool) = db.subject_pool() else {
             return Ok(self.fetch_optional(db.pool()).await?);
         };
-        let mut tx = scope(pool, subject.id).await?;
-        let row = self.fetch_optional(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(row)
+        let mut scope = subject.scope.lock().await;
+        let tx = open(&mut scope, pool, subject.id).await?;
+        let row = self.fetch_optional(&mut **tx).await;
+        ended_on_error(&mut scope, row)
     }
 }
 
-/// A `vigil_reader` transaction scoped to `id`.
-async fn scope(pool: &sqlx::AnyPool, id: Uuid) -> Result<Transaction<'static, Any>> {
+/// The subject's transaction, begun on first use.
+async fn open<'a>(
+    scope: &'a mut Option<Transaction<'static, Any>>,
+    pool: &sqlx::AnyPool,
+    id: Uuid,
+) -> Result<&'a mut Transaction<'static, Any>> {
+    if let Some(tx) = scope {
+        return Ok(tx);
+    }
     // The id is a `Uuid` we format (hex and dashes), never text from a client, so it can sit
     // in the one statement that begins the transaction: one round trip instead of two.
     let begin = format!("begin; select set_config('vigil.subject', '{id}', true)");
-    Ok(pool.begin_with(sqlx::AssertSqlSafe(begin)).await?)
+    let tx = pool.begin_with(sqlx::AssertSqlSafe(begin)).await?;
+    Ok(scope.insert(tx))
+}
+
+/// A failed statement aborts a Postgres transaction: end it, so the next read opens another.
+fn ended_on_error<T>(scope: &mut Option<Transaction<'static, Any>>, result: sqlx::Result<T>) -> Result<T> {
+    if result.is_err() {
+        end(scope.take());
+    }
+    Ok(result?)
+}
+
+/// Rolls `tx` back now on a spawned task; without a runtime, sqlx rolls it back when its
+/// connection is next used.
+fn end(tx: Option<Transaction<'static, Any>>) {
+    let Some(tx) = tx else { return };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(async move {
+                if let Err(e) = tx.rollback().await {
+                    tracing::warn!(error = %e, "could not end a subject's read transaction");
+                }
+            });
+        }
+        Err(_) => drop(tx),
+    }
+}
+
+impl Drop for Subject {
+    fn drop(&mut self) {
+        end(self.scope.get_mut().take());
+    }
 }
 
 impl fmt::Debug for Subject {
