@@ -137,6 +137,35 @@ async fn lockout_and_replay(backend: &Backend, a: &Server, b: &Server) {
     }
     let locked = login(&on_a, PASSWORD).await;
     assert_eq!(locked["errors"][0]["message"], wrong_message, "{locked}");
+
+    // Turning TOTP off needs a current code (a session opened before the lock still works).
+    let disable = "mutation($c: String!) { disableTotp(code: $c) }";
+    assert_eq!(carol.code(disable, json!({ "c": "000000" })).await, "UNAUTHENTICATED");
+    next_step().await;
+    let off = carol.ok(disable, json!({ "c": totp_code(&secret, unix_now()) })).await;
+    assert_eq!(off["disableTotp"], true);
+
+    // Carol's access log tells the whole story.
+    let mut kinds = String::new();
+    for _ in 0..100 {
+        kinds = carol
+            .ok("{ accessLog(first: 100) { edges { node { kind } } } }", json!({}))
+            .await
+            .to_string();
+        if kinds.contains("second_factor_disabled") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for kind in [
+        "signed_in",
+        "account_locked",
+        "account_unlocked",
+        "second_factor_enabled",
+        "second_factor_disabled",
+    ] {
+        assert!(kinds.contains(kind), "{kind} missing from {kinds}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -253,6 +253,29 @@ async fn tour(backend: Backend) {
     client.ok("mutation { logout }", json!({})).await;
     assert_eq!(client.code("{ me { handle } }", json!({})).await, "UNAUTHENTICATED");
 
+    // The person's access log holds the sign-ins, the refresh token's reuse and the sign-out.
+    let tokens = client.ok(login, json!({ "e": EMAIL, "p": PASSWORD })).await;
+    client.token = Some(tokens["login"]["accessToken"].as_str().unwrap().to_owned());
+    let mut kinds = String::new();
+    for _ in 0..100 {
+        kinds = client
+            .ok("{ accessLog(first: 50) { edges { node { kind } } } }", json!({}))
+            .await
+            .to_string();
+        if kinds.contains("signed_out") && kinds.contains("refresh_token_reuse_detected") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for kind in [
+        "signed_in",
+        "signed_out",
+        "refresh_token_reuse_detected",
+        "registration_attempted",
+    ] {
+        assert!(kinds.contains(kind), "{kind} missing from {kinds}");
+    }
+
     let logs = server.stop();
     for secret in [
         EMAIL,
