@@ -118,21 +118,11 @@ impl Service {
     pub async fn complete_login(&self, challenge: &str, proof: SecondFactorProof) -> ApiResult<Tokens> {
         let now = OffsetDateTime::now_utc();
         let user = self.challenge_user(challenge, Purpose::SignIn, now).await?;
-        let key = ThrottleKey::Account(user);
-        if lockout::locked(self.db(), &key, now).await? {
-            self.count_failure(&key, now).await?;
-            return Err(ApiError::Unauthenticated("the code is not valid"));
-        }
-        let method = match self.check_second_factor(user, &proof, now).await {
-            Ok(method) => method,
-            Err(ApiError::Unauthenticated(message)) => {
-                self.count_failure(&key, now).await?;
-                return Err(ApiError::Unauthenticated(message));
-            }
-            Err(other) => return Err(other),
-        };
+        let method = self
+            .under_lockout(user, now, self.check_second_factor(user, &proof, now))
+            .await?;
         self.spend_challenge(challenge, now).await?;
-        lockout::clear_failures(self.db(), &key, now).await?;
+        lockout::clear_failures(self.db(), &ThrottleKey::Account(user), now).await?;
         self.signed_in_with_second_factor(user, now, method).await
     }
 
@@ -158,21 +148,11 @@ impl Service {
     ) -> ApiResult<(Vec<String>, Tokens)> {
         let now = OffsetDateTime::now_utc();
         let user = self.challenge_user(challenge, Purpose::Enrol, now).await?;
-        let key = ThrottleKey::Account(user);
-        if lockout::locked(self.db(), &key, now).await? {
-            self.count_failure(&key, now).await?;
-            return Err(ApiError::Unauthenticated("the code is not valid"));
-        }
-        let codes = match self.confirm_totp_enrolment(user, code).await {
-            Ok(codes) => codes,
-            Err(ApiError::Unauthenticated(message)) => {
-                self.count_failure(&key, now).await?;
-                return Err(ApiError::Unauthenticated(message));
-            }
-            Err(other) => return Err(other),
-        };
+        let codes = self
+            .under_lockout(user, now, self.confirm_totp_enrolment(user, code))
+            .await?;
         self.spend_challenge(challenge, now).await?;
-        lockout::clear_failures(self.db(), &key, now).await?;
+        lockout::clear_failures(self.db(), &ThrottleKey::Account(user), now).await?;
         let tokens = self
             .signed_in_with_second_factor(user, now, SignInMethod::PasswordAndTotp)
             .await?;
@@ -197,6 +177,28 @@ impl Service {
         self.record_or_warn(user, AccessEvent::SignedIn { method, at: now })
             .await;
         Ok(tokens)
+    }
+
+    /// Runs `check` (a code check for `user`) under the account's lockout: refused unchecked
+    /// while the account is locked, and a refusal counts as a failed sign-in.
+    async fn under_lockout<T>(
+        &self,
+        user: Uuid,
+        now: OffsetDateTime,
+        check: impl std::future::Future<Output = ApiResult<T>>,
+    ) -> ApiResult<T> {
+        let key = ThrottleKey::Account(user);
+        if lockout::locked(self.db(), &key, now).await? {
+            self.count_failure(&key, now).await?;
+            return Err(ApiError::Unauthenticated("the code is not valid"));
+        }
+        match check.await {
+            Err(ApiError::Unauthenticated(message)) => {
+                self.count_failure(&key, now).await?;
+                Err(ApiError::Unauthenticated(message))
+            }
+            other => other,
+        }
     }
 
     /// Counts a failure; announces a lock it started on the account's access log.
