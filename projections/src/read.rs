@@ -15,8 +15,7 @@ mod protocols;
 mod subject;
 
 pub use access::{
-    AccessEntry, AccountMetadata, SignInFacts, access_events, access_log, account_metadata, second_factor_enabled,
-    sign_in_facts,
+    AccessEntry, AccountMetadata, SignInFacts, access_events, access_log, account_metadata, sign_in_facts,
 };
 pub use accounts::{AccountView, account, claim_owner, password_hash};
 pub use bloodwork::{MarkerPoint, PanelView, latest_panel, marker_series, panel, panels};

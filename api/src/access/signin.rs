@@ -85,7 +85,7 @@ impl Service {
                 })
                 .await?;
         }
-        if read::second_factor_enabled(db, user).await? {
+        if facts.second_factor {
             return Ok(SignIn::SecondFactorRequired(
                 self.issue_challenge(user, Purpose::SignIn, now).await?,
             ));

@@ -108,8 +108,7 @@ impl From<AccountMetadata> for AccountOut {
             recovery_codes_left: a.recovery_codes_left,
             locked_until: a
                 .locked_until
-                .filter(|u| *u > read::micros(time::OffsetDateTime::now_utc()))
-                .and_then(|u| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(u) * 1_000).ok())
+                .filter(|u| *u > time::OffsetDateTime::now_utc())
                 .map(rfc3339),
         }
     }

@@ -127,8 +127,8 @@ pub struct AccountMetadata {
     pub second_factor: bool,
     /// Recovery codes left.
     pub recovery_codes_left: i64,
-    /// Until when sign-in is locked (µs), if it is.
-    pub locked_until: Option<i64>,
+    /// The end of the account's latest sign-in lock, past or not.
+    pub locked_until: Option<time::OffsetDateTime>,
 }
 
 /// The metadata of the account with `handle` (case-insensitive as handles are), or of `user`.
@@ -165,22 +165,10 @@ pub async fn account_metadata(
             last_seen_at: r.try_get::<Option<i64>, _>("last_seen")?.map(at).transpose()?,
             second_factor: r.try_get::<i64, _>("second_factor")? != 0,
             recovery_codes_left: r.try_get("codes_left")?,
-            locked_until: r.try_get("locked_until")?,
+            locked_until: r.try_get::<Option<i64>, _>("locked_until")?.map(at).transpose()?,
         })
     })
     .transpose()
-}
-
-/// Whether `user` has TOTP on (from the read model; the secret itself is only in the log).
-///
-/// # Errors
-/// Database errors.
-pub async fn second_factor_enabled(db: &ReadDb, user: Uuid) -> Result<bool> {
-    let enabled: Option<i64> = sqlx::query_scalar("select enabled from second_factors where user_id = $1")
-        .bind(user.to_string())
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(enabled == Some(1))
 }
 
 /// What the password step needs to know, in one query that returns one row whether or not an
@@ -198,6 +186,8 @@ pub struct SignInFacts {
     pub barred: bool,
     /// Until when it (or the unknown email's counter) is locked (µs).
     pub locked_until: Option<i64>,
+    /// Whether it has TOTP on (the secret itself is only in the log).
+    pub second_factor: bool,
 }
 
 /// The facts for the email blind index `email_index`; `unknown_key` is the lockout key to
@@ -207,11 +197,12 @@ pub struct SignInFacts {
 /// Database and decode errors.
 pub async fn sign_in_facts(db: &ReadDb, email_index: &str, unknown_key: &str) -> Result<SignInFacts> {
     let r = sqlx::query(
-        "select c.user_id, p.password_hash, a.role, a.disabled, a.erasure_requested, t.locked_until \
-         from (select 1 as one) d \
+        "select c.user_id, p.password_hash, a.role, a.disabled, a.erasure_requested, t.locked_until, \
+         coalesce(f.enabled, 0) as second_factor from (select 1 as one) d \
          left join identity_claims c on c.kind = 'email' and c.claim = $1 \
          left join credentials p on p.user_id = c.user_id \
          left join accounts a on a.user_id = c.user_id \
+         left join second_factors f on f.user_id = c.user_id \
          left join login_throttle t on t.throttle_key = coalesce('u:' || c.user_id, $2)",
     )
     .bind(email_index.to_owned())
@@ -231,5 +222,6 @@ pub async fn sign_in_facts(db: &ReadDb, email_index: &str, unknown_key: &str) ->
         barred: r.try_get::<Option<i64>, _>("disabled")?.unwrap_or(0) != 0
             || r.try_get::<Option<i64>, _>("erasure_requested")?.unwrap_or(0) != 0,
         locked_until: r.try_get("locked_until")?,
+        second_factor: r.try_get::<i64, _>("second_factor")? != 0,
     })
 }
