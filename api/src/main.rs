@@ -5,6 +5,7 @@ mod access;
 mod auth;
 mod bench;
 mod cli;
+mod cluster;
 mod commands;
 mod graphql;
 mod master_key;

@@ -7,6 +7,7 @@ mod documents;
 mod http;
 mod ws;
 
+use crate::cluster::revocations::Revocations;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -101,7 +102,16 @@ impl Stack {
         }
         let index = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await?);
         let runner = ProjectionRunner::start(store.clone(), db.clone(), index.clone()).await?;
-        let service = Service::new(store.clone(), db.clone(), runner, index, token, lag_timeout)?;
+        let revocations = Revocations::for_location(location)?;
+        let service = Service::new(
+            store.clone(),
+            db.clone(),
+            runner,
+            index,
+            token,
+            lag_timeout,
+            revocations,
+        )?;
         service
             .passwords()
             .warm()

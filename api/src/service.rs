@@ -30,6 +30,7 @@ pub use error::{ApiError, ApiResult};
 
 use crate::access::Gate;
 use crate::auth::{PasswordHasher, TokenKey};
+use crate::cluster::revocations::Revocations;
 
 /// Attempts of a command when another writer moved the stream meanwhile.
 const CONFLICT_RETRIES: usize = 3;
@@ -49,7 +50,7 @@ struct Inner {
     index: IndexKey,
     passwords: PasswordHasher,
     tokens: TokenKey,
-    live: live::LiveSessions,
+    live: Arc<live::LiveSessions>,
     states: Arc<states::AggregateStates>,
     lag_timeout: Duration,
     gate: Gate,
@@ -85,6 +86,7 @@ impl Service {
         index: IndexKey,
         tokens: TokenKey,
         lag_timeout: Duration,
+        revocations: Revocations,
     ) -> anyhow::Result<Self> {
         let gate = Gate::new(&db)?;
         let states = Arc::new(states::AggregateStates::default());
@@ -92,6 +94,21 @@ impl Service {
         runner
             .cache()
             .on_erasure(Arc::new(move |subject| forget.forget_subject(subject)));
+        let live = Arc::new(live::LiveSessions::new(revocations));
+        // Weak: the listener lives inside `live` and must not keep it alive.
+        let signalled = Arc::downgrade(&live);
+        live.signal().start(Arc::new(move |id| {
+            if let Some(live) = signalled.upgrade() {
+                live.forget_signalled(id);
+            }
+        }));
+        // An erasure made anywhere deletes the person's sessions; forget them here too.
+        let erased = Arc::downgrade(&live);
+        runner.cache().on_erasure(Arc::new(move |subject| {
+            if let Some(live) = erased.upgrade() {
+                live.forget_user(subject);
+            }
+        }));
         Ok(Service {
             inner: Arc::new(Inner {
                 store,
@@ -100,7 +117,7 @@ impl Service {
                 index,
                 passwords: PasswordHasher::new(),
                 tokens,
-                live: live::LiveSessions::default(),
+                live,
                 states,
                 lag_timeout,
                 gate,

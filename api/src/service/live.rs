@@ -1,11 +1,12 @@
 //! A short memory of sessions found live, so an authenticated request does not query the
 //! sessions table every time.
 //!
-//! Every revocation made by this process forgets the family here at once, so logout, reuse
-//! detection and a password change take effect immediately on this server. A revocation made
-//! by another server on a shared Postgres (or an erasure) is seen here at the latest after
-//! [`LIVE_FOR`]: the window within which a revoked session's still-unexpired access token
-//! may keep working on another server. Access tokens themselves live 15 minutes.
+//! Every revocation forgets the family here at once: those made by this process directly,
+//! those made by another process sharing the store through the cluster's revocation signal
+//! (`cluster::revocations`), which every remembered answer is checked against. So logout,
+//! reuse detection, a password change, a role change or a disable take effect on the next
+//! request on every node. [`LIVE_FOR`] bounds a memory's life anyway, as a safety net for a
+//! process that died between committing a revocation and announcing it.
 //! Must not remember anything but ids and the time of the check.
 
 use std::collections::HashMap;
@@ -14,22 +15,37 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+use crate::cluster::revocations::Revocations;
+
 /// How long a live answer from the database is trusted.
 pub const LIVE_FOR: Duration = Duration::from_secs(1);
 /// Families remembered at most (beyond, all are forgotten: the next requests ask again).
 const CAPACITY: usize = 100_000;
 
 /// Families checked live recently, with their user and when.
-#[derive(Default)]
 pub struct LiveSessions {
     inner: Mutex<Inner>,
+    signal: Revocations,
+}
+
+impl Default for LiveSessions {
+    fn default() -> Self {
+        LiveSessions::new(Revocations::Process)
+    }
 }
 
 #[derive(Default)]
 struct Inner {
-    seen: HashMap<Uuid, (Uuid, Instant)>,
+    seen: HashMap<Uuid, Seen>,
     /// Bumped by every revocation, so a check that started before one is not remembered.
     revocations: u64,
+}
+
+struct Seen {
+    user: Uuid,
+    at: Instant,
+    /// The signal's value when the check began; the memory holds only while it is unchanged.
+    epoch: u128,
 }
 
 /// Taken before asking the database; [`LiveSessions::remember`] needs it.
@@ -37,33 +53,52 @@ struct Inner {
 pub struct Check {
     revocations: u64,
     at: Instant,
+    epoch: Option<u128>,
 }
 
 impl LiveSessions {
+    /// An empty memory checked against `signal`.
+    pub fn new(signal: Revocations) -> LiveSessions {
+        LiveSessions {
+            inner: Mutex::new(Inner::default()),
+            signal,
+        }
+    }
+
+    /// The signal other processes' revocations arrive by.
+    pub fn signal(&self) -> &Revocations {
+        &self.signal
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // Plain map: still consistent after a panic elsewhere.
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Whether `family` of `user` was found live less than [`LIVE_FOR`] ago.
+    /// Whether `family` of `user` was found live less than [`LIVE_FOR`] ago, with no
+    /// revocation signalled since.
     pub fn recently_live(&self, family: Uuid, user: Uuid) -> bool {
+        let Some(epoch) = self.signal.epoch() else { return false };
         self.lock()
             .seen
             .get(&family)
-            .is_some_and(|(owner, at)| *owner == user && at.elapsed() < LIVE_FOR)
+            .is_some_and(|seen| seen.user == user && seen.epoch == epoch && seen.at.elapsed() < LIVE_FOR)
     }
 
     /// Starts a database check.
     pub fn check(&self) -> Check {
+        let epoch = self.signal.epoch();
         Check {
             revocations: self.lock().revocations,
             at: Instant::now(),
+            epoch,
         }
     }
 
     /// Remembers that the database said `family` is live in `check`, unless a revocation
     /// happened since the check began (its answer may predate the revocation).
     pub fn remember(&self, family: Uuid, user: Uuid, check: Check) {
+        let Some(epoch) = check.epoch else { return };
         let mut inner = self.lock();
         if inner.revocations != check.revocations {
             return;
@@ -71,7 +106,14 @@ impl LiveSessions {
         if inner.seen.len() >= CAPACITY {
             inner.seen.clear();
         }
-        inner.seen.insert(family, (user, check.at));
+        inner.seen.insert(
+            family,
+            Seen {
+                user,
+                at: check.at,
+                epoch,
+            },
+        );
     }
 
     /// Forgets `family` (it is being revoked).
@@ -85,16 +127,24 @@ impl LiveSessions {
     pub fn forget_user(&self, user: Uuid) {
         let mut inner = self.lock();
         inner.revocations += 1;
-        inner.seen.retain(|_, (owner, _)| *owner != user);
+        inner.seen.retain(|_, seen| seen.user != user);
     }
 
     /// Forgets every family of `user` but `keep`.
     pub fn forget_others(&self, user: Uuid, keep: Uuid) {
         let mut inner = self.lock();
         inner.revocations += 1;
-        inner
-            .seen
-            .retain(|family, (owner, _)| *family == keep || *owner != user);
+        inner.seen.retain(|family, seen| *family == keep || seen.user != user);
+    }
+
+    /// Forgets what another process's revocation names: a family or a user (`None`: all).
+    pub fn forget_signalled(&self, id: Option<Uuid>) {
+        let mut inner = self.lock();
+        inner.revocations += 1;
+        match id {
+            Some(id) => inner.seen.retain(|family, seen| *family != id && seen.user != id),
+            None => inner.seen.clear(),
+        }
     }
 }
 
@@ -134,6 +184,40 @@ mod tests {
         live.forget(family);
         live.remember(family, user, check);
         assert!(!live.recently_live(family, user));
+    }
+
+    #[test]
+    fn a_signal_from_another_process_forgets_by_family_user_or_all() {
+        let live = LiveSessions::default();
+        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (fa, fb, fc) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        for (f, u) in [(fa, a), (fb, b), (fc, c)] {
+            live.remember(f, u, live.check());
+        }
+        live.forget_signalled(Some(fa));
+        live.forget_signalled(Some(b));
+        assert!(!live.recently_live(fa, a));
+        assert!(!live.recently_live(fb, b));
+        assert!(live.recently_live(fc, c));
+        live.forget_signalled(None);
+        assert!(!live.recently_live(fc, c));
+    }
+
+    #[test]
+    fn a_changed_signal_file_distrusts_every_memory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let location = vigil_eventstore::Location::Sqlite(dir.path().to_path_buf());
+        let ours = Revocations::for_location(&location).expect("signal");
+        let theirs = Revocations::for_location(&location).expect("signal");
+        let live = LiveSessions::new(ours);
+        let (family, user) = (Uuid::new_v4(), Uuid::new_v4());
+        live.remember(family, user, live.check());
+        assert!(live.recently_live(family, user));
+        // Another process sharing the data directory revokes something.
+        theirs.announce().expect("announce");
+        assert!(!live.recently_live(family, user));
+        live.remember(family, user, live.check());
+        assert!(live.recently_live(family, user));
     }
 
     #[test]

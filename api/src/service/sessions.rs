@@ -7,11 +7,12 @@ use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 use vigil_domain::account::Role;
-use vigil_projections::ReadDb;
 use vigil_projections::read::micros;
+use vigil_projections::{Backend, ReadDb};
 
 use super::live::LiveSessions;
 use super::{ApiError, ApiResult};
+use crate::cluster::revocations;
 
 /// How long an unused refresh token stays valid.
 pub const REFRESH_LIFETIME: Duration = Duration::days(30);
@@ -123,17 +124,13 @@ pub async fn revoke(
 ) -> ApiResult<()> {
     // Forget before and after the update: a check racing with it is then never remembered.
     live.forget(family);
-    // Durable: a revocation lost in a crash would bring the session back.
-    db.execute_durably(
-        sqlx::query(
-            "update sessions set revoked_at = $2, revoked_reason = $3 where family_id = $1 and revoked_at is null",
-        )
-        .bind(family.to_string())
-        .bind(micros(now))
-        .bind(reason.to_owned()),
+    let update = sqlx::query(
+        "update sessions set revoked_at = $2, revoked_reason = $3 where family_id = $1 and revoked_at is null",
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .bind(family.to_string())
+    .bind(micros(now))
+    .bind(reason.to_owned());
+    in_force_everywhere(db, live, update, family).await?;
     live.forget(family);
     Ok(())
 }
@@ -147,17 +144,15 @@ pub async fn revoke_others(
     now: OffsetDateTime,
 ) -> ApiResult<()> {
     live.forget_others(user, keep);
-    db.execute_durably(
-        sqlx::query(
-            "update sessions set revoked_at = $3, revoked_reason = 'password changed' \
-             where user_id = $1 and family_id <> $2 and revoked_at is null",
-        )
-        .bind(user.to_string())
-        .bind(keep.to_string())
-        .bind(micros(now)),
+    let update = sqlx::query(
+        "update sessions set revoked_at = $3, revoked_reason = 'password changed' \
+         where user_id = $1 and family_id <> $2 and revoked_at is null",
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .bind(user.to_string())
+    .bind(keep.to_string())
+    .bind(micros(now));
+    // Other processes forget all of the person's sessions; the kept one is checked again.
+    in_force_everywhere(db, live, update, user).await?;
     live.forget_others(user, keep);
     Ok(())
 }
@@ -171,17 +166,43 @@ pub async fn revoke_all(
     now: OffsetDateTime,
 ) -> ApiResult<()> {
     live.forget_user(user);
-    db.execute_durably(
-        sqlx::query(
-            "update sessions set revoked_at = $2, revoked_reason = $3 where user_id = $1 and revoked_at is null",
-        )
-        .bind(user.to_string())
-        .bind(micros(now))
-        .bind(reason.to_owned()),
+    let update = sqlx::query(
+        "update sessions set revoked_at = $2, revoked_reason = $3 where user_id = $1 and revoked_at is null",
     )
-    .await
-    .map_err(ApiError::internal)?;
+    .bind(user.to_string())
+    .bind(micros(now))
+    .bind(reason.to_owned());
+    in_force_everywhere(db, live, update, user).await?;
     live.forget_user(user);
+    Ok(())
+}
+
+/// Commits a revocation durably (a revocation lost in a crash would bring the session back)
+/// and tells every other process sharing the store to forget `id` (a family or a user)
+/// before its next request: on Postgres in the same transaction (the notice is delivered
+/// exactly at commit), on SQLite right after the commit, through the signal file.
+async fn in_force_everywhere(
+    db: &ReadDb,
+    live: &LiveSessions,
+    update: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    id: Uuid,
+) -> ApiResult<()> {
+    match db.backend() {
+        Backend::Postgres => {
+            let mut tx = db.pool().begin().await.map_err(ApiError::internal)?;
+            update.execute(&mut *tx).await.map_err(ApiError::internal)?;
+            sqlx::query(revocations::NOTIFY_SQL)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(ApiError::internal)?;
+            tx.commit().await.map_err(ApiError::internal)?;
+        }
+        Backend::Sqlite => {
+            db.execute_durably(update).await.map_err(ApiError::internal)?;
+            live.signal().announce().map_err(ApiError::internal)?;
+        }
+    }
     Ok(())
 }
 
@@ -190,8 +211,9 @@ pub async fn revoke_all(
 ///
 /// The role is read with the session on every request, so a role change or a disable is
 /// in force on the next request (both also revoke the person's sessions). Only ordinary
-/// users' sessions are answered from memory, for at most [`super::live::LIVE_FOR`]; a staff
-/// session is checked against the database every time.
+/// users' sessions are answered from memory (until any revocation names them, on any node,
+/// and for at most [`super::live::LIVE_FOR`]); a staff session is checked against the
+/// database every time.
 pub async fn live_role(db: &ReadDb, live: &LiveSessions, family: Uuid, user: Uuid) -> ApiResult<Option<Role>> {
     if live.recently_live(family, user) {
         return Ok(Some(Role::User));

@@ -26,7 +26,16 @@ async fn service(dir: &std::path::Path) -> (EventStore, Service) {
         .await
         .expect("runner");
     let tokens = TokenKey::generate().expect("token key");
-    let service = Service::new(store.clone(), db, runner, key, tokens, Duration::from_secs(10)).unwrap();
+    let service = Service::new(
+        store.clone(),
+        db,
+        runner,
+        key,
+        tokens,
+        Duration::from_secs(10),
+        crate::cluster::revocations::Revocations::Process,
+    )
+    .unwrap();
     (store, service)
 }
 

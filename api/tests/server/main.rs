@@ -7,6 +7,7 @@ mod erasure;
 mod harness;
 mod http;
 mod lockout;
+mod revocation;
 mod scenario;
 mod signin;
 mod ws;
