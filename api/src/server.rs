@@ -4,13 +4,18 @@
 
 mod config;
 mod documents;
+mod hardening;
 mod http;
+mod security_txt;
 mod ws;
 
 use crate::cluster::revocations::Revocations;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
+
+pub use security_txt::SecurityTxt;
 
 use anyhow::Context;
 use vigil_eventstore::{EventStore, Location, StoreConfig};
@@ -35,8 +40,7 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
         &location,
         keys.token,
         Duration::from_millis(args.lag_timeout_ms),
-        args.dev,
-        args.body_limit,
+        config::surface(&args)?,
     )
     .await?;
     let app = stack.app.clone();
@@ -56,6 +60,29 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     store.close().await;
     tracing::info!("stopped: projections checkpointed, databases closed");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the HTTP surface is configured.
+#[derive(Debug, Clone)]
+pub struct Surface {
+    /// Development mode: GraphiQL, introspection, suggestions.
+    pub dev: bool,
+    /// Largest request body, in bytes.
+    pub body_limit: u64,
+    /// `/.well-known/security.txt`, when a contact is configured.
+    pub security_txt: Option<Arc<SecurityTxt>>,
+}
+
+impl Surface {
+    /// For commands and benches that build the stack without serving it to the public:
+    /// production settings, a body limit of `body_limit`.
+    pub fn internal(body_limit: u64) -> Surface {
+        Surface {
+            dev: false,
+            body_limit,
+            security_txt: None,
+        }
+    }
 }
 
 /// The read database, the projection runner, the service and the HTTP surface over an open
@@ -79,8 +106,7 @@ impl Stack {
         location: &Location,
         token: TokenKey,
         lag_timeout: Duration,
-        dev: bool,
-        body_limit: u64,
+        surface: Surface,
     ) -> anyhow::Result<Stack> {
         // SQLite: few connections. Each keeps its own page cache, which every commit of the
         // runner invalidates, so a connection used often stays warm; with 16, the mixed
@@ -118,10 +144,10 @@ impl Stack {
             .await
             .context("cannot prepare password hashing")?;
         let schemas = http::Schemas {
-            full: crate::graphql::build(Some(service.clone()), dev),
-            validated: crate::graphql::build_for_validated(Some(service.clone()), dev),
+            full: crate::graphql::build(Some(service.clone()), surface.dev),
+            validated: crate::graphql::build_for_validated(Some(service.clone()), surface.dev),
         };
-        let app = http::router(service.clone(), schemas, dev, body_limit);
+        let app = http::router(service.clone(), schemas, &surface);
         Ok(Stack { service, app, db })
     }
 

@@ -98,6 +98,7 @@ pub async fn migrate(location: &Location) -> Result<()> {
     match location {
         Location::Sqlite(dir) => {
             create_private_dir(dir)?;
+            let _only_we_migrate = migration_lock(dir).await?;
             let log = pool_of(sqlite_options(&dir.join(SQLITE_LOG_FILE)), 1).await?;
             SQLITE_EVENTS_MIGRATOR.run(&log).await?;
             log.close().await;
@@ -115,6 +116,34 @@ pub async fn migrate(location: &Location) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The lock file that serialises schema migrations of a SQLite data dir.
+pub const SQLITE_MIGRATION_LOCK: &str = "migrate.lock";
+
+/// Waits for, then holds until dropped, the data dir's migration lock. SQLite migrations
+/// take no lock of their own: two processes starting at once on a fresh dir would both
+/// create the first tables, and one would fail. An advisory `flock` on a file beside the
+/// databases makes them take turns (the second then finds nothing to do). Postgres
+/// migrations hold an advisory lock of sqlx's already.
+///
+/// # Errors
+/// `InvalidInput` when the lock file cannot be opened or locked.
+pub async fn migration_lock(dir: &Path) -> Result<std::fs::File> {
+    let path = dir.join(SQLITE_MIGRATION_LOCK);
+    let failed = move |e: std::io::Error| StoreError::invalid("data dir", format!("migration lock: {e}"));
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(|e| failed(std::io::Error::other(e)))?
+    .map_err(failed)
 }
 
 /// Creates a data dir (and missing parents) readable by its owner only: besides the sealed

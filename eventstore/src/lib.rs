@@ -40,8 +40,8 @@ mod wal;
 
 pub use crypto::{MasterKey, random_key_bytes};
 pub use db::{
-    Location, PG_MIGRATOR, SQLITE_EVENTS_MIGRATOR, SQLITE_VAULT_MIGRATOR, create_private_dir, migrate, redact_url,
-    sqlite_pool, sqlite_vault_has_master_key,
+    Location, PG_MIGRATOR, SQLITE_EVENTS_MIGRATOR, SQLITE_MIGRATION_LOCK, SQLITE_VAULT_MIGRATOR, create_private_dir,
+    migrate, migration_lock, redact_url, sqlite_pool, sqlite_vault_has_master_key,
 };
 pub use error::{Result, StoreError};
 pub use model::{

@@ -47,34 +47,27 @@ pub(crate) enum ReadKey {
 }
 
 impl KeyVault {
-    /// Opens the vault with `kek`, registering it as version 1 on a fresh vault.
+    /// Opens the vault with `kek`, registering it as version 1 on a fresh vault. Several
+    /// processes may open a fresh vault at once: each offers version 1 and keeps whatever
+    /// won (its own key, or the wrong-key error when another key got there first).
     pub(crate) async fn open(db: Db, kek: MasterKey) -> Result<Self> {
         let check = kek.check_value().to_vec();
-        let rows: Vec<(i32, Vec<u8>, Option<i64>)> = on_db!(&db, p => sqlx::query_as("select version, check_value, retired_at from kek order by version")
-            .fetch_all(p).await?);
-        let mut version = None;
-        for (row_version, stored, retired_at) in &rows {
-            if *stored == check {
-                if retired_at.is_some() {
-                    return Err(StoreError::WrongMasterKey(
-                        "this master key was retired by `vigil keys rotate-master`; use the current one".into(),
-                    ));
-                }
-                version = Some(*row_version);
+        let mut offered = false;
+        let version = loop {
+            let rows: Vec<(i32, Vec<u8>, Option<i64>)> = on_db!(&db, p => sqlx::query_as("select version, check_value, retired_at from kek order by version")
+                .fetch_all(p).await?);
+            if let Some(version) = matching_version(&rows, &check)? {
+                break version;
             }
-        }
-        let version = match version {
-            Some(v) => v,
-            None if rows.is_empty() => {
-                on_db!(&db, p => sqlx::query("insert into kek (version, check_value, created_at) values (1, $1, $2)")
-                    .bind(&check).bind(now_micros()).execute(p).await.map(|_| ())?);
-                1
-            }
-            None => {
+            if !rows.is_empty() || offered {
                 return Err(StoreError::WrongMasterKey(
                     "the key vault was created with a different master key".into(),
                 ));
             }
+            // `do nothing`: a process that registered first wins, and the next read tells.
+            on_db!(&db, p => sqlx::query("insert into kek (version, check_value, created_at) values (1, $1, $2) on conflict (version) do nothing")
+                .bind(&check).bind(now_micros()).execute(p).await.map(|_| ())?);
+            offered = true;
         };
         Ok(KeyVault {
             db,
@@ -353,4 +346,19 @@ where
         nonce: row.try_get("wrap_nonce")?,
         wrapped: row.try_get("wrapped")?,
     })
+}
+
+/// The registered version of the master key whose check value is `check`, if any.
+fn matching_version(rows: &[(i32, Vec<u8>, Option<i64>)], check: &[u8]) -> Result<Option<i32>> {
+    for (version, stored, retired_at) in rows {
+        if stored == check {
+            if retired_at.is_some() {
+                return Err(StoreError::WrongMasterKey(
+                    "this master key was retired by `vigil keys rotate-master`; use the current one".into(),
+                ));
+            }
+            return Ok(Some(*version));
+        }
+    }
+    Ok(None)
 }

@@ -66,6 +66,7 @@ impl ReadDb {
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(Duration::from_secs(10));
+                let _only_we_migrate = vigil_eventstore::migration_lock(dir).await?;
                 let migrate_pool = SqlitePoolOptions::new().max_connections(1).connect_with(native).await?;
                 SQLITE_READ_MIGRATOR.run(&migrate_pool).await?;
                 migrate_pool.close().await;

@@ -62,8 +62,7 @@ pub async fn api(db: &BenchDb, store: &EventStore, a: &ApiBenchArgs) -> anyhow::
         &db.location,
         TokenKey::generate()?,
         LAG_TIMEOUT,
-        false,
-        BODY_LIMIT,
+        crate::server::Surface::internal(BODY_LIMIT),
     )
     .await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -28,8 +28,7 @@ pub async fn login(db: &BenchDb, store: &EventStore, a: &LoginBenchArgs) -> anyh
         &db.location,
         TokenKey::generate()?,
         Duration::from_secs(2),
-        false,
-        1 << 20,
+        crate::server::Surface::internal(1 << 20),
     )
     .await?;
     let svc = stack.service.clone();

@@ -27,8 +27,7 @@ pub async fn run(args: &StoreArgs, cmd: StaffCommand) -> anyhow::Result<ExitCode
         &location,
         TokenKey::generate()?,
         Duration::from_secs(10),
-        false,
-        1 << 20,
+        crate::server::Surface::internal(1 << 20),
     )
     .await
     .context("cannot open the read side")?;

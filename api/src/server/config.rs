@@ -33,6 +33,45 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 262_144, env = "VIGIL_BODY_LIMIT",
           value_parser = clap::value_parser!(u64).range(1_024..=16_777_216))]
     pub body_limit: u64,
+    /// Where to report a vulnerability (`mailto:`, `https://` or `tel:`), for
+    /// `/.well-known/security.txt`; repeat or separate with commas for several. Without one
+    /// the file is not served.
+    #[arg(long = "security-contact", env = "VIGIL_SECURITY_CONTACT", value_delimiter = ',')]
+    pub security_contacts: Vec<String>,
+    /// security.txt `Policy`: an https:// URL of the disclosure policy.
+    #[arg(long, env = "VIGIL_SECURITY_POLICY")]
+    pub security_policy: Option<String>,
+    /// security.txt `Canonical`: the https:// URL the file is published at.
+    #[arg(long, env = "VIGIL_SECURITY_CANONICAL")]
+    pub security_canonical: Option<String>,
+    /// security.txt `Preferred-Languages`.
+    #[arg(long, default_value = "en, fr", env = "VIGIL_SECURITY_LANGUAGES")]
+    pub security_languages: String,
+    /// security.txt `Expires`: this many days after each request (under a year).
+    #[arg(long, default_value_t = 180, env = "VIGIL_SECURITY_TXT_DAYS")]
+    pub security_txt_days: u16,
+}
+
+/// The HTTP surface `args` describe.
+///
+/// # Errors
+/// An unusable security.txt field.
+pub fn surface(args: &ServeArgs) -> anyhow::Result<super::Surface> {
+    let security_txt = super::SecurityTxt::from_config(
+        &args.security_contacts,
+        args.security_policy.as_deref(),
+        args.security_canonical.as_deref(),
+        &args.security_languages,
+        args.security_txt_days,
+    )?;
+    if security_txt.is_none() && !args.dev {
+        tracing::warn!("no --security-contact: /.well-known/security.txt is not served");
+    }
+    Ok(super::Surface {
+        dev: args.dev,
+        body_limit: args.body_limit,
+        security_txt: security_txt.map(std::sync::Arc::new),
+    })
 }
 
 /// Every variable vigil reads; anything else starting with `VIGIL_` is probably a typo.
@@ -51,6 +90,11 @@ const KNOWN: &[&str] = &[
     "VIGIL_LOG_FORMAT",
     "VIGIL_PROJECTION_LAG_TIMEOUT_MS",
     "VIGIL_BODY_LIMIT",
+    "VIGIL_SECURITY_CONTACT",
+    "VIGIL_SECURITY_POLICY",
+    "VIGIL_SECURITY_CANONICAL",
+    "VIGIL_SECURITY_LANGUAGES",
+    "VIGIL_SECURITY_TXT_DAYS",
     "VIGIL_TEST_PG_URL",
 ];
 

@@ -16,10 +16,11 @@ use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::documents::{Documents, Validation};
+use super::hardening;
+use super::security_txt;
 use crate::graphql::{RequestId, VigilSchema};
 use crate::service::{ApiError, Service};
 
@@ -43,7 +44,9 @@ pub struct Schemas {
 }
 
 /// The whole HTTP surface.
-pub fn router(service: Service, schemas: Schemas, dev: bool, body_limit: u64) -> Router {
+pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> Router {
+    let (dev, body_limit) = (surface.dev, surface.body_limit);
+    let security_txt = surface.security_txt.clone();
     let state = AppState {
         service,
         schema: schemas.full,
@@ -54,12 +57,16 @@ pub fn router(service: Service, schemas: Schemas, dev: bool, body_limit: u64) ->
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(super::ws::handler))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route(
+            "/.well-known/security.txt",
+            get(move || security_txt::respond(security_txt.clone())),
+        );
     if dev {
         router = router.route("/graphiql", get(graphiql));
     }
     let x_request_id = header::HeaderName::from_static("x-request-id");
-    router
+    let router = router
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(
             usize::try_from(body_limit).unwrap_or(usize::MAX),
@@ -67,19 +74,8 @@ pub fn router(service: Service, schemas: Schemas, dev: bool, body_limit: u64) ->
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+        ));
+    hardening::with_security_headers(router)
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
@@ -287,11 +283,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
     plain(StatusCode::OK, "ready")
 }
 
-async fn graphiql() -> Html<String> {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
-    )
+async fn graphiql() -> Response {
+    let html = async_graphql::http::GraphiQLSource::build()
+        .endpoint("/graphql")
+        .subscription_endpoint("/graphql/ws")
+        .finish();
+    let csp =
+        HeaderValue::from_str(&hardening::graphiql_csp(&html)).unwrap_or(HeaderValue::from_static(hardening::API_CSP));
+    ([(header::CONTENT_SECURITY_POLICY, csp)], Html(html)).into_response()
 }

@@ -42,6 +42,17 @@ impl Server {
 
     /// With extra `serve` flags and environment variables.
     pub fn start_with(backend: &Backend, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::spawn(backend, args, env).ready()
+    }
+
+    /// `n` servers launched at the same moment (each process starts before any is waited
+    /// for), so their first starts race.
+    pub fn start_many(backend: &Backend, n: usize) -> Vec<Server> {
+        let launched: Vec<Launched> = (0..n).map(|_| Server::spawn(backend, &[], &[])).collect();
+        launched.into_iter().map(Launched::ready).collect()
+    }
+
+    fn spawn(backend: &Backend, args: &[&str], env: &[(&str, &str)]) -> Launched {
         let mut cmd = vigil(backend);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
             .args(args);
@@ -65,19 +76,7 @@ impl Server {
                 sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("read the listening line");
-        let base = line
-            .trim()
-            .strip_prefix("vigil listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}; logs: {}", logs.lock().unwrap()))
-            .to_owned();
-        std::thread::spawn(move || {
-            let mut rest = String::new();
-            let _ = stdout.read_to_string(&mut rest);
-        });
-        Server { child, url: base, logs }
+        Launched { child, logs }
     }
 
     /// SIGTERM and wait: a graceful shutdown must exit 0.
@@ -88,6 +87,34 @@ impl Server {
         let exit = self.child.wait().unwrap();
         assert!(exit.success(), "graceful shutdown failed: {exit:?}");
         self.logs.lock().unwrap().clone()
+    }
+}
+
+/// A server process launched but not yet known to listen.
+struct Launched {
+    child: Child,
+    logs: Arc<Mutex<String>>,
+}
+
+impl Launched {
+    /// Waits for the "listening" line; panics with the logs when the server did not come up.
+    fn ready(self) -> Server {
+        let Launched { mut child, logs } = self;
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read the listening line");
+        let Some(base) = line.trim().strip_prefix("vigil listening on ").map(str::to_owned) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            // Let the stderr reader drain what the process wrote before it died.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            panic!("unexpected first line {line:?}; logs: {}", logs.lock().unwrap());
+        };
+        std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = stdout.read_to_string(&mut rest);
+        });
+        Server { child, url: base, logs }
     }
 }
 

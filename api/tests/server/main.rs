@@ -4,6 +4,8 @@
 
 mod access;
 mod erasure;
+mod first_start;
+mod hardening;
 mod harness;
 mod http;
 mod lockout;

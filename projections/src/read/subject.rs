@@ -8,8 +8,8 @@
 //! On Postgres a `Subject` is also the scope the database enforces (row-level security, ADR
 //! 0006): its first read opens a transaction as `vigil_reader` that sets `vigil.subject` to
 //! this person (`begin` and `set_config` in one round trip), every later read of the same
-//! `Subject` runs in it, and dropping the `Subject` rolls it back at once on a spawned task (it
-//! only read), off the request's path. So a request pays one round trip for its scope however
+//! `Subject` runs in it, and dropping the `Subject` rolls it back (it only read) off the
+//! request's path, in the same exchange as the pool's release check. So a request pays one round trip for its scope however
 //! many queries it makes, a query that forgot its `user_id` filter still sees this person's
 //! rows only, and no identity stays on a pooled connection. A `Subject` lives as long as one
 //! resolver: a transaction held longer would keep its table locks (a rebuild's `TRUNCATE`
@@ -103,20 +103,14 @@ fn ended_on_error<T>(scope: &mut Option<Transaction<'static, Any>>, result: sqlx
     Ok(result?)
 }
 
-/// Rolls `tx` back now on a spawned task; without a runtime, sqlx rolls it back when its
-/// connection is next used.
+/// Ends `tx` without a round trip of its own. Dropping an open sqlx transaction queues its
+/// `ROLLBACK` on the connection, and returning a connection to the pool always sends a
+/// liveness `Sync` and waits for the answer (sqlx's release check), which flushes the queued
+/// rollback with it: the scope ends in that one exchange, before the connection is idle in
+/// the pool. (A spawned `rollback().await` cost a round trip more, then the release check
+/// its own.)
 fn end(tx: Option<Transaction<'static, Any>>) {
-    let Some(tx) = tx else { return };
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => {
-            runtime.spawn(async move {
-                if let Err(e) = tx.rollback().await {
-                    tracing::warn!(error = %e, "could not end a subject's read transaction");
-                }
-            });
-        }
-        Err(_) => drop(tx),
-    }
+    drop(tx);
 }
 
 impl Drop for Subject {

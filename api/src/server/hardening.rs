@@ -1,0 +1,101 @@
+//! The security headers every response carries, and the narrowest Content-Security-Policy
+//! that still lets the dev-only GraphiQL page run.
+//!
+//! The API serves JSON only, so its policy forbids everything (`default-src 'none'`) and any
+//! framing. HSTS is two years with subdomains (the whitepaper's figure); the server itself
+//! speaks plain HTTP behind a TLS proxy, and browsers honour the header only over HTTPS, so
+//! sending it always is harmless and cannot be forgotten at the proxy.
+//! Must not decide anything per caller: these are the same for every request.
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// The API's policy: nothing may load, nothing may frame it.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+/// Two years, subdomains included.
+pub const HSTS: &str = "max-age=63072000; includeSubDomains";
+/// Every powerful feature denied to any document this origin serves.
+pub const PERMISSIONS_POLICY: &str = "accelerometer=(), ambient-light-sensor=(), autoplay=(), battery=(), \
+     bluetooth=(), camera=(), display-capture=(), document-domain=(), encrypted-media=(), \
+     fullscreen=(), gamepad=(), geolocation=(), gyroscope=(), hid=(), idle-detection=(), \
+     magnetometer=(), microphone=(), midi=(), payment=(), picture-in-picture=(), \
+     publickey-credentials-get=(), screen-wake-lock=(), serial=(), sync-xhr=(), usb=(), \
+     web-share=(), xr-spatial-tracking=()";
+
+/// Adds the headers to every response of `router` (handlers' own values win only for the
+/// Content-Security-Policy, which GraphiQL sets for itself).
+pub fn with_security_headers(router: Router) -> Router {
+    let fixed: [(HeaderName, &'static str); 8] = [
+        (header::STRICT_TRANSPORT_SECURITY, HSTS),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        // Every answer may be personal (health data, tokens): no cache may keep one.
+        (header::CACHE_CONTROL, "no-store"),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+        (HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
+        (HeaderName::from_static("permissions-policy"), PERMISSIONS_POLICY),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    let mut router = router.layer(SetResponseHeaderLayer::if_not_present(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(API_CSP),
+    ));
+    for (name, value) in fixed {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
+}
+
+/// The policy for GraphiQL's `html`: its scripts and styles from unpkg, its inline scripts
+/// by their SHA-256 (not `'unsafe-inline'`), its requests to this origin only.
+pub fn graphiql_csp(html: &str) -> String {
+    let hashes: Vec<String> = inline_scripts(html)
+        .map(|script| {
+            let digest = Sha256::digest(script.as_bytes());
+            format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
+        })
+        .collect();
+    format!(
+        "default-src 'none'; script-src https://unpkg.com {}; style-src https://unpkg.com 'unsafe-inline'; \
+         img-src https://graphql.org data:; font-src https://unpkg.com data:; connect-src 'self'; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        hashes.join(" ")
+    )
+}
+
+/// The bodies of `<script>` elements without a `src`.
+fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
+    html.split("<script").skip(1).filter_map(|rest| {
+        let (attributes, body) = rest.split_once('>')?;
+        if attributes.contains("src=") {
+            return None;
+        }
+        body.split_once("</script>").map(|(script, _)| script)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_inline_scripts_are_hashed() {
+        let html = "<script src=\"https://unpkg.com/a.js\"></script><script>run()</script>\
+                    <script type=\"module\">go()</script>";
+        let scripts: Vec<&str> = inline_scripts(html).collect();
+        assert_eq!(scripts, vec!["run()", "go()"]);
+        let csp = graphiql_csp(html);
+        assert_eq!(csp.matches("'sha256-").count(), 2, "{csp}");
+        let scripts = csp
+            .split(';')
+            .find(|d| d.trim().starts_with("script-src"))
+            .unwrap_or_default();
+        assert!(!scripts.contains("unsafe"), "scripts are allowed by hash only: {csp}");
+    }
+}
