@@ -50,6 +50,10 @@ pub enum Command {
     /// admin. Each change is recorded with actor `system:cli` and the reason given.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// The read-only switch ("kill switch"): while on, every mutation on every server
+    /// answers READ_ONLY; reads, subscriptions and sign-in keep working.
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
     /// Print the GraphQL schema (SDL), as committed in api/schema.graphql.
     Schema,
 }
@@ -62,6 +66,21 @@ pub enum ProjectionsCommand {
         name: Option<String>,
     },
     /// Each projection's checkpoint and how far it lags the log.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MaintenanceCommand {
+    /// Switch read-only mode on or off (recorded with actor `system:cli` and the reason).
+    ReadOnly {
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+        /// Why (recorded; 1–500 characters). Required to switch on.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Whether read-only mode is on, since when, by whom and why.
     Status,
 }
 

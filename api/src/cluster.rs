@@ -7,3 +7,11 @@
 //! that keeps the state, e.g. `service::live`) and must never carry anything but ids.
 
 pub mod revocations;
+
+/// What this process follows of the others sharing its store.
+pub struct Cluster {
+    /// Session revocations.
+    pub revocations: revocations::Revocations,
+    /// The read-only switch.
+    pub maintenance: std::sync::Arc<crate::maintenance::ReadOnlySwitch>,
+}

@@ -3,6 +3,7 @@
 
 mod events;
 mod keys;
+mod maintenance;
 mod projections;
 mod seed;
 mod staff;
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => crate::server::run(&cli.store, args).await,
         Command::Projections(cmd) => projections::run(&cli.store, cmd).await,
         Command::Staff(cmd) => staff::run(&cli.store, cmd).await,
+        Command::Maintenance(cmd) => maintenance::run(&cli.store, cmd).await,
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(ExitCode::SUCCESS)

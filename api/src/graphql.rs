@@ -6,6 +6,7 @@
 mod error;
 mod inputs;
 mod logs;
+mod maintenance;
 mod mutation;
 mod query;
 mod records;

@@ -8,6 +8,8 @@ mod cli;
 mod cluster;
 mod commands;
 mod graphql;
+mod limits;
+mod maintenance;
 mod master_key;
 mod server;
 mod service;

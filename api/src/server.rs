@@ -9,7 +9,9 @@ mod http;
 mod security_txt;
 mod ws;
 
+use crate::cluster::Cluster;
 use crate::cluster::revocations::Revocations;
+use crate::maintenance::ReadOnlySwitch;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -129,6 +131,9 @@ impl Stack {
         let index = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await?);
         let runner = ProjectionRunner::start(store.clone(), db.clone(), index.clone()).await?;
         let revocations = Revocations::for_location(location)?;
+        let maintenance = ReadOnlySwitch::follow(store)
+            .await
+            .context("cannot read the maintenance switch")?;
         let service = Service::new(
             store.clone(),
             db.clone(),
@@ -136,7 +141,10 @@ impl Stack {
             index,
             token,
             lag_timeout,
-            revocations,
+            Cluster {
+                revocations,
+                maintenance,
+            },
         )?;
         service
             .passwords()

@@ -30,7 +30,8 @@ pub use error::{ApiError, ApiResult};
 
 use crate::access::Gate;
 use crate::auth::{PasswordHasher, TokenKey};
-use crate::cluster::revocations::Revocations;
+use crate::cluster::Cluster;
+use crate::maintenance::ReadOnlySwitch;
 
 /// Attempts of a command when another writer moved the stream meanwhile.
 const CONFLICT_RETRIES: usize = 3;
@@ -51,6 +52,7 @@ struct Inner {
     passwords: PasswordHasher,
     tokens: TokenKey,
     live: Arc<live::LiveSessions>,
+    maintenance: Arc<ReadOnlySwitch>,
     states: Arc<states::AggregateStates>,
     lag_timeout: Duration,
     gate: Gate,
@@ -86,8 +88,12 @@ impl Service {
         index: IndexKey,
         tokens: TokenKey,
         lag_timeout: Duration,
-        revocations: Revocations,
+        cluster: Cluster,
     ) -> anyhow::Result<Self> {
+        let Cluster {
+            revocations,
+            maintenance,
+        } = cluster;
         let gate = Gate::new(&db)?;
         let states = Arc::new(states::AggregateStates::default());
         let forget = Arc::clone(&states);
@@ -97,11 +103,19 @@ impl Service {
         let live = Arc::new(live::LiveSessions::new(revocations));
         // Weak: the listener lives inside `live` and must not keep it alive.
         let signalled = Arc::downgrade(&live);
-        live.signal().start(Arc::new(move |id| {
-            if let Some(live) = signalled.upgrade() {
-                live.forget_signalled(id);
-            }
-        }));
+        let switch = Arc::downgrade(&maintenance);
+        live.signal().start(
+            Arc::new(move |id| {
+                if let Some(live) = signalled.upgrade() {
+                    live.forget_signalled(id);
+                }
+            }),
+            Arc::new(move || {
+                if let Some(switch) = switch.upgrade() {
+                    switch.wake();
+                }
+            }),
+        );
         // An erasure made anywhere deletes the person's sessions; forget them here too.
         let erased = Arc::downgrade(&live);
         runner.cache().on_erasure(Arc::new(move |subject| {
@@ -118,6 +132,7 @@ impl Service {
                 passwords: PasswordHasher::new(),
                 tokens,
                 live,
+                maintenance,
                 states,
                 lag_timeout,
                 gate,
@@ -138,6 +153,25 @@ impl Service {
     /// The token key.
     pub(crate) fn tokens(&self) -> &TokenKey {
         &self.inner.tokens
+    }
+
+    /// The read-only switch as this process last read it.
+    pub(crate) fn maintenance(&self) -> &ReadOnlySwitch {
+        &self.inner.maintenance
+    }
+
+    /// Tells the other processes on Postgres that the switch flipped (SQLite processes
+    /// poll the stream).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub(crate) async fn announce_maintenance(&self) -> Result<(), vigil_projections::ProjectionError> {
+        if self.inner.db.backend() == vigil_projections::Backend::Postgres {
+            sqlx::query("select pg_notify('vigil_maintenance', '')")
+                .execute(self.inner.db.pool())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Sessions found live recently.

@@ -73,6 +73,7 @@ pub mod credentials;
 pub mod dose;
 pub mod health;
 pub mod levels;
+pub mod maintenance;
 pub mod media;
 pub mod protocol;
 pub mod second_factor;

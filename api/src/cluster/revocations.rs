@@ -1,4 +1,5 @@
-//! Session revocations, announced to every process sharing the store.
+//! Session revocations, announced to every process sharing the store (the same Postgres
+//! listener also carries the read-only switch's notices, see `maintenance::switch`).
 //!
 //! Each process remembers sessions it found live for a moment (`service::live`), so a
 //! revocation made by one process must reach the others' memories before their next request.
@@ -64,6 +65,9 @@ impl Drop for Listening {
     }
 }
 
+/// Called when the read-only switch was flipped somewhere (read the stream again).
+pub type Flipped = Arc<dyn Fn() + Send + Sync>;
+
 /// Receives the ids named by other processes' revocations (`None`: forget everything).
 pub type Forget = Arc<dyn Fn(Option<Uuid>) + Send + Sync>;
 
@@ -84,9 +88,10 @@ impl Revocations {
         })
     }
 
-    /// On Postgres, starts listening (once): `forget` gets each notice's id, and `None`
-    /// (forget everything) whenever the listener (re)connects. Elsewhere nothing to do.
-    pub fn start(&self, forget: Forget) {
+    /// On Postgres, starts listening (once): `forget` gets each revocation notice's id, and
+    /// `None` (forget everything) whenever the listener (re)connects; `flipped` is called for
+    /// each maintenance notice and at each (re)connect. Elsewhere nothing to do.
+    pub fn start(&self, forget: Forget, flipped: Flipped) {
         if let Revocations::Notify(listening) = self {
             let mut task = listening.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if task.is_none() {
@@ -94,6 +99,7 @@ impl Revocations {
                     listening.url.clone(),
                     Arc::downgrade(listening),
                     forget,
+                    flipped,
                 )));
             }
         }
@@ -156,17 +162,20 @@ fn open_signal(dir: &Path) -> anyhow::Result<File> {
 
 /// Listens for notices until the owner is gone; reconnects after any failure, forgetting
 /// everything each time, because notices sent meanwhile are lost.
-async fn listen(url: String, listening: std::sync::Weak<Listening>, forget: Forget) {
+async fn listen(url: String, listening: std::sync::Weak<Listening>, forget: Forget, flipped: Flipped) {
     let mut generation = 0u64;
     loop {
         let result: Result<(), sqlx::Error> = async {
             let mut listener = PgListener::connect(&url).await?;
-            listener.listen(CHANNEL).await?;
+            listener
+                .listen_all([CHANNEL, crate::maintenance::switch::CHANNEL])
+                .await?;
             generation += 1;
             let Some(state) = listening.upgrade() else {
                 return Ok(());
             };
             forget(None);
+            flipped();
             state.generation.store(generation, Ordering::Release);
             drop(state);
             loop {
@@ -175,8 +184,12 @@ async fn listen(url: String, listening: std::sync::Weak<Listening>, forget: Forg
                 let Some(notice) = listener.try_recv().await? else {
                     return Ok(());
                 };
-                // A payload that is not an id forgets everything.
-                forget(Uuid::parse_str(notice.payload()).ok());
+                if notice.channel() == CHANNEL {
+                    // A payload that is not an id forgets everything.
+                    forget(Uuid::parse_str(notice.payload()).ok());
+                } else {
+                    flipped();
+                }
             }
         }
         .await;

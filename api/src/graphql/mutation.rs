@@ -25,6 +25,7 @@ pub struct MutationRoot(
     StaffMutations,
     RecordMutations,
     LogMutations,
+    super::maintenance::MaintenanceMutations,
 );
 
 #[derive(Default)]

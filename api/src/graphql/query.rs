@@ -82,7 +82,11 @@ fn range(from: Option<String>, to: Option<String>) -> GqlResult<(Option<i64>, Op
 /// The query root.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(HealthQueries, super::staff::StaffQueries);
+pub struct QueryRoot(
+    HealthQueries,
+    super::staff::StaffQueries,
+    super::maintenance::MaintenanceQueries,
+);
 
 /// Queries of health data (and the caller's profile).
 #[derive(Default)]

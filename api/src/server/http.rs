@@ -22,6 +22,7 @@ use super::documents::{Documents, Validation};
 use super::hardening;
 use super::security_txt;
 use crate::graphql::{RequestId, VigilSchema};
+use crate::limits::admission::{self, Refusal};
 use crate::service::{ApiError, Service};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -116,6 +117,25 @@ fn refused(status: StatusCode, media: &'static str, field: &'static str, message
         "extensions": { "code": "BAD_USER_INPUT", "field": field },
     }] });
     (status, [(header::CONTENT_TYPE, media)], body.to_string()).into_response()
+}
+
+/// A request refused whole before running: 503 (read-only) or 429 (rate limited), with
+/// `Retry-After` and the refusal as a GraphQL error.
+fn refused_before_running(refusal: &Refusal, media: &'static str) -> Response {
+    let status = match refusal.code {
+        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let body = serde_json::json!({ "errors": refusal.response().errors }).to_string();
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(media)),
+            (header::RETRY_AFTER, HeaderValue::from(refusal.retry_after)),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
@@ -217,6 +237,9 @@ async fn execute(
         };
         request = request.data(caller);
     }
+    if let Err(refusal) = admission::admit(&state.service, &mut request) {
+        return refused_before_running(&refusal, media);
+    }
     let schema = match validation {
         Validation::Passed => &state.validated,
         Validation::Unknown | Validation::Always => &state.schema,
@@ -279,6 +302,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
     if head.saturating_sub(reached) > 1_000 {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "projections are catching up");
+    }
+    // Still ready (reads and sign-in work), but say so: operators and probes can tell.
+    if service.maintenance().read_only().is_some() {
+        return plain(StatusCode::OK, "ready (read-only: mutations are refused)");
     }
     plain(StatusCode::OK, "ready")
 }

@@ -8,6 +8,7 @@ use axum::extract::{State, WebSocketUpgrade};
 use axum::response::Response;
 
 use super::http::AppState;
+use crate::limits::admission::Admitted;
 use crate::service::ApiError;
 
 pub async fn handler(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
@@ -15,7 +16,7 @@ pub async fn handler(State(state): State<AppState>, protocol: GraphQLProtocol, u
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
             let service = state.service.clone();
-            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+            GraphQLWebSocket::new(socket, Admitted::new(state.schema.clone(), service.clone()), protocol)
                 .on_connection_init(move |payload| async move {
                     let token = payload
                         .get("authorization")

@@ -105,3 +105,13 @@ impl From<BloodworkError> for ApiError {
         }
     }
 }
+
+impl From<vigil_domain::maintenance::MaintenanceError> for ApiError {
+    fn from(e: vigil_domain::maintenance::MaintenanceError) -> Self {
+        use vigil_domain::maintenance::MaintenanceError as E;
+        match e {
+            E::AlreadyThere(_) => ApiError::Conflict(e.to_string()),
+            E::InvalidReason => ApiError::bad("reason", e),
+        }
+    }
+}

@@ -33,7 +33,10 @@ async fn service(dir: &std::path::Path) -> (EventStore, Service) {
         key,
         tokens,
         Duration::from_secs(10),
-        crate::cluster::revocations::Revocations::Process,
+        crate::cluster::Cluster {
+            revocations: crate::cluster::revocations::Revocations::Process,
+            maintenance: crate::maintenance::ReadOnlySwitch::follow(&store).await.unwrap(),
+        },
     )
     .unwrap();
     (store, service)

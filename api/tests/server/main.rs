@@ -9,6 +9,7 @@ mod hardening;
 mod harness;
 mod http;
 mod lockout;
+mod maintenance;
 mod revocation;
 mod scenario;
 mod signin;

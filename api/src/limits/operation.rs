@@ -1,0 +1,119 @@
+//! The root fields an operation executes, counted per occurrence. Fragment spreads and
+//! inline fragments at the root are expanded (a fragment can only be spread where its type
+//! fits, so at the root it selects root fields); `@skip`/`@include` are ignored, so a field
+//! that might be skipped still counts (a client cannot lower its count by hiding fields
+//! behind a variable).
+
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+
+/// Spreads expanded at most: deeper nesting (or a cycle, which validation refuses later)
+/// counts as one more field, so a document cannot make this walk expensive.
+const MAX_EXPANSIONS: usize = 64;
+
+/// What an operation would execute at its root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    /// Query, mutation or subscription.
+    pub ty: OperationType,
+    /// Each root field's schema name (not its alias), once per occurrence.
+    pub root_fields: Vec<String>,
+}
+
+/// The operation `name` selects in `doc` (the only one when `name` is `None`), or `None`
+/// when there is no such operation (the schema then reports that error itself).
+pub fn analyse(doc: &ExecutableDocument, name: Option<&str>) -> Option<Operation> {
+    let operation = match name {
+        Some(name) => doc.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name)),
+        None => {
+            let mut all = doc.operations.iter();
+            let first = all.next();
+            if all.next().is_some() {
+                return None;
+            }
+            first
+        }
+    }?
+    .1;
+    let mut root_fields = Vec::new();
+    let mut expansions = 0;
+    collect(
+        doc,
+        &operation.node.selection_set.node,
+        &mut root_fields,
+        &mut expansions,
+    );
+    Some(Operation {
+        ty: operation.node.ty,
+        root_fields,
+    })
+}
+
+fn collect(doc: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<String>, expansions: &mut usize) {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => out.push(field.node.name.node.to_string()),
+            Selection::InlineFragment(fragment) => {
+                *expansions += 1;
+                if *expansions > MAX_EXPANSIONS {
+                    out.push(String::new());
+                    continue;
+                }
+                collect(doc, &fragment.node.selection_set.node, out, expansions);
+            }
+            Selection::FragmentSpread(spread) => {
+                *expansions += 1;
+                let fragment = doc.fragments.get(&spread.node.fragment_name.node);
+                match fragment {
+                    Some(fragment) if *expansions <= MAX_EXPANSIONS => {
+                        collect(doc, &fragment.node.selection_set.node, out, expansions);
+                    }
+                    // Unknown (validation refuses it) or too deep: one field.
+                    _ => out.push(String::new()),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::parse_query;
+
+    use super::*;
+
+    fn fields(query: &str, name: Option<&str>) -> Vec<String> {
+        let doc = parse_query(query).expect("parses");
+        analyse(&doc, name).expect("an operation").root_fields
+    }
+
+    #[test]
+    fn aliases_count_once_each_under_their_schema_name() {
+        let query = "mutation { a: login(email: \"x\", password: \"y\") { status } \
+                     b: login(email: \"x\", password: \"z\") { status } logout }";
+        assert_eq!(fields(query, None), ["login", "login", "logout"]);
+    }
+
+    #[test]
+    fn fragments_at_the_root_are_expanded() {
+        let query = "mutation M { ...F ... on Mutation { logout } } \
+                     fragment F on Mutation { login(email: \"x\", password: \"y\") { status } x: login(email: \"x\", password: \"y\") { status } }";
+        assert_eq!(fields(query, Some("M")), ["login", "login", "logout"]);
+    }
+
+    #[test]
+    fn a_cycle_or_an_unknown_fragment_stays_bounded() {
+        let query = "query { ...A } fragment A on Query { me { id } ...A }";
+        let counted = fields(query, None);
+        assert!(counted.len() <= MAX_EXPANSIONS + 2, "{}", counted.len());
+        assert_eq!(fields("query { ...Nope }", None), [""]);
+    }
+
+    #[test]
+    fn the_named_operation_is_chosen_and_ambiguity_is_left_to_the_schema() {
+        let query = "query A { me { id } } mutation B { logout }";
+        let doc = parse_query(query).expect("parses");
+        assert_eq!(analyse(&doc, Some("B")).map(|o| o.ty), Some(OperationType::Mutation));
+        assert_eq!(analyse(&doc, None), None);
+        assert_eq!(analyse(&doc, Some("C")), None);
+    }
+}
