@@ -73,6 +73,8 @@ pub struct Surface {
     pub body_limit: u64,
     /// `/.well-known/security.txt`, when a contact is configured.
     pub security_txt: Option<Arc<SecurityTxt>>,
+    /// Rate limits; `None` for commands that serve nobody.
+    pub limits: Option<crate::limits::RateLimits>,
 }
 
 impl Surface {
@@ -83,6 +85,7 @@ impl Surface {
             dev: false,
             body_limit,
             security_txt: None,
+            limits: None,
         }
     }
 }

@@ -38,6 +38,12 @@ impl IndexKey {
         self.index("handle", &handle.to_lowercase())
     }
 
+    /// Blind index of a client address (the key of cluster-wide sign-in limits), so the
+    /// read database never holds an IP address in clear.
+    pub fn client(&self, address: &str) -> String {
+        self.index("client", address)
+    }
+
     fn index(&self, kind: &str, value: &str) -> String {
         let mut hasher = blake3::Hasher::new_keyed(&self.0);
         hasher.update(kind.as_bytes());

@@ -56,13 +56,29 @@ impl Figures {
     }
 }
 
+/// Production's HTTP surface, rate limits included (every request pays their checks), with
+/// rates no bench client reaches: what is measured is their cost, not refusals.
+fn measured_surface() -> crate::server::Surface {
+    let never = crate::limits::Rate::per(std::num::NonZeroU32::MAX, 1);
+    crate::server::Surface {
+        limits: Some(crate::limits::RateLimits {
+            sign_in: never,
+            public: never,
+            reads: never,
+            writes: never,
+            trusted_proxies: crate::limits::TrustedProxies::default(),
+        }),
+        ..crate::server::Surface::internal(BODY_LIMIT)
+    }
+}
+
 pub async fn api(db: &BenchDb, store: &EventStore, a: &ApiBenchArgs) -> anyhow::Result<()> {
     let stack = Stack::assemble(
         store,
         &db.location,
         TokenKey::generate()?,
         LAG_TIMEOUT,
-        crate::server::Surface::internal(BODY_LIMIT),
+        measured_surface(),
     )
     .await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);

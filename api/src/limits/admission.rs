@@ -1,19 +1,26 @@
 //! Whether a request may run at all, decided on its whole document before any field runs,
 //! for HTTP and WebSocket alike ([`Admitted`] wraps the schema as an executor).
 //! - While the read-only switch is on, a mutation with any root field outside
-//!   [`WHILE_READ_ONLY`] is refused whole: `READ_ONLY`, HTTP 503 with `Retry-After`.
-//!   Sign-in and session upkeep stay possible, so staff can act, and an admin can switch
-//!   it off.
+//!   [`WHILE_READ_ONLY`] is refused whole: `READ_ONLY`, HTTP 503 with `Retry-After`. Sign-in
+//!   and session upkeep stay possible, so staff can act, and an admin can switch it off.
+//! - Rate limits (when configured) count one unit per root field, aliases included: a
+//!   document needing more than its bucket holds is refused whole, `RATE_LIMITED`, HTTP 429
+//!   with `Retry-After`. See `limits::node` and `limits::sign_in` for who shares which bucket.
 
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{OperationType, Selection, SelectionSet};
 use async_graphql::{Data, Executor, Request, Response, ServerError};
+use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
+use vigil_domain::values::EmailAddress;
 
+use super::Limiter;
 use super::operation;
 use crate::graphql::VigilSchema;
-use crate::service::Service;
+use crate::service::{ApiError, Caller, Service};
 
 /// Mutations that run while the service is read-only.
 pub const WHILE_READ_ONLY: &[&str] = &[
@@ -25,6 +32,8 @@ pub const WHILE_READ_ONLY: &[&str] = &[
     "confirmTotpEnrolment",
     "setReadOnly",
 ];
+/// Root fields that are sign-in attempts (a password or a second factor is tried).
+pub const SIGN_IN: &[&str] = &["login", "completeLogin", "confirmTotpEnrolment"];
 /// What `Retry-After` says while read-only, in seconds (the end is unknown; clients retry).
 pub const READ_ONLY_RETRY_AFTER: u64 = 30;
 
@@ -49,11 +58,36 @@ impl Refusal {
         error.extensions = Some(extensions);
         Response::from_errors(vec![error])
     }
+
+    fn limited(what: &str, retry_after: u64) -> Refusal {
+        Refusal {
+            code: "RATE_LIMITED",
+            message: format!("too many {what}; retry in {retry_after} s"),
+            retry_after,
+        }
+    }
+}
+
+/// Who sends a request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Who {
+    /// The signed-in person, when the token was valid.
+    pub caller: Option<Caller>,
+    /// The client's address (see `limits::client`), when known.
+    pub client: Option<IpAddr>,
 }
 
 /// Decides on `request` (parsing it if nobody has yet; a parse error is left for the schema
 /// to report).
-pub fn admit(service: &Service, request: &mut Request) -> Result<(), Refusal> {
+///
+/// # Errors
+/// The refusal; a failure of the shared limit's database refuses too (fail closed).
+pub async fn admit(
+    service: &Service,
+    limiter: Option<&Limiter>,
+    who: Who,
+    request: &mut Request,
+) -> Result<(), Refusal> {
     let name = request.operation_name.clone();
     let Ok(doc) = request.parsed_query() else { return Ok(()) };
     let Some(operation) = operation::analyse(doc, name.as_deref()) else {
@@ -78,35 +112,182 @@ pub fn admit(service: &Service, request: &mut Request) -> Result<(), Refusal> {
             retry_after: READ_ONLY_RETRY_AFTER,
         });
     }
+    let Some(limiter) = limiter else { return Ok(()) };
+    let units = count(operation.root_fields.len());
+    match (who.caller, who.client) {
+        (Some(caller), _) if operation.ty == OperationType::Mutation => limiter
+            .node
+            .writes(caller.user, units)
+            .map_err(|s| Refusal::limited("writes", s))?,
+        (Some(caller), _) => limiter
+            .node
+            .reads(caller.user, units)
+            .map_err(|s| Refusal::limited("reads", s))?,
+        (None, Some(client)) => limiter
+            .node
+            .public(client, units)
+            .map_err(|s| Refusal::limited("requests without a session", s))?,
+        (None, None) => {}
+    }
+    let attempts = operation
+        .root_fields
+        .iter()
+        .filter(|f| SIGN_IN.contains(&f.as_str()))
+        .count();
+    if attempts == 0 {
+        return Ok(());
+    }
+    let index = service.index();
+    let mut keys: Vec<(String, usize)> = Vec::new();
+    if let Some(client) = who.client {
+        keys.push((index.client(&client.to_string()), attempts));
+    }
+    for email in login_emails(request) {
+        let key = match EmailAddress::parse(&email) {
+            Ok(email) => format!("account:{}", index.email(&email)),
+            Err(_) => "account:malformed".to_owned(),
+        };
+        match keys.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => keys.push((key, 1)),
+        }
+    }
+    for (key, n) in keys {
+        match limiter.sign_in.take(&key, count(n)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(seconds)) => return Err(Refusal::limited("sign-in attempts", seconds)),
+            Err(e) => {
+                tracing::error!(error = %ApiError::internal(e), "cannot check the sign-in limit; refusing");
+                return Err(Refusal::limited("sign-in attempts (the limit cannot be checked)", 5));
+            }
+        }
+    }
     Ok(())
 }
 
-/// The schema behind the admission check: what the WebSocket protocol executes.
+fn count(n: usize) -> NonZeroU32 {
+    NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN)
+}
+
+/// The `email` argument of every root `login` field (literal or variable), fragments included.
+fn login_emails(request: &mut Request) -> Vec<String> {
+    let variables = request.variables.clone();
+    let name = request.operation_name.clone();
+    let Ok(doc) = request.parsed_query() else {
+        return Vec::new();
+    };
+    let Some((_, op)) = doc
+        .operations
+        .iter()
+        .find(|(n, _)| name.is_none() || n.map(|n| n.as_str()) == name.as_deref())
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut budget = 64usize;
+    walk(doc, &op.node.selection_set.node, &variables, &mut out, &mut budget);
+    out
+}
+
+fn walk(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    set: &SelectionSet,
+    variables: &async_graphql::Variables,
+    out: &mut Vec<String>,
+    budget: &mut usize,
+) {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) if field.node.name.node == "login" => {
+                let email = field
+                    .node
+                    .arguments
+                    .iter()
+                    .find(|(n, _)| n.node == "email")
+                    .and_then(|(_, v)| {
+                        v.node
+                            .clone()
+                            .into_const_with(|var| variables.get(&var).cloned().ok_or(()))
+                            .ok()
+                    });
+                out.push(match email {
+                    Some(async_graphql::Value::String(email)) => email,
+                    _ => String::new(),
+                });
+            }
+            Selection::Field(_) => {}
+            Selection::InlineFragment(f) if *budget > 0 => {
+                *budget -= 1;
+                walk(doc, &f.node.selection_set.node, variables, out, budget);
+            }
+            Selection::FragmentSpread(s) if *budget > 0 => {
+                *budget -= 1;
+                if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
+                    walk(doc, &f.node.selection_set.node, variables, out, budget);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The schema behind the admission check: what the WebSocket protocol executes, for one
+/// connection (its client address is known at the upgrade; its caller comes with
+/// `connection_init`).
 #[derive(Clone)]
 pub struct Admitted {
     schema: VigilSchema,
     service: Service,
+    limiter: Option<Arc<Limiter>>,
+    client: Option<IpAddr>,
 }
 
 impl Admitted {
-    /// Wraps `schema`.
-    pub fn new(schema: VigilSchema, service: Service) -> Self {
-        Admitted { schema, service }
+    /// Wraps `schema` for a connection from `client`.
+    pub fn new(schema: VigilSchema, service: Service, limiter: Option<Arc<Limiter>>, client: Option<IpAddr>) -> Self {
+        Admitted {
+            schema,
+            service,
+            limiter,
+            client,
+        }
+    }
+
+    async fn admit(&self, request: &mut Request, data: Option<&Data>) -> Result<(), Refusal> {
+        let caller = data
+            .and_then(|d| d.get(&std::any::TypeId::of::<Result<Caller, ApiError>>()))
+            .and_then(|v| v.downcast_ref::<Result<Caller, ApiError>>())
+            .and_then(|r| r.as_ref().ok().copied());
+        let who = Who {
+            caller,
+            client: self.client,
+        };
+        admit(&self.service, self.limiter.as_deref(), who, request).await
     }
 }
 
 impl Executor for Admitted {
     async fn execute(&self, mut request: Request) -> Response {
-        if let Err(refusal) = admit(&self.service, &mut request) {
+        if let Err(refusal) = self.admit(&mut request, None).await {
             return refusal.response();
         }
         self.schema.execute(request).await
     }
 
     fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
-        if let Err(refusal) = admit(&self.service, &mut request) {
-            return Box::pin(futures_util::stream::once(async move { refusal.response() }));
-        }
-        Executor::execute_stream(&self.schema, request, session_data)
+        let this = self.clone();
+        Box::pin(async_stream_once(async move {
+            match this.admit(&mut request, session_data.as_deref()).await {
+                Err(refusal) => futures_util::stream::once(async move { refusal.response() }).boxed(),
+                Ok(()) => Executor::execute_stream(&this.schema, request, session_data),
+            }
+        }))
     }
+}
+
+/// A stream that first awaits `make`, then yields what the stream it made yields.
+fn async_stream_once(
+    make: impl std::future::Future<Output = BoxStream<'static, Response>> + Send + 'static,
+) -> impl futures_util::Stream<Item = Response> + Send + 'static {
+    futures_util::stream::once(make).flatten()
 }

@@ -10,6 +10,7 @@ use clap::Args;
 use vigil_eventstore::{Location, MasterKey};
 
 use crate::auth::TokenKey;
+use crate::limits::{Network, Rate, RateLimits, TrustedProxies};
 use crate::master_key::{self, write_key_file};
 
 /// `vigil serve` flags.
@@ -50,6 +51,23 @@ pub struct ServeArgs {
     /// security.txt `Expires`: this many days after each request (under a year).
     #[arg(long, default_value_t = 180, env = "VIGIL_SECURITY_TXT_DAYS")]
     pub security_txt_days: u16,
+    /// Sign-in attempts (password or second factor) per client address and per account,
+    /// counted across every server sharing the store.
+    #[arg(long, default_value = "5/15m", env = "VIGIL_LIMIT_SIGN_IN")]
+    pub limit_sign_in: Rate,
+    /// Requests without a session per client address, on each server.
+    #[arg(long, default_value = "5/1m", env = "VIGIL_LIMIT_PUBLIC")]
+    pub limit_public: Rate,
+    /// Query and subscription root fields per person, on each server.
+    #[arg(long, default_value = "1000/1m", env = "VIGIL_LIMIT_READS")]
+    pub limit_reads: Rate,
+    /// Mutation root fields per person, on each server.
+    #[arg(long, default_value = "100/1m", env = "VIGIL_LIMIT_WRITES")]
+    pub limit_writes: Rate,
+    /// Proxies (addresses or CIDR networks, comma-separated) whose `X-Forwarded-For` names
+    /// the client; without one, the socket's peer is the client.
+    #[arg(long = "trusted-proxy", env = "VIGIL_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<Network>,
 }
 
 /// The HTTP surface `args` describe.
@@ -71,6 +89,13 @@ pub fn surface(args: &ServeArgs) -> anyhow::Result<super::Surface> {
         dev: args.dev,
         body_limit: args.body_limit,
         security_txt: security_txt.map(std::sync::Arc::new),
+        limits: Some(RateLimits {
+            sign_in: args.limit_sign_in,
+            public: args.limit_public,
+            reads: args.limit_reads,
+            writes: args.limit_writes,
+            trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
+        }),
     })
 }
 
@@ -95,6 +120,11 @@ const KNOWN: &[&str] = &[
     "VIGIL_SECURITY_CANONICAL",
     "VIGIL_SECURITY_LANGUAGES",
     "VIGIL_SECURITY_TXT_DAYS",
+    "VIGIL_LIMIT_SIGN_IN",
+    "VIGIL_LIMIT_PUBLIC",
+    "VIGIL_LIMIT_READS",
+    "VIGIL_LIMIT_WRITES",
+    "VIGIL_TRUSTED_PROXIES",
     "VIGIL_TEST_PG_URL",
 ];
 

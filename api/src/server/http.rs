@@ -3,10 +3,12 @@
 //! batching), health endpoints, and the middleware stack (request ids, body limit, timeout,
 //! security headers, sensitive headers kept out of traces).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::http::parse_query_string;
 use async_graphql::parser::types::OperationType;
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -22,7 +24,9 @@ use super::documents::{Documents, Validation};
 use super::hardening;
 use super::security_txt;
 use crate::graphql::{RequestId, VigilSchema};
-use crate::limits::admission::{self, Refusal};
+use crate::limits::admission::{self, Refusal, Who};
+use crate::limits::client::ClientAddr;
+use crate::limits::{self, Limiter};
 use crate::service::{ApiError, Service};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -36,6 +40,8 @@ pub struct AppState {
     /// The same schema for documents known to pass full validation (`documents`).
     pub validated: VigilSchema,
     pub documents: Documents,
+    /// The rate limits, when configured.
+    pub limiter: Option<Arc<Limiter>>,
 }
 
 /// The two builds of one schema, see `graphql::build_for_validated`.
@@ -47,13 +53,25 @@ pub struct Schemas {
 /// The whole HTTP surface.
 pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> Router {
     let (dev, body_limit) = (surface.dev, surface.body_limit);
+    let state_db = service.db().clone();
     let security_txt = surface.security_txt.clone();
     let state = AppState {
         service,
         schema: schemas.full,
         validated: schemas.validated,
         documents: Documents::default(),
+        limiter: surface
+            .limits
+            .as_ref()
+            .map(|limits| Limiter::start(limits, state_db.clone())),
     };
+    let proxies = Arc::new(
+        surface
+            .limits
+            .as_ref()
+            .map(|l| l.trusted_proxies.clone())
+            .unwrap_or_default(),
+    );
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(super::ws::handler))
@@ -69,6 +87,7 @@ pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> R
     let x_request_id = header::HeaderName::from_static("x-request-id");
     let router = router
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(proxies, limits::client::resolve))
         .layer(RequestBodyLimitLayer::new(
             usize::try_from(body_limit).unwrap_or(usize::MAX),
         ))
@@ -138,7 +157,12 @@ fn refused_before_running(refusal: &Refusal, media: &'static str) -> Response {
         .into_response()
 }
 
-async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn graphql_get(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let Some(media) = negotiate(&headers) else {
         return plain(
             StatusCode::NOT_ACCEPTABLE,
@@ -173,10 +197,15 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
             return response;
         }
     }
-    execute(&state, &headers, request, media).await
+    execute(&state, client, &headers, request, media).await
 }
 
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(media) = negotiate(&headers) else {
         return plain(
             StatusCode::NOT_ACCEPTABLE,
@@ -208,11 +237,12 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             );
         }
     };
-    execute(&state, &headers, request, media).await
+    execute(&state, client, &headers, request, media).await
 }
 
 async fn execute(
     state: &AppState,
+    client: ClientAddr,
     headers: &HeaderMap,
     request: async_graphql::Request,
     media: &'static str,
@@ -230,14 +260,19 @@ async fn execute(
     if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
         request = request.data(RequestId(id.to_owned()));
     }
+    let mut who = Who {
+        caller: None,
+        client: client.0,
+    };
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let caller = match value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {
             Some(token) => state.service.authenticate(token.trim()).await,
             None => Err(ApiError::Unauthenticated("use Authorization: Bearer <access token>")),
         };
+        who.caller = caller.as_ref().ok().copied();
         request = request.data(caller);
     }
-    if let Err(refusal) = admission::admit(&state.service, &mut request) {
+    if let Err(refusal) = admission::admit(&state.service, state.limiter.as_deref(), who, &mut request).await {
         return refused_before_running(&refusal, media);
     }
     let schema = match validation {

@@ -31,6 +31,12 @@ fn vigil(backend: &Backend) -> Command {
     cmd.env("VIGIL_MASTER_KEY", MASTER_KEY)
         .env("VIGIL_TOKEN_KEY", TOKEN_KEY)
         .env("VIGIL_LOG", "debug")
+        // Suites sign in far more often than people do, all from 127.0.0.1: generous limits,
+        // except where a test sets its own (`limits.rs`).
+        .env("VIGIL_LIMIT_SIGN_IN", "100000/1m")
+        .env("VIGIL_LIMIT_PUBLIC", "100000/1m")
+        .env("VIGIL_LIMIT_READS", "100000/1m")
+        .env("VIGIL_LIMIT_WRITES", "100000/1m")
         .env_remove("VIGIL_DATABASE_URL");
     cmd
 }

@@ -25,6 +25,29 @@ async fn next_json(socket: &mut Socket) -> Value {
     }
 }
 
+/// Opens `/graphql/ws` as `token`, runs `query` once and returns the first answer to it (a
+/// `next`, an `error` or a close).
+pub async fn first_answer(base: &str, token: &str, query: &str) -> Value {
+    let url = format!("{}/graphql/ws", base.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+    socket.send(Message::Text(init.to_string().into())).await.unwrap();
+    let ack = next_json(&mut socket).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
+    socket.send(Message::Text(subscribe.to_string().into())).await.unwrap();
+    loop {
+        let msg = next_json(&mut socket).await;
+        if msg["type"] != "ping" && msg["type"] != "pong" {
+            return msg;
+        }
+    }
+}
+
 impl Subscription {
     /// Opens `/graphql/ws`, authenticates in `connection_init`, and subscribes to `myEvents`.
     pub async fn my_events(base: &str, token: Option<&str>) -> Result<Subscription, Value> {
