@@ -5,6 +5,7 @@
 
 mod api;
 mod figures;
+mod flood;
 mod login;
 mod raw;
 mod rebuild;
@@ -111,6 +112,7 @@ pub async fn run(args: &StoreArgs, cmd: BenchCommand) -> anyhow::Result<ExitCode
         BenchCommand::Rebuild(a) => rebuild::rebuild(&db, &store, &a).await,
         BenchCommand::Api(a) => api::api(&db, &store, &a).await,
         BenchCommand::Login(a) => login::login(&db, &store, &a).await,
+        BenchCommand::Flood(a) => flood::flood(&db, &store, &a).await,
     };
     store.close().await;
     db.dispose().await?;

@@ -210,6 +210,20 @@ pub enum BenchCommand {
     /// registrations of free and taken emails) must not be told apart by time. Prints medians
     /// and two-sample Kolmogorov–Smirnov statistics; asserts nothing.
     Login(LoginBenchArgs),
+    /// A bounded loopback flood under the production rate limits: reads from one person and
+    /// requests without a session from one address, while `/healthz` is probed and memory
+    /// sampled. Prints the figures; asserts nothing.
+    Flood(FloodBenchArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct FloodBenchArgs {
+    /// Requests per phase.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub requests: u32,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: u32,
 }
 
 #[derive(Debug, Args, Clone)]

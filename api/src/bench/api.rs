@@ -7,7 +7,7 @@
 
 mod bare;
 mod load;
-mod seed;
+pub(super) mod seed;
 mod wire;
 
 use std::net::SocketAddr;
@@ -142,7 +142,10 @@ pub async fn api(db: &BenchDb, store: &EventStore, a: &ApiBenchArgs) -> anyhow::
 }
 
 /// Serves `app` on a loopback port until `stop` turns true.
-async fn listen(app: axum::Router, mut stop: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<SocketAddr> {
+pub(super) async fn listen(
+    app: axum::Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
