@@ -17,7 +17,7 @@ mod secret_key;
 mod tokens;
 
 pub use password::{PasswordHasher, check_password_policy};
-pub use tokens::{RefreshToken, TokenKey};
+pub use tokens::{RefreshToken, TokenKey, weak_key};
 
 /// Why an authentication primitive refused or failed.
 ///

@@ -90,6 +90,9 @@ pub(crate) struct Pools {
     pub vault: Db,
 }
 
+/// How long the first connection to Postgres may take before start-up gives up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Creates or upgrades the schema at `location`. Safe to run concurrently and repeatedly.
 ///
 /// # Errors
@@ -107,10 +110,17 @@ pub async fn migrate(location: &Location) -> Result<()> {
             vault.close().await;
         }
         Location::Postgres(url) => {
+            // The first connection of a process: a URL pointing at nothing fails here, in
+            // seconds and naming where it tried, rather than after sqlx's 30 s default.
             let admin = PgPoolOptions::new()
                 .max_connections(1)
+                .acquire_timeout(CONNECT_TIMEOUT)
                 .connect_with(pg_options(url)?)
-                .await?;
+                .await
+                .map_err(|e| StoreError::Unreachable {
+                    url: redact_url(url),
+                    reason: e.to_string(),
+                })?;
             PG_MIGRATOR.run(&admin).await?;
             admin.close().await;
         }

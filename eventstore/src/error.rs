@@ -48,6 +48,16 @@ pub enum StoreError {
     /// The master key does not open this vault. Start-up error; HTTP 500 if ever reached.
     #[error("the master key does not match this key vault ({0})")]
     WrongMasterKey(String),
+    /// The database did not let us connect within a few seconds (refused, unreachable,
+    /// wrong credentials); names the URL without its password. Start-up error; `INTERNAL`
+    /// (HTTP 500) if ever reached.
+    #[error("cannot connect to the database at {url}: {reason}")]
+    Unreachable {
+        /// The URL, password redacted.
+        url: String,
+        /// What the driver said.
+        reason: String,
+    },
     /// A data key is missing although its subject was never erased: the vault and the log
     /// disagree. HTTP 500 (opaque); an operator must investigate.
     #[error("data key {key_id} is missing from the vault but its subject was not erased")]

@@ -21,6 +21,22 @@ const REFRESH_HASH_CONTEXT: &str = "vigil refresh token hash v1";
 /// The same for second-factor challenge tokens, so one can never stand in for the other.
 const CHALLENGE_HASH_CONTEXT: &str = "vigil mfa challenge hash v1";
 
+/// Why 32 bytes cannot have come from a random generator, if they cannot: all one value
+/// (an all-zero key, say), or fewer than 8 distinct byte values (random keys have about 30;
+/// the chance of fewer than 8 is far below 2^-100). Catches placeholders and typed patterns,
+/// not every poor key.
+pub fn weak_key(bytes: &[u8; 32]) -> Option<&'static str> {
+    let mut seen = [false; 256];
+    for b in bytes {
+        seen[usize::from(*b)] = true;
+    }
+    match seen.iter().filter(|s| **s).count() {
+        1 => Some("every byte is the same (a placeholder, not a random key)"),
+        n if n < 8 => Some("too few distinct bytes to be random"),
+        _ => None,
+    }
+}
+
 /// The server's token secret (`VIGIL_TOKEN_KEY`): it signs access tokens and, through a derived
 /// key, hashes refresh tokens. Replacing it logs every session out.
 #[derive(Clone)]
@@ -54,6 +70,16 @@ impl TokenKey {
     /// [`AuthError::Randomness`] when the OS generator fails.
     pub fn generate() -> Result<Self, AuthError> {
         Ok(Self::from_secret(SecretKey::new(super::random_bytes()?)))
+    }
+
+    /// Whether the signing secret is `bytes` (a key reused for two purposes).
+    pub fn is_the_same_secret_as(&self, bytes: &[u8; 32]) -> bool {
+        self.signing.bytes() == bytes
+    }
+
+    /// Why the signing secret cannot be random, if it cannot (see [`weak_key`]).
+    pub fn weakness(&self) -> Option<&'static str> {
+        weak_key(self.signing.bytes())
     }
 
     fn from_secret(signing: SecretKey) -> Self {

@@ -16,9 +16,10 @@ use crate::master_key::{self, write_key_file};
 /// `vigil serve` flags.
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port and prints it).
-    #[arg(long, default_value = "127.0.0.1:8080", env = "VIGIL_LISTEN")]
-    pub listen: SocketAddr,
+    /// Address to listen on, `HOST:PORT` with an IP address or a host name (`localhost:8080`,
+    /// `[::1]:8080`); port 0 picks a free port and prints it.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "VIGIL_LISTEN", value_parser = listen_address)]
+    pub listen: String,
     /// Development mode: GraphiQL, introspection and suggestions on; keys may be generated
     /// into a SQLite data dir.
     #[arg(long, env = "VIGIL_DEV")]
@@ -99,6 +100,22 @@ pub fn surface(args: &ServeArgs) -> anyhow::Result<super::Surface> {
     })
 }
 
+/// Checks `HOST:PORT` (the host is resolved when binding).
+fn listen_address(text: &str) -> Result<String, String> {
+    if text.parse::<SocketAddr>().is_ok() {
+        return Ok(text.to_owned());
+    }
+    let bad = || format!("{text:?}: expected HOST:PORT, such as 127.0.0.1:8080, localhost:8080 or [::1]:8080");
+    let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
+    port.parse::<u16>().map_err(|_| bad())?;
+    let name_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty() && label.len() <= 63 && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if name_ok { Ok(text.to_owned()) } else { Err(bad()) }
+}
+
 /// Every variable vigil reads; anything else starting with `VIGIL_` is probably a typo.
 const KNOWN: &[&str] = &[
     "VIGIL_DATA_DIR",
@@ -170,6 +187,15 @@ pub async fn resolve_keys(location: &Location, dev: bool) -> anyhow::Result<Keys
     }
     let (master, _) = master_key::resolve(location).await?;
     let token = token_key(location)?;
+    if let Some(why) = crate::auth::weak_key(master.expose_bytes()) {
+        bail!("refusing the master key: {why}; generate one with `head -c 32 /dev/urandom | base64`");
+    }
+    if let Some(why) = token.weakness() {
+        bail!("refusing VIGIL_TOKEN_KEY: {why}; generate one with `head -c 32 /dev/urandom | base64`");
+    }
+    if token.is_the_same_secret_as(master.expose_bytes()) {
+        bail!("VIGIL_TOKEN_KEY equals the master key: use two different random keys");
+    }
     Ok(Keys { master, token })
 }
 

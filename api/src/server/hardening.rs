@@ -52,6 +52,56 @@ pub fn with_security_headers(router: Router) -> Router {
     router
 }
 
+/// The longest `x-request-id` kept from a client.
+const MAX_REQUEST_ID: usize = 64;
+
+/// Whether a client's `x-request-id` is a bounded token (letters, digits, `.`, `_`, `-`, at
+/// most 64): only such an id is echoed and logged; anything else is replaced by a fresh one.
+pub fn acceptable_request_id(id: &[u8]) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Middleware (outermost): drops an unacceptable `x-request-id`, so the request-id layer
+/// mints one instead of echoing markup or kilobytes into responses and logs.
+pub async fn sane_request_id(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let id = HeaderName::from_static("x-request-id");
+    if request
+        .headers()
+        .get(&id)
+        .is_some_and(|v| !acceptable_request_id(v.as_bytes()))
+    {
+        request.headers_mut().remove(&id);
+    }
+    next.run(request).await
+}
+
+/// Middleware: a body over the limit answers in the API's error shape (JSON with
+/// `BAD_USER_INPUT`, field `body`), not the transport layer's plain text.
+pub async fn json_413(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let response = next.run(request).await;
+    if response.status() != axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let body = serde_json::json!({ "errors": [{
+        "message": "the request body is larger than this server accepts (--body-limit)",
+        "extensions": { "code": "BAD_USER_INPUT", "field": "body" },
+    }] });
+    (
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
 /// The policy for GraphiQL's `html`: its scripts and styles from unpkg, its inline scripts
 /// by their SHA-256 (not `'unsafe-inline'`), its requests to this origin only.
 pub fn graphiql_csp(html: &str) -> String {
@@ -83,6 +133,16 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_are_bounded_tokens() {
+        assert!(acceptable_request_id(b"01HZ-abc_1.2"));
+        assert!(acceptable_request_id(&[b'a'; 64]));
+        assert!(!acceptable_request_id(&[b'a'; 65]));
+        assert!(!acceptable_request_id(b""));
+        assert!(!acceptable_request_id(b"<script>"));
+        assert!(!acceptable_request_id(b"a b"));
+    }
 
     #[test]
     fn only_inline_scripts_are_hashed() {

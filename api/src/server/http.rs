@@ -91,6 +91,7 @@ pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> R
         .layer(RequestBodyLimitLayer::new(
             usize::try_from(body_limit).unwrap_or(usize::MAX),
         ))
+        .layer(axum::middleware::from_fn(hardening::json_413))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -102,6 +103,7 @@ pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> R
         ]))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(hardening::sane_request_id))
 }
 
 /// Which media type to answer with, or `None` for 406.

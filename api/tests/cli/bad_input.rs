@@ -125,3 +125,59 @@ fn a_wrong_master_key_is_refused_and_writes_nothing() {
     );
     assert!(!dir.path().join("vigil-data/master.key").exists());
 }
+
+#[test]
+fn weak_or_reused_keys_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let zero = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let serve = ["serve", "--listen", "127.0.0.1:0"];
+    let run = vigil(
+        dir.path(),
+        &serve,
+        &[("VIGIL_MASTER_KEY", KEY_A), ("VIGIL_TOKEN_KEY", zero)],
+    );
+    assert_refused(&run, "refusing VIGIL_TOKEN_KEY: every byte is the same");
+    let run = vigil(
+        dir.path(),
+        &serve,
+        &[("VIGIL_MASTER_KEY", KEY_A), ("VIGIL_TOKEN_KEY", KEY_A)],
+    );
+    assert_refused(&run, "VIGIL_TOKEN_KEY equals the master key");
+    assert!(!run.stderr.contains(KEY_A), "keys never print: {}", run.stderr);
+}
+
+#[test]
+fn a_database_nobody_answers_at_fails_within_seconds_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let run = vigil(
+        dir.path(),
+        &[
+            "migrate",
+            "--database-url",
+            "postgres://vigil:hunter2@127.0.0.1:1/vigil",
+        ],
+        &[("VIGIL_MASTER_KEY", KEY_A)],
+    );
+    assert_refused(
+        &run,
+        "cannot connect to the database at postgres://vigil:***@127.0.0.1:1/vigil",
+    );
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+    // Bounded by the 5 s connect timeout, not sqlx's 30 s default.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn listen_accepts_host_names_and_refuses_what_is_not_host_port() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["local host:80", "localhost", "localhost:http", ":80"] {
+        let run = vigil(dir.path(), &["serve", "--dev", "--listen", bad], &[]);
+        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
+        assert!(run.stderr.contains("expected HOST:PORT"), "{}", run.stderr);
+    }
+}

@@ -1,7 +1,8 @@
 //! HTTP hardening seen from a client: every response (the GraphQL endpoint, the health
 //! endpoints, an error, a 404, an oversized body) carries HSTS, the API's
 //! Content-Security-Policy, nosniff, no-referrer, no-store, the cross-origin policies and a
-//! Permissions-Policy denying everything; GraphiQL (dev only) gets its own narrow policy;
+//! Permissions-Policy denying everything; an oversized body is a JSON `BAD_USER_INPUT`; only a
+//! bounded `x-request-id` is echoed; GraphiQL (dev only) gets its own narrow policy;
 //! `/.well-known/security.txt` parses as RFC 9116 says, with an `Expires` less than a year
 //! ahead, and is absent when no contact is configured.
 
@@ -91,6 +92,32 @@ async fn every_response_carries_the_security_headers() {
         .unwrap();
     assert_eq!(too_big.status().as_u16(), 413);
     assert_hardened(too_big.headers(), "413");
+    assert_eq!(too_big.headers()["content-type"], "application/json");
+    let body: serde_json::Value = too_big.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "body", "{body}");
+
+    // x-request-id: a bounded token is echoed; markup or 5000 characters are replaced.
+    for (sent, kept) in [
+        ("client-req.42_a", true),
+        ("<script>alert(1)</script>", false),
+        (&*"x".repeat(5000), false),
+    ] {
+        let res = http
+            .post(&graphql)
+            .header("x-request-id", sent)
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap();
+        let echoed = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        if kept {
+            assert_eq!(echoed, sent);
+        } else {
+            assert_ne!(echoed, sent);
+            assert!(echoed.len() <= 64 && !echoed.contains('<'), "{echoed}");
+        }
+    }
     for path in ["healthz", "readyz", "no-such-path", "graphiql"] {
         let res = http.get(format!("{}/{path}", server.url)).send().await.unwrap();
         assert_hardened(res.headers(), path);
