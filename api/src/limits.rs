@@ -14,6 +14,7 @@ pub mod node;
 pub mod operation;
 pub mod rate;
 pub mod sign_in;
+pub mod sockets;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

@@ -53,6 +53,7 @@ struct Inner {
     tokens: TokenKey,
     live: Arc<live::LiveSessions>,
     maintenance: Arc<ReadOnlySwitch>,
+    sockets: Arc<crate::limits::sockets::Connections>,
     states: Arc<states::AggregateStates>,
     lag_timeout: Duration,
     gate: Gate,
@@ -133,6 +134,7 @@ impl Service {
                 tokens,
                 live,
                 maintenance,
+                sockets: Arc::default(),
                 states,
                 lag_timeout,
                 gate,
@@ -153,6 +155,11 @@ impl Service {
     /// The token key.
     pub(crate) fn tokens(&self) -> &TokenKey {
         &self.inner.tokens
+    }
+
+    /// Open WebSockets per person on this server.
+    pub(crate) fn sockets(&self) -> &Arc<crate::limits::sockets::Connections> {
+        &self.inner.sockets
     }
 
     /// The read-only switch as this process last read it.

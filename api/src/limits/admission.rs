@@ -1,5 +1,6 @@
 //! Whether a request may run at all, decided on its whole document before any field runs,
-//! for HTTP and WebSocket alike ([`Admitted`] wraps the schema as an executor).
+//! for HTTP and WebSocket alike (the socket's executor, `server::ws`, calls [`admit`] per
+//! operation).
 //! - While the read-only switch is on, a mutation with any root field outside
 //!   [`WHILE_READ_ONLY`] is refused whole: `READ_ONLY`, HTTP 503 with `Retry-After`. Sign-in
 //!   and session upkeep stay possible, so staff can act, and an admin can switch it off.
@@ -9,17 +10,13 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 
 use async_graphql::parser::types::{OperationType, Selection, SelectionSet};
-use async_graphql::{Data, Executor, Request, Response, ServerError};
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
+use async_graphql::{Request, Response, ServerError};
 use vigil_domain::values::EmailAddress;
 
 use super::Limiter;
 use super::operation;
-use crate::graphql::VigilSchema;
 use crate::service::{ApiError, Caller, Service};
 
 /// Mutations that run while the service is read-only.
@@ -229,65 +226,4 @@ fn walk(
             _ => {}
         }
     }
-}
-
-/// The schema behind the admission check: what the WebSocket protocol executes, for one
-/// connection (its client address is known at the upgrade; its caller comes with
-/// `connection_init`).
-#[derive(Clone)]
-pub struct Admitted {
-    schema: VigilSchema,
-    service: Service,
-    limiter: Option<Arc<Limiter>>,
-    client: Option<IpAddr>,
-}
-
-impl Admitted {
-    /// Wraps `schema` for a connection from `client`.
-    pub fn new(schema: VigilSchema, service: Service, limiter: Option<Arc<Limiter>>, client: Option<IpAddr>) -> Self {
-        Admitted {
-            schema,
-            service,
-            limiter,
-            client,
-        }
-    }
-
-    async fn admit(&self, request: &mut Request, data: Option<&Data>) -> Result<(), Refusal> {
-        let caller = data
-            .and_then(|d| d.get(&std::any::TypeId::of::<Result<Caller, ApiError>>()))
-            .and_then(|v| v.downcast_ref::<Result<Caller, ApiError>>())
-            .and_then(|r| r.as_ref().ok().copied());
-        let who = Who {
-            caller,
-            client: self.client,
-        };
-        admit(&self.service, self.limiter.as_deref(), who, request).await
-    }
-}
-
-impl Executor for Admitted {
-    async fn execute(&self, mut request: Request) -> Response {
-        if let Err(refusal) = self.admit(&mut request, None).await {
-            return refusal.response();
-        }
-        self.schema.execute(request).await
-    }
-
-    fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
-        let this = self.clone();
-        Box::pin(async_stream_once(async move {
-            match this.admit(&mut request, session_data.as_deref()).await {
-                Err(refusal) => futures_util::stream::once(async move { refusal.response() }).boxed(),
-                Ok(()) => Executor::execute_stream(&this.schema, request, session_data),
-            }
-        }))
-    }
-}
-
-/// A stream that first awaits `make`, then yields what the stream it made yields.
-fn async_stream_once(
-    make: impl std::future::Future<Output = BoxStream<'static, Response>> + Send + 'static,
-) -> impl futures_util::Stream<Item = Response> + Send + 'static {
-    futures_util::stream::once(make).flatten()
 }

@@ -26,6 +26,9 @@ const CAPACITY: usize = 100_000;
 pub struct LiveSessions {
     inner: Mutex<Inner>,
     signal: Revocations,
+    /// Bumped by every revocation seen here (this process's or another's), so open sockets
+    /// check their session at once instead of at their next periodic check.
+    revoked: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for LiveSessions {
@@ -62,7 +65,17 @@ impl LiveSessions {
         LiveSessions {
             inner: Mutex::new(Inner::default()),
             signal,
+            revoked: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Changes whenever a revocation is seen here.
+    pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revoked.subscribe()
+    }
+
+    fn announce_locally(&self) {
+        self.revoked.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The signal other processes' revocations arrive by.
@@ -118,6 +131,7 @@ impl LiveSessions {
 
     /// Forgets `family` (it is being revoked).
     pub fn forget(&self, family: Uuid) {
+        self.announce_locally();
         let mut inner = self.lock();
         inner.revocations += 1;
         inner.seen.remove(&family);
@@ -125,6 +139,7 @@ impl LiveSessions {
 
     /// Forgets every family of `user`.
     pub fn forget_user(&self, user: Uuid) {
+        self.announce_locally();
         let mut inner = self.lock();
         inner.revocations += 1;
         inner.seen.retain(|_, seen| seen.user != user);
@@ -132,6 +147,7 @@ impl LiveSessions {
 
     /// Forgets every family of `user` but `keep`.
     pub fn forget_others(&self, user: Uuid, keep: Uuid) {
+        self.announce_locally();
         let mut inner = self.lock();
         inner.revocations += 1;
         inner.seen.retain(|family, seen| *family == keep || seen.user != user);
@@ -139,6 +155,7 @@ impl LiveSessions {
 
     /// Forgets what another process's revocation names: a family or a user (`None`: all).
     pub fn forget_signalled(&self, id: Option<Uuid>) {
+        self.announce_locally();
         let mut inner = self.lock();
         inner.revocations += 1;
         match id {

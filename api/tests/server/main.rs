@@ -14,4 +14,5 @@ mod maintenance;
 mod revocation;
 mod scenario;
 mod signin;
+mod sockets;
 mod ws;
