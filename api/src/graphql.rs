@@ -32,6 +32,14 @@ pub const MAX_DEPTH: usize = 12;
 /// Most complex query accepted (each field counts 1, lists count their page size).
 pub const MAX_COMPLEXITY: usize = 2_000;
 
+/// What a paged list field weighs in the complexity: its page size (`first`, or the field's
+/// default), times what one item weighs. An out-of-range `first` weighs its own value, so a
+/// document asking for a million rows is refused by the limit before the resolver could
+/// refuse its argument.
+pub fn page_weight(first: Option<i32>, default: usize) -> usize {
+    first.map_or(default, |f| usize::try_from(f).unwrap_or(1).max(1))
+}
+
 /// Builds the schema; `dev` keeps introspection (for GraphiQL) and suggestions.
 pub fn build(service: Option<Service>, dev: bool) -> VigilSchema {
     builder(service, dev).finish()

@@ -75,6 +75,8 @@ pub struct Surface {
     pub security_txt: Option<Arc<SecurityTxt>>,
     /// Rate limits; `None` for commands that serve nobody.
     pub limits: Option<crate::limits::RateLimits>,
+    /// Browser origins allowed to call the API (CORS); empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Surface {
@@ -86,6 +88,7 @@ impl Surface {
             body_limit,
             security_txt: None,
             limits: None,
+            cors_origins: Vec::new(),
         }
     }
 }

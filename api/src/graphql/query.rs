@@ -102,6 +102,7 @@ impl HealthQueries {
     }
 
     /// The caller's protocols, newest first.
+    #[graphql(complexity = "crate::graphql::page_weight(first, 20) * child_complexity")]
     async fn protocols(
         &self,
         ctx: &Context<'_>,
@@ -128,6 +129,7 @@ impl HealthQueries {
     }
 
     /// The caller's dose log, newest first.
+    #[graphql(complexity = "crate::graphql::page_weight(first, 20) * child_complexity")]
     async fn doses(
         &self,
         ctx: &Context<'_>,
@@ -190,6 +192,7 @@ impl HealthQueries {
     /// The caller's vitals, newest first, optionally one vital (`blood_pressure`,
     /// `body_weight`, …) within `[from, to]`.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::page_weight(first, 20) * child_complexity")]
     async fn health_logs(
         &self,
         ctx: &Context<'_>,
@@ -210,6 +213,7 @@ impl HealthQueries {
     }
 
     /// The caller's bloodwork panels, newest first.
+    #[graphql(complexity = "crate::graphql::page_weight(first, 20) * child_complexity")]
     async fn bloodwork(
         &self,
         ctx: &Context<'_>,

@@ -170,6 +170,7 @@ async fn account_of(svc: &Service, handle: &str) -> GqlResult<AccountMetadata> {
 impl AccessQueries {
     /// Every access to the caller's account and data, newest first: sign-ins, security
     /// changes, and each read of their data by staff with the staff role, handle and reason.
+    #[graphql(complexity = "crate::graphql::page_weight(first, 20) * child_complexity")]
     async fn access_log(
         &self,
         ctx: &Context<'_>,
@@ -183,6 +184,7 @@ impl AccessQueries {
     }
 
     /// Auditors: access events across people, newest first (optionally one `kind`).
+    #[graphql(complexity = "crate::graphql::page_weight(first, 20) * child_complexity")]
     async fn access_events(
         &self,
         ctx: &Context<'_>,
@@ -214,6 +216,7 @@ impl AccessQueries {
     }
 
     /// Auditors: the log's envelopes from position `after` + 1 (no payloads).
+    #[graphql(complexity = "crate::graphql::page_weight(first, 100) * child_complexity")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

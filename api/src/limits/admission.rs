@@ -4,6 +4,8 @@
 //! - While the read-only switch is on, a mutation with any root field outside
 //!   [`WHILE_READ_ONLY`] is refused whole: `READ_ONLY`, HTTP 503 with `Retry-After`. Sign-in
 //!   and session upkeep stay possible, so staff can act, and an admin can switch it off.
+//! - A query text over [`MAX_QUERY_BYTES`] or with more than [`MAX_ALIASES`] aliases is
+//!   `BAD_USER_INPUT` (field `query`, HTTP 400).
 //! - Rate limits (when configured) count one unit per root field, aliases included: a
 //!   document needing more than its bucket holds is refused whole, `RATE_LIMITED`, HTTP 429
 //!   with `Retry-After`. See `limits::node` and `limits::sign_in` for who shares which bucket.
@@ -31,6 +33,11 @@ pub const WHILE_READ_ONLY: &[&str] = &[
 ];
 /// Root fields that are sign-in attempts (a password or a second factor is tried).
 pub const SIGN_IN: &[&str] = &["login", "completeLogin", "confirmTotpEnrolment"];
+/// Aliased fields one document may hold (each alias runs its field once more).
+pub const MAX_ALIASES: usize = 50;
+/// Longest query text accepted, in bytes.
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+
 /// What `Retry-After` says while read-only, in seconds (the end is unknown; clients retry).
 pub const READ_ONLY_RETRY_AFTER: u64 = 30;
 
@@ -51,7 +58,11 @@ impl Refusal {
         let mut error = ServerError::new(self.message.clone(), None);
         let mut extensions = async_graphql::ErrorExtensionValues::default();
         extensions.set("code", self.code);
-        extensions.set("retryAfter", self.retry_after);
+        if self.code == "BAD_USER_INPUT" {
+            extensions.set("field", "query");
+        } else {
+            extensions.set("retryAfter", self.retry_after);
+        }
         error.extensions = Some(extensions);
         Response::from_errors(vec![error])
     }
@@ -85,8 +96,14 @@ pub async fn admit(
     who: Who,
     request: &mut Request,
 ) -> Result<(), Refusal> {
+    if request.query.len() > MAX_QUERY_BYTES {
+        return Err(bad_query(format!("the query is longer than {MAX_QUERY_BYTES} bytes")));
+    }
     let name = request.operation_name.clone();
     let Ok(doc) = request.parsed_query() else { return Ok(()) };
+    if operation::aliases(doc) > MAX_ALIASES {
+        return Err(bad_query(format!("the query uses more than {MAX_ALIASES} aliases")));
+    }
     let Some(operation) = operation::analyse(doc, name.as_deref()) else {
         return Ok(());
     };
@@ -160,6 +177,14 @@ pub async fn admit(
         }
     }
     Ok(())
+}
+
+fn bad_query(message: String) -> Refusal {
+    Refusal {
+        code: "BAD_USER_INPUT",
+        message,
+        retry_after: 0,
+    }
 }
 
 fn count(n: usize) -> NonZeroU32 {

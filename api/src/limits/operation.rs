@@ -48,6 +48,31 @@ pub fn analyse(doc: &ExecutableDocument, name: Option<&str>) -> Option<Operation
     })
 }
 
+/// Aliased fields anywhere in `doc` (every operation and fragment), walked without recursion
+/// so a deeply nested document cannot exhaust the stack here.
+pub fn aliases(doc: &ExecutableDocument) -> usize {
+    let mut pending: Vec<&SelectionSet> = doc
+        .operations
+        .iter()
+        .map(|(_, op)| &op.node.selection_set.node)
+        .chain(doc.fragments.values().map(|f| &f.node.selection_set.node))
+        .collect();
+    let mut count = 0;
+    while let Some(set) = pending.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    count += usize::from(field.node.alias.is_some());
+                    pending.push(&field.node.selection_set.node);
+                }
+                Selection::InlineFragment(fragment) => pending.push(&fragment.node.selection_set.node),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    count
+}
+
 fn collect(doc: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<String>, expansions: &mut usize) {
     for item in &set.items {
         match &item.node {
@@ -98,6 +123,12 @@ mod tests {
         let query = "mutation M { ...F ... on Mutation { logout } } \
                      fragment F on Mutation { login(email: \"x\", password: \"y\") { status } x: login(email: \"x\", password: \"y\") { status } }";
         assert_eq!(fields(query, Some("M")), ["login", "login", "logout"]);
+    }
+
+    #[test]
+    fn aliases_are_counted_everywhere() {
+        let doc = parse_query("query { a: me { b: id } ...F } fragment F on Query { c: me { id } }").expect("parses");
+        assert_eq!(aliases(&doc), 3);
     }
 
     #[test]

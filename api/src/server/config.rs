@@ -69,6 +69,25 @@ pub struct ServeArgs {
     /// the client; without one, the socket's peer is the client.
     #[arg(long = "trusted-proxy", env = "VIGIL_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<Network>,
+    /// Web origins (`https://app.example.org`, comma-separated) whose pages may call the API
+    /// from a browser; none by default.
+    #[arg(long = "cors-origin", env = "VIGIL_CORS_ORIGINS", value_delimiter = ',', value_parser = cors_origin)]
+    pub cors_origins: Vec<String>,
+}
+
+/// An origin as browsers send it: scheme and host (and port), nothing else.
+fn cors_origin(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| format!("{text:?}: an origin starts with https:// (or http://)"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '*', ' ']) {
+        return Err(format!(
+            "{text:?}: an origin is scheme://host[:port], without a path or wildcard"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// The HTTP surface `args` describe.
@@ -90,6 +109,7 @@ pub fn surface(args: &ServeArgs) -> anyhow::Result<super::Surface> {
         dev: args.dev,
         body_limit: args.body_limit,
         security_txt: security_txt.map(std::sync::Arc::new),
+        cors_origins: args.cors_origins.clone(),
         limits: Some(RateLimits {
             sign_in: args.limit_sign_in,
             public: args.limit_public,
@@ -142,6 +162,7 @@ const KNOWN: &[&str] = &[
     "VIGIL_LIMIT_READS",
     "VIGIL_LIMIT_WRITES",
     "VIGIL_TRUSTED_PROXIES",
+    "VIGIL_CORS_ORIGINS",
     "VIGIL_TEST_PG_URL",
 ];
 

@@ -52,6 +52,23 @@ pub fn with_security_headers(router: Router) -> Router {
     router
 }
 
+/// CORS: without configured origins, no CORS headers at all (browsers then refuse every
+/// cross-origin read); with them, exactly those origins may send GET and POST with
+/// `Authorization` and `Content-Type`, and nothing is sent with cookies (the API uses none).
+pub fn with_cors(router: Router, origins: &[String]) -> Router {
+    if origins.is_empty() {
+        return router;
+    }
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    router.layer(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(allowed)
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
 /// The longest `x-request-id` kept from a client.
 const MAX_REQUEST_ID: usize = 64;
 

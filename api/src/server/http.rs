@@ -96,6 +96,7 @@ pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> R
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ));
+    let router = hardening::with_cors(router, &surface.cors_origins);
     hardening::with_security_headers(router)
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
@@ -140,23 +141,23 @@ fn refused(status: StatusCode, media: &'static str, field: &'static str, message
     (status, [(header::CONTENT_TYPE, media)], body.to_string()).into_response()
 }
 
-/// A request refused whole before running: 503 (read-only) or 429 (rate limited), with
-/// `Retry-After` and the refusal as a GraphQL error.
+/// A request refused whole before running: 503 (read-only) or 429 (rate limited) with
+/// `Retry-After`, or 400 (a query over the size or alias limits); the refusal as a GraphQL
+/// error.
 fn refused_before_running(refusal: &Refusal, media: &'static str) -> Response {
     let status = match refusal.code {
         "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
+        "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };
     let body = serde_json::json!({ "errors": refusal.response().errors }).to_string();
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(media)),
-            (header::RETRY_AFTER, HeaderValue::from(refusal.retry_after)),
-        ],
-        body,
-    )
-        .into_response()
+    let mut response = (status, [(header::CONTENT_TYPE, HeaderValue::from_static(media))], body).into_response();
+    if status != StatusCode::BAD_REQUEST {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(refusal.retry_after));
+    }
+    response
 }
 
 async fn graphql_get(

@@ -182,3 +182,45 @@ async fn graphiql_gets_its_own_narrow_policy_and_no_contact_means_no_security_tx
     assert_eq!(res.status().as_u16(), 404);
     server.stop();
 }
+
+#[tokio::test]
+async fn cors_is_off_by_default_and_an_allow_list_when_configured() {
+    let preflight = |server: &Server, origin: &str| {
+        reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", server.url))
+            .header("origin", origin.to_owned())
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+    };
+    let (_tmp, dir) = sqlite_dir();
+    let server = Server::start(&Backend::Sqlite(dir.clone()));
+    let res = preflight(&server, "https://app.vigil.example").await.unwrap();
+    assert!(
+        res.headers().get("access-control-allow-origin").is_none(),
+        "no CORS by default"
+    );
+    server.stop();
+
+    let server = Server::start_with(
+        &Backend::Sqlite(dir),
+        &[],
+        &[("VIGIL_CORS_ORIGINS", "https://app.vigil.example")],
+    );
+    let res = preflight(&server, "https://app.vigil.example").await.unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.vigil.example"
+    );
+    let methods = res.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(methods.contains("POST") && !methods.contains("DELETE"), "{methods}");
+    let res = preflight(&server, "https://evil.example").await.unwrap();
+    assert!(
+        res.headers().get("access-control-allow-origin").is_none(),
+        "other origins get nothing"
+    );
+    server.stop();
+}

@@ -188,3 +188,37 @@ async fn a_document_that_fails_validation_fails_it_every_time_and_a_valid_one_an
     }
     server.stop();
 }
+
+#[tokio::test]
+async fn too_many_aliases_a_too_long_query_or_a_huge_page_are_refused_before_running() {
+    let (_tmp, dir) = sqlite_dir();
+    let server = Server::start(&Backend::Sqlite(dir));
+    let refused = |body: &str| {
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "query", "{body}");
+        assert!(body.get("data").is_none(), "{body}");
+    };
+    let aliases: Vec<String> = (0..51).map(|i| format!("a{i}: __typename")).collect();
+    let many = json!({ "query": format!("{{ {} }}", aliases.join(" ")) }).to_string();
+    let (status, _, body) = post(&server, "application/json", "application/json", many).await;
+    assert_eq!(status, 400, "{body}");
+    refused(&body);
+    let fifty: Vec<String> = (0..50).map(|i| format!("a{i}: __typename")).collect();
+    let allowed = json!({ "query": format!("{{ {} }}", fifty.join(" ")) }).to_string();
+    let (status, _, body) = post(&server, "application/json", "application/json", allowed).await;
+    assert_eq!(status, 200, "fifty aliases are fine: {body}");
+
+    let long = json!({ "query": format!("{{ __typename }} # {}", "x".repeat(17 * 1024)) }).to_string();
+    let (status, _, body) = post(&server, "application/json", "application/json", long).await;
+    assert_eq!(status, 400, "{body}");
+    refused(&body);
+
+    // A list field weighs its page size: a million rows exceed the complexity limit before
+    // any resolver runs (no token needed to be refused).
+    let huge = json!({ "query": "{ healthLogs(first: 1000000) { edges { node { id } } } }" }).to_string();
+    let (status, _, body) = post(&server, "application/json", GRAPHQL_RESPONSE, huge).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_lowercase().contains("complex"), "{body}");
+    server.stop();
+}
