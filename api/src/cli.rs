@@ -42,7 +42,7 @@ pub enum Command {
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Run the GraphQL API with the projection runner (migrates first).
-    Serve(crate::server::ServeArgs),
+    Serve(Box<crate::server::ServeArgs>),
     /// Read-model maintenance.
     #[command(subcommand)]
     Projections(ProjectionsCommand),

@@ -30,7 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Events(args) => events::run(&cli.store, args).await,
         Command::Keys(cmd) => keys::run(&cli.store, cmd).await,
         Command::Bench(cmd) => crate::bench::run(&cli.store, cmd).await,
-        Command::Serve(args) => crate::server::run(&cli.store, args).await,
+        Command::Serve(args) => crate::server::run(&cli.store, *args).await,
         Command::Projections(cmd) => projections::run(&cli.store, cmd).await,
         Command::Staff(cmd) => staff::run(&cli.store, cmd).await,
         Command::Maintenance(cmd) => maintenance::run(&cli.store, cmd).await,
