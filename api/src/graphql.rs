@@ -30,7 +30,7 @@ pub type VigilSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
 /// Most complex query accepted (each field counts 1, lists count their page size).
-pub const MAX_COMPLEXITY: usize = 2_000;
+pub const MAX_COMPLEXITY: usize = 5_000;
 
 /// What a paged list field weighs in the complexity: its page size (`first`, or the field's
 /// default), times what one item weighs. An out-of-range `first` weighs its own value, so a

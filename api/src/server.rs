@@ -4,6 +4,7 @@
 
 mod config;
 mod documents;
+mod edge;
 mod hardening;
 mod http;
 mod security_txt;

@@ -91,7 +91,7 @@ pub(crate) struct Pools {
 }
 
 /// How long the first connection to Postgres may take before start-up gives up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Creates or upgrades the schema at `location`. Safe to run concurrently and repeatedly.
 ///

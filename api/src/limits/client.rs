@@ -5,7 +5,6 @@
 
 use std::net::IpAddr;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use axum::http::HeaderMap;
 
@@ -112,42 +111,10 @@ impl TrustedProxies {
     }
 }
 
-/// The client's address, resolved once per request by [`resolve`] (`None` when the server
-/// was not given peer addresses, as in the in-process benches).
+/// The client's address, resolved once per request by the edge middleware (`server::edge`;
+/// `None` when the server was not given peer addresses).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<IpAddr>);
-
-/// Middleware: resolves the client's address into a [`ClientAddr`] request extension, or
-/// answers 400 `BAD_USER_INPUT` (field `x-forwarded-for`) for a malformed forwarded header.
-pub async fn resolve(
-    axum::extract::State(proxies): axum::extract::State<Arc<TrustedProxies>>,
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let peer = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip());
-    match proxies.client(peer, request.headers()) {
-        Ok(client) => {
-            request.extensions_mut().insert(ClientAddr(client));
-            next.run(request).await
-        }
-        Err(message) => {
-            let body = serde_json::json!({ "errors": [{
-                "message": message,
-                "extensions": { "code": "BAD_USER_INPUT", "field": "x-forwarded-for" },
-            }] });
-            (
-                axum::http::StatusCode::BAD_REQUEST,
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                body.to_string(),
-            )
-                .into_response()
-        }
-    }
-}
 
 fn truncate(text: &str) -> String {
     text.chars().take(45).collect()

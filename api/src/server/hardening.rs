@@ -11,7 +11,6 @@ use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The API's policy: nothing may load, nothing may frame it.
 pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
@@ -25,32 +24,19 @@ pub const PERMISSIONS_POLICY: &str = "accelerometer=(), ambient-light-sensor=(),
      publickey-credentials-get=(), screen-wake-lock=(), serial=(), sync-xhr=(), usb=(), \
      web-share=(), xr-spatial-tracking=()";
 
-/// Adds the headers to every response of `router` (handlers' own values win only for the
-/// Content-Security-Policy, which GraphiQL sets for itself).
-pub fn with_security_headers(router: Router) -> Router {
-    let fixed: [(HeaderName, &'static str); 8] = [
-        (header::STRICT_TRANSPORT_SECURITY, HSTS),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        // Every answer may be personal (health data, tokens): no cache may keep one.
-        (header::CACHE_CONTROL, "no-store"),
-        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
-        (HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
-        (HeaderName::from_static("permissions-policy"), PERMISSIONS_POLICY),
-        (header::X_FRAME_OPTIONS, "DENY"),
-    ];
-    let mut router = router.layer(SetResponseHeaderLayer::if_not_present(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(API_CSP),
-    ));
-    for (name, value) in fixed {
-        router = router.layer(SetResponseHeaderLayer::overriding(
-            name,
-            HeaderValue::from_static(value),
-        ));
-    }
-    router
-}
+/// The headers every response carries, whatever produced it (the edge middleware sets them;
+/// the Content-Security-Policy is [`API_CSP`] unless a handler set its own, as GraphiQL does).
+pub const FIXED_HEADERS: [(HeaderName, &str); 8] = [
+    (header::STRICT_TRANSPORT_SECURITY, HSTS),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    // Every answer may be personal (health data, tokens): no cache may keep one.
+    (header::CACHE_CONTROL, "no-store"),
+    (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+    (HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
+    (HeaderName::from_static("permissions-policy"), PERMISSIONS_POLICY),
+    (header::X_FRAME_OPTIONS, "DENY"),
+];
 
 /// CORS: without configured origins, no CORS headers at all (browsers then refuse every
 /// cross-origin read); with them, exactly those origins may send GET and POST with
@@ -80,43 +66,6 @@ pub fn acceptable_request_id(id: &[u8]) -> bool {
         && id
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// Middleware (outermost): drops an unacceptable `x-request-id`, so the request-id layer
-/// mints one instead of echoing markup or kilobytes into responses and logs.
-pub async fn sane_request_id(
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let id = HeaderName::from_static("x-request-id");
-    if request
-        .headers()
-        .get(&id)
-        .is_some_and(|v| !acceptable_request_id(v.as_bytes()))
-    {
-        request.headers_mut().remove(&id);
-    }
-    next.run(request).await
-}
-
-/// Middleware: a body over the limit answers in the API's error shape (JSON with
-/// `BAD_USER_INPUT`, field `body`), not the transport layer's plain text.
-pub async fn json_413(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let response = next.run(request).await;
-    if response.status() != axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        return response;
-    }
-    let body = serde_json::json!({ "errors": [{
-        "message": "the request body is larger than this server accepts (--body-limit)",
-        "extensions": { "code": "BAD_USER_INPUT", "field": "body" },
-    }] });
-    (
-        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
 }
 
 /// The policy for GraphiQL's `html`: its scripts and styles from unpkg, its inline scripts

@@ -24,9 +24,9 @@ use super::documents::{Documents, Validation};
 use super::hardening;
 use super::security_txt;
 use crate::graphql::{RequestId, VigilSchema};
+use crate::limits::Limiter;
 use crate::limits::admission::{self, Refusal, Who};
 use crate::limits::client::ClientAddr;
-use crate::limits::{self, Limiter};
 use crate::service::{ApiError, Service};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -87,24 +87,21 @@ pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> R
     let x_request_id = header::HeaderName::from_static("x-request-id");
     let router = router
         .with_state(state)
-        .layer(axum::middleware::from_fn_with_state(proxies, limits::client::resolve))
         .layer(RequestBodyLimitLayer::new(
             usize::try_from(body_limit).unwrap_or(usize::MAX),
         ))
-        .layer(axum::middleware::from_fn(hardening::json_413))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ));
-    let router = hardening::with_cors(router, &surface.cors_origins);
-    hardening::with_security_headers(router)
+    hardening::with_cors(router, &surface.cors_origins)
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
-        .layer(axum::middleware::from_fn(hardening::sane_request_id))
+        .layer(axum::middleware::from_fn_with_state(proxies, super::edge::edge))
 }
 
 /// Which media type to answer with, or `None` for 406.

@@ -164,7 +164,7 @@ fn a_database_nobody_answers_at_fails_within_seconds_naming_it() {
         "cannot connect to the database at postgres://vigil:***@127.0.0.1:1/vigil",
     );
     assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
-    // Bounded by the 5 s connect timeout, not sqlx's 30 s default.
+    // Bounded by the 10 s connect timeout, not sqlx's 30 s default.
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
         "{:?}",
