@@ -55,6 +55,7 @@ impl Service {
             .tokens
             .issue_access_token(user, family, now)
             .map_err(ApiError::internal)?;
+        sessions::honour_only(&self.inner.db, &self.inner.live, family, access.claims.token_id).await?;
         Ok(Tokens {
             access_token: access.expose_secret().to_owned(),
             refresh_token: refresh.expose_secret(),
@@ -120,7 +121,14 @@ impl Service {
                 AuthError::TokenExpired => ApiError::Unauthenticated("access token expired"),
                 _ => ApiError::Unauthenticated("invalid access token"),
             })?;
-        let Some(role) = sessions::live_role(&self.inner.db, &self.inner.live, claims.session, claims.subject).await?
+        let Some(role) = sessions::live_role(
+            &self.inner.db,
+            &self.inner.live,
+            claims.session,
+            claims.subject,
+            claims.token_id,
+        )
+        .await?
         else {
             return Err(ApiError::Unauthenticated("session ended"));
         };

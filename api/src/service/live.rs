@@ -46,6 +46,8 @@ struct Inner {
 
 struct Seen {
     user: Uuid,
+    /// The one access token (`jti`) the session honours: a refresh replaces it.
+    token: Uuid,
     at: Instant,
     /// The signal's value when the check began; the memory holds only while it is unchanged.
     epoch: u128,
@@ -90,12 +92,11 @@ impl LiveSessions {
 
     /// Whether `family` of `user` was found live less than [`LIVE_FOR`] ago, with no
     /// revocation signalled since.
-    pub fn recently_live(&self, family: Uuid, user: Uuid) -> bool {
+    pub fn recently_live(&self, family: Uuid, user: Uuid, token: Uuid) -> bool {
         let Some(epoch) = self.signal.epoch() else { return false };
-        self.lock()
-            .seen
-            .get(&family)
-            .is_some_and(|seen| seen.user == user && seen.epoch == epoch && seen.at.elapsed() < LIVE_FOR)
+        self.lock().seen.get(&family).is_some_and(|seen| {
+            seen.user == user && seen.token == token && seen.epoch == epoch && seen.at.elapsed() < LIVE_FOR
+        })
     }
 
     /// Starts a database check.
@@ -110,7 +111,7 @@ impl LiveSessions {
 
     /// Remembers that the database said `family` is live in `check`, unless a revocation
     /// happened since the check began (its answer may predate the revocation).
-    pub fn remember(&self, family: Uuid, user: Uuid, check: Check) {
+    pub fn remember(&self, family: Uuid, user: Uuid, token: Uuid, check: Check) {
         let Some(epoch) = check.epoch else { return };
         let mut inner = self.lock();
         if inner.revocations != check.revocations {
@@ -123,6 +124,7 @@ impl LiveSessions {
             family,
             Seen {
                 user,
+                token,
                 at: check.at,
                 epoch,
             },
@@ -169,16 +171,22 @@ impl LiveSessions {
 mod tests {
     use super::*;
 
+    /// The access token the tests' sessions honour.
+    const T: Uuid = Uuid::nil();
+
     #[test]
     fn a_family_is_trusted_only_for_its_user_and_until_forgotten() {
         let live = LiveSessions::default();
         let (family, user, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        assert!(!live.recently_live(family, user));
-        live.remember(family, user, live.check());
-        assert!(live.recently_live(family, user));
-        assert!(!live.recently_live(family, other));
+        assert!(!live.recently_live(family, user, T));
+        live.remember(family, user, T, live.check());
+        assert!(live.recently_live(family, user, T));
+        assert!(!live.recently_live(family, other, T));
         live.forget(family);
-        assert!(!live.recently_live(family, user));
+        assert!(!live.recently_live(family, user, T));
+        // A memory holds for the session's current access token only (a refresh replaces it).
+        live.remember(family, user, T, live.check());
+        assert!(!live.recently_live(family, user, Uuid::max()));
     }
 
     #[test]
@@ -189,8 +197,8 @@ mod tests {
         check.at = Instant::now()
             .checked_sub(LIVE_FOR + Duration::from_millis(1))
             .unwrap_or_else(Instant::now);
-        live.remember(family, user, check);
-        assert!(!live.recently_live(family, user));
+        live.remember(family, user, T, check);
+        assert!(!live.recently_live(family, user, T));
     }
 
     #[test]
@@ -199,8 +207,8 @@ mod tests {
         let (family, user) = (Uuid::new_v4(), Uuid::new_v4());
         let check = live.check();
         live.forget(family);
-        live.remember(family, user, check);
-        assert!(!live.recently_live(family, user));
+        live.remember(family, user, T, check);
+        assert!(!live.recently_live(family, user, T));
     }
 
     #[test]
@@ -209,15 +217,15 @@ mod tests {
         let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let (fa, fb, fc) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         for (f, u) in [(fa, a), (fb, b), (fc, c)] {
-            live.remember(f, u, live.check());
+            live.remember(f, u, T, live.check());
         }
         live.forget_signalled(Some(fa));
         live.forget_signalled(Some(b));
-        assert!(!live.recently_live(fa, a));
-        assert!(!live.recently_live(fb, b));
-        assert!(live.recently_live(fc, c));
+        assert!(!live.recently_live(fa, a, T));
+        assert!(!live.recently_live(fb, b, T));
+        assert!(live.recently_live(fc, c, T));
         live.forget_signalled(None);
-        assert!(!live.recently_live(fc, c));
+        assert!(!live.recently_live(fc, c, T));
     }
 
     #[test]
@@ -228,13 +236,13 @@ mod tests {
         let theirs = Revocations::for_location(&location).expect("signal");
         let live = LiveSessions::new(ours);
         let (family, user) = (Uuid::new_v4(), Uuid::new_v4());
-        live.remember(family, user, live.check());
-        assert!(live.recently_live(family, user));
+        live.remember(family, user, T, live.check());
+        assert!(live.recently_live(family, user, T));
         // Another process sharing the data directory revokes something.
         theirs.announce().expect("announce");
-        assert!(!live.recently_live(family, user));
-        live.remember(family, user, live.check());
-        assert!(live.recently_live(family, user));
+        assert!(!live.recently_live(family, user, T));
+        live.remember(family, user, T, live.check());
+        assert!(live.recently_live(family, user, T));
     }
 
     #[test]
@@ -243,11 +251,11 @@ mod tests {
         let (user, someone) = (Uuid::new_v4(), Uuid::new_v4());
         let (keep, drop, theirs) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         for (f, u) in [(keep, user), (drop, user), (theirs, someone)] {
-            live.remember(f, u, live.check());
+            live.remember(f, u, T, live.check());
         }
         live.forget_others(user, keep);
-        assert!(live.recently_live(keep, user));
-        assert!(!live.recently_live(drop, user));
-        assert!(live.recently_live(theirs, someone));
+        assert!(live.recently_live(keep, user, T));
+        assert!(!live.recently_live(drop, user, T));
+        assert!(live.recently_live(theirs, someone, T));
     }
 }

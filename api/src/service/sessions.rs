@@ -135,6 +135,18 @@ pub async fn revoke(
     Ok(())
 }
 
+/// Makes `token` (a jti) the one access token `family` honours; the one it replaces is refused
+/// from now on, on every server (the family is announced like a revocation).
+pub async fn honour_only(db: &ReadDb, live: &LiveSessions, family: Uuid, token: Uuid) -> ApiResult<()> {
+    live.forget(family);
+    let update = sqlx::query("update sessions set access_token_id = $2 where family_id = $1")
+        .bind(family.to_string())
+        .bind(token.to_string());
+    in_force_everywhere(db, live, update, family).await?;
+    live.forget(family);
+    Ok(())
+}
+
 /// Revokes every session of `user` except `keep` (after a password change).
 pub async fn revoke_others(
     db: &ReadDb,
@@ -214,13 +226,19 @@ async fn in_force_everywhere(
 /// users' sessions are answered from memory (until any revocation names them, on any node,
 /// and for at most [`super::live::LIVE_FOR`]); a staff session is checked against the
 /// database every time.
-pub async fn live_role(db: &ReadDb, live: &LiveSessions, family: Uuid, user: Uuid) -> ApiResult<Option<Role>> {
-    if live.recently_live(family, user) {
+pub async fn live_role(
+    db: &ReadDb,
+    live: &LiveSessions,
+    family: Uuid,
+    user: Uuid,
+    token: Uuid,
+) -> ApiResult<Option<Role>> {
+    if live.recently_live(family, user, token) {
         return Ok(Some(Role::User));
     }
     let check = live.check();
     let row = sqlx::query(
-        "select s.revoked_at, s.second_factor, a.role, a.disabled from sessions s \
+        "select s.revoked_at, s.second_factor, s.access_token_id, a.role, a.disabled from sessions s \
          join accounts a on a.user_id = s.user_id where s.family_id = $1 and s.user_id = $2",
     )
     .bind(family.to_string())
@@ -232,6 +250,11 @@ pub async fn live_role(db: &ReadDb, live: &LiveSessions, family: Uuid, user: Uui
     let revoked: Option<i64> = row.try_get("revoked_at").map_err(ApiError::internal)?;
     let second_factor: i64 = row.try_get("second_factor").map_err(ApiError::internal)?;
     let disabled: i64 = row.try_get("disabled").map_err(ApiError::internal)?;
+    let honoured: Option<String> = row.try_get("access_token_id").map_err(ApiError::internal)?;
+    // Sessions opened before the column existed honour any of their tokens until refreshed.
+    if honoured.is_some_and(|id| id != token.to_string()) {
+        return Ok(None);
+    }
     let role_name: String = row.try_get("role").map_err(ApiError::internal)?;
     let role =
         Role::parse(&role_name).ok_or_else(|| ApiError::internal(anyhow::anyhow!("unknown role {role_name:?}")))?;
@@ -239,7 +262,7 @@ pub async fn live_role(db: &ReadDb, live: &LiveSessions, family: Uuid, user: Uui
         return Ok(None);
     }
     if role == Role::User {
-        live.remember(family, user, check);
+        live.remember(family, user, token, check);
     }
     Ok(Some(role))
 }

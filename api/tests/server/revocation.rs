@@ -2,7 +2,8 @@
 //! store (Postgres, and SQLite with both processes on one data directory), a session ended
 //! on one node, or by the CLI, is refused on the other node's very next request, although
 //! that node had just seen it live (and remembers live sessions for a moment). Covers
-//! logout, refresh-token reuse, a password change, a disable and a role change. Prints how
+//! logout, a refresh (the access token it replaces), refresh-token reuse, a password
+//! change, a disable and a role change. Prints how
 //! long each took to be refused on the other node.
 
 use std::time::Instant;
@@ -68,10 +69,15 @@ async fn revocations_reach_the_other_node(backend: &Backend, a: &Server, b: &Ser
         logout_ms.push(refused_now(&on_b, Instant::now(), "logout").await);
     }
 
+    // A refresh on A ends the access token it replaces, although B served it a moment ago.
+    let (replaced, refresh) = sign_in(a, email, PASSWORD).await;
+    let replaced_on_b = with_token(b, &replaced);
+    warm(&replaced_on_b).await;
+    let next = Client::new(a).ok(REFRESH, json!({ "r": refresh })).await;
+    let replaced_ms = refused_now(&replaced_on_b, Instant::now(), "refresh (the replaced token)").await;
+
     // A refresh token replayed on A revokes the family: the successor's access token,
     // live on B a moment ago, is refused there.
-    let (_, refresh) = sign_in(a, email, PASSWORD).await;
-    let next = Client::new(a).ok(REFRESH, json!({ "r": refresh })).await;
     let successor = with_token(b, next["refresh"]["accessToken"].as_str().unwrap());
     warm(&successor).await;
     let replay = Client::new(a).raw(REFRESH, json!({ "r": refresh })).await;
@@ -133,7 +139,7 @@ async fn revocations_reach_the_other_node(backend: &Backend, a: &Server, b: &Ser
     println!(
         "revocation on {label}: refused on the other node's next request in every case; \
          logout ×{ROUNDS}: median {:.2} ms, max {:.2} ms (time of that one request); \
-         refresh reuse {reuse_ms:.2} ms; password change {password_ms:.2} ms; \
+         replaced by a refresh {replaced_ms:.2} ms; refresh reuse {reuse_ms:.2} ms; password change {password_ms:.2} ms; \
          CLI disable {disable_ms:.2} ms; CLI role change {role_ms:.2} ms",
         logout_ms[ROUNDS / 2],
         logout_ms[ROUNDS - 1],

@@ -1,0 +1,3 @@
+-- The one access token (its jti) a session honours: issuing one (sign-in, refresh) replaces
+-- it, so the token a refresh replaced is refused at once, not at its expiry.
+alter table sessions add column access_token_id text;
