@@ -15,6 +15,7 @@ pub mod operation;
 pub mod rate;
 pub mod sign_in;
 pub mod sockets;
+pub mod text;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

@@ -16,7 +16,10 @@ use super::staff::StaffMutations;
 use super::types::Me;
 use crate::service::{ApiError, Tokens};
 
-/// The mutation root.
+/// The mutation root. Text inputs (of mutations and queries alike) are refused, not
+/// stripped, when they hold control characters other than tab, line feed and carriage return,
+/// or bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
+/// U+061C): `BAD_USER_INPUT` naming the argument or variable, before anything runs.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(

@@ -50,6 +50,8 @@ pub struct Refusal {
     pub message: String,
     /// Seconds until a retry may succeed.
     pub retry_after: u64,
+    /// The input at fault (`BAD_USER_INPUT`; `query` when none is named).
+    pub field: Option<String>,
 }
 
 impl Refusal {
@@ -59,7 +61,7 @@ impl Refusal {
         let mut extensions = async_graphql::ErrorExtensionValues::default();
         extensions.set("code", self.code);
         if self.code == "BAD_USER_INPUT" {
-            extensions.set("field", "query");
+            extensions.set("field", self.field.clone().unwrap_or_else(|| "query".to_owned()));
         } else {
             extensions.set("retryAfter", self.retry_after);
         }
@@ -72,6 +74,7 @@ impl Refusal {
             code: "RATE_LIMITED",
             message: format!("too many {what}; retry in {retry_after} s"),
             retry_after,
+            field: None,
         }
     }
 }
@@ -99,10 +102,16 @@ pub async fn admit(
     if request.query.len() > MAX_QUERY_BYTES {
         return Err(bad_query(format!("the query is longer than {MAX_QUERY_BYTES} bytes")));
     }
+    if let Some(field) = super::text::refused_variable(&request.variables) {
+        return Err(refused_text(field));
+    }
     let name = request.operation_name.clone();
     let Ok(doc) = request.parsed_query() else { return Ok(()) };
     if operation::aliases(doc) > MAX_ALIASES {
         return Err(bad_query(format!("the query uses more than {MAX_ALIASES} aliases")));
+    }
+    if let Some(field) = super::text::refused_literal(doc) {
+        return Err(refused_text(field));
     }
     let Some(operation) = operation::analyse(doc, name.as_deref()) else {
         return Ok(());
@@ -124,6 +133,7 @@ pub async fn admit(
                     .unwrap_or_default()
             ),
             retry_after: READ_ONLY_RETRY_AFTER,
+            field: None,
         });
     }
     let Some(limiter) = limiter else { return Ok(()) };
@@ -179,11 +189,23 @@ pub async fn admit(
     Ok(())
 }
 
+fn refused_text(field: String) -> Refusal {
+    Refusal {
+        code: "BAD_USER_INPUT",
+        message: format!(
+            "{field}: control characters (other than tab and line breaks) and bidirectional overrides are not accepted"
+        ),
+        retry_after: 0,
+        field: Some(field),
+    }
+}
+
 fn bad_query(message: String) -> Refusal {
     Refusal {
         code: "BAD_USER_INPUT",
         message,
         retry_after: 0,
+        field: None,
     }
 }
 

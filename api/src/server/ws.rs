@@ -233,6 +233,7 @@ impl SocketExecutor {
                     crate::limits::sockets::SUBSCRIPTIONS_PER_CONNECTION
                 ),
                 retry_after: 1,
+                field: None,
             };
             Some(self.subscriptions.start().ok_or_else(|| refused.response())?)
         } else {

@@ -222,3 +222,29 @@ async fn too_many_aliases_a_too_long_query_or_a_huge_page_are_refused_before_run
     assert!(body.to_lowercase().contains("complex"), "{body}");
     server.stop();
 }
+
+#[tokio::test]
+async fn control_characters_and_bidi_overrides_are_refused_naming_the_input() {
+    let (_tmp, dir) = sqlite_dir();
+    let server = Server::start(&Backend::Sqlite(dir));
+    let (client, _, _) = crate::signin::register(&server, "kim@example.org").await;
+    let record = "mutation($n: String) { recordHealthLog(input: {vital: \"body_weight\", value: \"87.3\", unit: \"kg\", note: $n}) { healthLog { id } } }";
+    for (note, field) in [
+        ("red \u{1b}[31malert", "n"),
+        ("nul \u{0} here", "n"),
+        ("evil \u{202E}gnp.exe", "n"),
+    ] {
+        let body = client.raw(record, json!({ "n": note })).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+        assert!(body.get("data").is_none(), "refused before running: {body}");
+    }
+    // The same in a literal argument names the argument.
+    let literal = "mutation { startProtocol(name: \"TRT\\u202E\", items: []) { position } }";
+    let body = client.raw(literal, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "name", "{body}");
+    // Line breaks and tabs are text.
+    let body = client.raw(record, json!({ "n": "first line\n\tsecond line" })).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    server.stop();
+}
