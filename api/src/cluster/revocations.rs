@@ -14,6 +14,11 @@
 //!   trip), so every remembered answer is checked against it.
 //! - **One process** (tests, benches): nothing to announce.
 //!
+//! On SQLite the check is strict (the file is written before the revocation is answered). On
+//! Postgres the notice reaches every listener at commit but is handled by each process's task
+//! a moment later, so under load another node may serve one more request in that window
+//! (milliseconds; `service::live::LIVE_FOR` bounds it).
+//!
 //! Carries only ids (a family or a user), never tokens.
 
 use std::fs::File;
