@@ -69,8 +69,18 @@ pub async fn reader(ctx: &Context<'_>, subject: Option<String>) -> GqlResult<Sub
     svc.data_of(&caller, subject, reading).await.gql()
 }
 
-fn page(first: Option<i32>, after: Option<String>) -> GqlResult<PageRequest> {
-    PageRequest::new(first, after.as_deref()).gql()
+/// A page request, a bad `first` or `after` reported under its own name.
+pub(super) fn page(first: Option<i32>, after: Option<String>) -> GqlResult<PageRequest> {
+    let named = |field: &'static str| {
+        move |e: vigil_projections::ProjectionError| match e {
+            vigil_projections::ProjectionError::InvalidInput(message) => ApiError::bad(field, message),
+            other => ApiError::from(other),
+        }
+    };
+    let size = PageRequest::new(first, None).map_err(named("first")).gql()?;
+    PageRequest::new(Some(i32::try_from(size.first).unwrap_or(i32::MAX)), after.as_deref())
+        .map_err(named("after"))
+        .gql()
 }
 
 fn range(from: Option<String>, to: Option<String>) -> GqlResult<(Option<i64>, Option<i64>)> {

@@ -6,7 +6,7 @@
 
 use async_graphql::{Context, MergedObject, Object, SimpleObject};
 use vigil_domain::account::Role;
-use vigil_projections::read::{self, AccessEntry, AccountMetadata, PageRequest};
+use vigil_projections::read::{self, AccessEntry, AccountMetadata};
 
 use super::error::{GqlResult, IntoGql};
 use super::inputs::{self, name_of, rfc3339};
@@ -178,7 +178,7 @@ impl AccessQueries {
         after: Option<String>,
     ) -> GqlResult<Conn<AccessEntryOut>> {
         let c = caller(ctx)?;
-        let page = PageRequest::new(first, after.as_deref()).gql()?;
+        let page = super::query::page(first, after)?;
         let p = read::access_log(service(ctx)?.db(), c.user, &page).await.gql()?;
         Ok(connection(p, |e| entry(e, false)))
     }
@@ -197,7 +197,7 @@ impl AccessQueries {
         if kind.as_ref().is_some_and(|k| k.len() > 64) {
             return Err(ApiError::bad("kind", "at most 64 characters")).gql();
         }
-        let page = PageRequest::new(first, after.as_deref()).gql()?;
+        let page = super::query::page(first, after)?;
         let p = read::access_events(service(ctx)?.db(), kind.as_deref(), &page)
             .await
             .gql()?;

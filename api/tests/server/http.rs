@@ -248,3 +248,24 @@ async fn control_characters_and_bidi_overrides_are_refused_naming_the_input() {
     assert!(body.get("errors").is_none(), "{body}");
     server.stop();
 }
+
+#[tokio::test]
+async fn a_bad_page_argument_is_named_as_itself() {
+    let (_tmp, dir) = sqlite_dir();
+    let server = Server::start(&Backend::Sqlite(dir));
+    let (client, _, _) = crate::signin::register(&server, "lee@example.org").await;
+    for (query, field) in [
+        ("{ protocols(first: 500) { edges { cursor } } }", "first"),
+        ("{ protocols(first: 0) { edges { cursor } } }", "first"),
+        ("{ protocols(after: \"not-a-cursor\") { edges { cursor } } }", "after"),
+        ("{ accessLog(first: 101) { edges { cursor } } }", "first"),
+    ] {
+        let body = client.raw(query, json!({})).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{query}: {body}"
+        );
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{query}: {body}");
+    }
+    server.stop();
+}
