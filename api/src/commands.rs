@@ -61,6 +61,24 @@ pub fn location(args: &StoreArgs) -> anyhow::Result<Location> {
 
 /// Opens the store with the resolved master key. A dev store whose key rotation was
 /// interrupted after the vault committed finishes it here (promotes `master.key.next`).
+/// The store and the same stack `serve` runs (its own projection runner, safe beside a running
+/// server), for commands that act through the service as the server's shell (`system:cli`).
+/// Sessions are never issued there: a throwaway token key serves.
+pub async fn open_stack(args: &StoreArgs) -> anyhow::Result<(EventStore, crate::server::Stack)> {
+    let location = location(args)?;
+    let (store, _) = open(args).await?;
+    let stack = crate::server::Stack::assemble(
+        &store,
+        &location,
+        crate::auth::TokenKey::generate()?,
+        std::time::Duration::from_secs(10),
+        crate::server::Surface::internal(1 << 20),
+    )
+    .await
+    .context("cannot open the read side")?;
+    Ok((store, stack))
+}
+
 pub async fn open(args: &StoreArgs) -> anyhow::Result<(EventStore, KeySource)> {
     let location = location(args)?;
     let (key, source) = master_key::resolve(&location).await?;

@@ -3,30 +3,18 @@
 //! actor `system:cli`; running servers see it within a second (at once on Postgres).
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
-use crate::auth::TokenKey;
 use crate::cli::{MaintenanceCommand, StoreArgs};
 use crate::maintenance::flip;
-use crate::server::{Stack, Surface};
+use crate::server::Stack;
 
 /// The reason recorded when switching off without one.
 const OFF_REASON: &str = "switched off from the server's command line";
 
 pub async fn run(args: &StoreArgs, cmd: MaintenanceCommand) -> anyhow::Result<ExitCode> {
-    let location = super::location(args)?;
-    let (store, _) = super::open(args).await?;
-    let stack = Stack::assemble(
-        &store,
-        &location,
-        TokenKey::generate()?,
-        Duration::from_secs(10),
-        Surface::internal(1 << 20),
-    )
-    .await
-    .context("cannot open the read side")?;
+    let (store, stack) = super::open_stack(args).await?;
     let result = act(&stack, cmd).await;
     stack.close().await;
     store.close().await;

@@ -5,7 +5,6 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use time::OffsetDateTime;
@@ -13,24 +12,11 @@ use vigil_domain::account::Role;
 use zeroize::Zeroizing;
 
 use crate::access::{StaffActor, StaffChange};
-use crate::auth::TokenKey;
 use crate::cli::{StaffCommand, StoreArgs};
-use crate::server::Stack;
 use crate::service::Service;
 
 pub async fn run(args: &StoreArgs, cmd: StaffCommand) -> anyhow::Result<ExitCode> {
-    let location = super::location(args)?;
-    let (store, _) = super::open(args).await?;
-    // Sessions are never issued here: a throwaway token key serves.
-    let stack = Stack::assemble(
-        &store,
-        &location,
-        TokenKey::generate()?,
-        Duration::from_secs(10),
-        crate::server::Surface::internal(1 << 20),
-    )
-    .await
-    .context("cannot open the read side")?;
+    let (store, stack) = super::open_stack(args).await?;
     let result = act(&stack.service, cmd).await;
     stack.close().await;
     store.close().await;

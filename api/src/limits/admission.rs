@@ -13,7 +13,7 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
-use async_graphql::parser::types::{OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, ServerError};
 use vigil_domain::values::EmailAddress;
 
@@ -220,57 +220,28 @@ fn login_emails(request: &mut Request) -> Vec<String> {
     let Ok(doc) = request.parsed_query() else {
         return Vec::new();
     };
-    let Some((_, op)) = doc
-        .operations
-        .iter()
-        .find(|(n, _)| name.is_none() || n.map(|n| n.as_str()) == name.as_deref())
-    else {
+    let Some(operation) = operation::select(doc, name.as_deref()) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    let mut budget = 64usize;
-    walk(doc, &op.node.selection_set.node, &variables, &mut out, &mut budget);
-    out
-}
-
-fn walk(
-    doc: &async_graphql::parser::types::ExecutableDocument,
-    set: &SelectionSet,
-    variables: &async_graphql::Variables,
-    out: &mut Vec<String>,
-    budget: &mut usize,
-) {
-    for item in &set.items {
-        match &item.node {
-            Selection::Field(field) if field.node.name.node == "login" => {
-                let email = field
-                    .node
-                    .arguments
-                    .iter()
-                    .find(|(n, _)| n.node == "email")
-                    .and_then(|(_, v)| {
-                        v.node
-                            .clone()
-                            .into_const_with(|var| variables.get(&var).cloned().ok_or(()))
-                            .ok()
-                    });
-                out.push(match email {
-                    Some(async_graphql::Value::String(email)) => email,
-                    _ => String::new(),
+    operation::root_fields(doc, &operation.node)
+        .into_iter()
+        .flatten()
+        .filter(|field| field.name.node == "login")
+        .map(|field| {
+            let email = field
+                .arguments
+                .iter()
+                .find(|(n, _)| n.node == "email")
+                .and_then(|(_, v)| {
+                    v.node
+                        .clone()
+                        .into_const_with(|var| variables.get(&var).cloned().ok_or(()))
+                        .ok()
                 });
+            match email {
+                Some(async_graphql::Value::String(email)) => email,
+                _ => String::new(),
             }
-            Selection::Field(_) => {}
-            Selection::InlineFragment(f) if *budget > 0 => {
-                *budget -= 1;
-                walk(doc, &f.node.selection_set.node, variables, out, budget);
-            }
-            Selection::FragmentSpread(s) if *budget > 0 => {
-                *budget -= 1;
-                if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
-                    walk(doc, &f.node.selection_set.node, variables, out, budget);
-                }
-            }
-            _ => {}
-        }
-    }
+        })
+        .collect()
 }

@@ -4,7 +4,10 @@
 //! that might be skipped still counts (a client cannot lower its count by hiding fields
 //! behind a variable).
 
-use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{
+    ExecutableDocument, Field, OperationDefinition, OperationType, Selection, SelectionSet,
+};
 
 /// Spreads expanded at most: deeper nesting (or a cycle, which validation refuses later)
 /// counts as one more field, so a document cannot make this walk expensive.
@@ -21,48 +24,61 @@ pub struct Operation {
 
 /// The operation `name` selects in `doc` (the only one when `name` is `None`), or `None`
 /// when there is no such operation (the schema then reports that error itself).
-pub fn analyse(doc: &ExecutableDocument, name: Option<&str>) -> Option<Operation> {
-    let operation = match name {
-        Some(name) => doc.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name)),
+pub fn select<'d>(doc: &'d ExecutableDocument, name: Option<&str>) -> Option<&'d Positioned<OperationDefinition>> {
+    match name {
+        Some(name) => doc
+            .operations
+            .iter()
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))
+            .map(|(_, op)| op),
         None => {
             let mut all = doc.operations.iter();
             let first = all.next();
             if all.next().is_some() {
                 return None;
             }
-            first
+            first.map(|(_, op)| op)
         }
-    }?
-    .1;
-    let mut root_fields = Vec::new();
-    let mut expansions = 0;
-    collect(
-        doc,
-        &operation.node.selection_set.node,
-        &mut root_fields,
-        &mut expansions,
-    );
+    }
+}
+
+/// What the operation `name` selects in `doc` would execute at its root (see [`select`]).
+pub fn analyse(doc: &ExecutableDocument, name: Option<&str>) -> Option<Operation> {
+    let operation = select(doc, name)?;
+    let root_fields = root_fields(doc, &operation.node)
+        .into_iter()
+        .map(|field| field.map_or_else(String::new, |f| f.name.node.to_string()))
+        .collect();
     Some(Operation {
         ty: operation.node.ty,
         root_fields,
     })
 }
 
-/// Aliased fields anywhere in `doc` (every operation and fragment), walked without recursion
-/// so a deeply nested document cannot exhaust the stack here.
-pub fn aliases(doc: &ExecutableDocument) -> usize {
+/// The root fields of `operation`, fragments expanded; `None` stands for a spread of an
+/// unknown fragment (validation refuses it) or one nested too deep: it counts as one field.
+pub fn root_fields<'d>(doc: &'d ExecutableDocument, operation: &'d OperationDefinition) -> Vec<Option<&'d Field>> {
+    let mut out = Vec::new();
+    let mut expansions = 0;
+    collect(doc, &operation.selection_set.node, &mut out, &mut expansions);
+    out
+}
+
+/// Every field anywhere in `doc` (every operation and fragment), walked without recursion so a
+/// deeply nested document cannot exhaust the stack here.
+pub fn every_field(doc: &ExecutableDocument) -> Vec<&Field> {
     let mut pending: Vec<&SelectionSet> = doc
         .operations
         .iter()
         .map(|(_, op)| &op.node.selection_set.node)
         .chain(doc.fragments.values().map(|f| &f.node.selection_set.node))
         .collect();
-    let mut count = 0;
+    let mut fields = Vec::new();
     while let Some(set) = pending.pop() {
         for item in &set.items {
             match &item.node {
                 Selection::Field(field) => {
-                    count += usize::from(field.node.alias.is_some());
+                    fields.push(&field.node);
                     pending.push(&field.node.selection_set.node);
                 }
                 Selection::InlineFragment(fragment) => pending.push(&fragment.node.selection_set.node),
@@ -70,17 +86,27 @@ pub fn aliases(doc: &ExecutableDocument) -> usize {
             }
         }
     }
-    count
+    fields
 }
 
-fn collect(doc: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<String>, expansions: &mut usize) {
+/// Aliased fields anywhere in `doc`.
+pub fn aliases(doc: &ExecutableDocument) -> usize {
+    every_field(doc).iter().filter(|f| f.alias.is_some()).count()
+}
+
+fn collect<'d>(
+    doc: &'d ExecutableDocument,
+    set: &'d SelectionSet,
+    out: &mut Vec<Option<&'d Field>>,
+    expansions: &mut usize,
+) {
     for item in &set.items {
         match &item.node {
-            Selection::Field(field) => out.push(field.node.name.node.to_string()),
+            Selection::Field(field) => out.push(Some(&field.node)),
             Selection::InlineFragment(fragment) => {
                 *expansions += 1;
                 if *expansions > MAX_EXPANSIONS {
-                    out.push(String::new());
+                    out.push(None);
                     continue;
                 }
                 collect(doc, &fragment.node.selection_set.node, out, expansions);
@@ -93,7 +119,7 @@ fn collect(doc: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<String>, 
                         collect(doc, &fragment.node.selection_set.node, out, expansions);
                     }
                     // Unknown (validation refuses it) or too deep: one field.
-                    _ => out.push(String::new()),
+                    _ => out.push(None),
                 }
             }
         }

@@ -7,7 +7,7 @@
 //! whole request (every variable and every literal argument), before any field runs.
 
 use async_graphql::Value;
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::ExecutableDocument;
 
 /// Whether `c` may appear in an input string.
 pub fn allowed(c: char) -> bool {
@@ -26,31 +26,13 @@ pub fn refused_variable(variables: &async_graphql::Variables) -> Option<String> 
 
 /// The first literal argument of `doc` holding a refused character.
 pub fn refused_literal(doc: &ExecutableDocument) -> Option<String> {
-    let mut pending: Vec<&SelectionSet> = doc
-        .operations
-        .iter()
-        .map(|(_, op)| &op.node.selection_set.node)
-        .chain(doc.fragments.values().map(|f| &f.node.selection_set.node))
-        .collect();
-    while let Some(set) = pending.pop() {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(field) => {
-                    for (name, value) in &field.node.arguments {
-                        // Variables stand in as null: `refused_variable` checks them.
-                        let literal = value.node.clone().into_const_with(|_| Ok::<_, ()>(Value::Null));
-                        if !literal.is_ok_and(|v| clean(&v)) {
-                            return Some(name.node.to_string());
-                        }
-                    }
-                    pending.push(&field.node.selection_set.node);
-                }
-                Selection::InlineFragment(fragment) => pending.push(&fragment.node.selection_set.node),
-                Selection::FragmentSpread(_) => {}
-            }
-        }
-    }
-    None
+    super::operation::every_field(doc).into_iter().find_map(|field| {
+        field.arguments.iter().find_map(|(name, value)| {
+            // Variables stand in as null: `refused_variable` checks them.
+            let literal = value.node.clone().into_const_with(|_| Ok::<_, ()>(Value::Null));
+            (!literal.is_ok_and(|v| clean(&v))).then(|| name.node.to_string())
+        })
+    })
 }
 
 fn clean(value: &Value) -> bool {

@@ -126,15 +126,8 @@ async fn serve(socket: WebSocket, state: AppState, client: ClientAddr, protocol:
                 None => break None,
             },
             () = &mut deadline, if !initialised => break Some((4408, "connection_init not received in time")),
-            _ = revoked.changed(), if initialised => {
-                let token = lock(&session).token.clone();
-                if let Some(token) = token
-                    && service.authenticate(token.trim()).await.is_err()
-                {
-                    break Some((4401, "unauthorized: the session ended or its access token expired"));
-                }
-            }
-            _ = recheck.tick(), if initialised => {
+            // A revocation reached this server, or the periodic check is due.
+            _ = async { tokio::select! { _ = revoked.changed() => {}, _ = recheck.tick() => {} } }, if initialised => {
                 let token = lock(&session).token.clone();
                 if let Some(token) = token
                     && service.authenticate(token.trim()).await.is_err()
