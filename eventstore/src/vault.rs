@@ -65,7 +65,10 @@ impl KeyVault {
                 ));
             }
             // `do nothing`: a process that registered first wins, and the next read tells.
-            on_db!(&db, p => sqlx::query("insert into kek (version, check_value, created_at) values (1, $1, $2) on conflict (version) do nothing")
+            // No conflict target: two processes offering the same key collide on `version`
+            // and on `check_value`, and Postgres raises on whichever unique index it checks
+            // first unless every index may arbitrate (a named arbiter left the other to fail).
+            on_db!(&db, p => sqlx::query("insert into kek (version, check_value, created_at) values (1, $1, $2) on conflict do nothing")
                 .bind(&check).bind(now_micros()).execute(p).await.map(|_| ())?);
             offered = true;
         };
