@@ -7,6 +7,7 @@ mod bench;
 mod cli;
 mod cluster;
 mod commands;
+mod feed;
 mod graphql;
 mod limits;
 mod maintenance;

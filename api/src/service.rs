@@ -57,6 +57,7 @@ struct Inner {
     states: Arc<states::AggregateStates>,
     lag_timeout: Duration,
     gate: Gate,
+    feed: crate::feed::Feed,
 }
 
 /// The authenticated person behind a request.
@@ -124,8 +125,10 @@ impl Service {
                 live.forget_user(subject);
             }
         }));
+        let feed = crate::feed::Feed::start(store.clone(), runner.watch());
         Ok(Service {
             inner: Arc::new(Inner {
+                feed,
                 store,
                 db,
                 runner,
@@ -328,6 +331,11 @@ impl Service {
             .wait_for(position, self.inner.lag_timeout)
             .await
             .map_err(ApiError::from)
+    }
+
+    /// The process's one follower of new events, for subscriptions.
+    pub fn feed(&self) -> &crate::feed::Feed {
+        &self.inner.feed
     }
 
     /// Stops the projection runner after its batch in flight.

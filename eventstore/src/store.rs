@@ -14,7 +14,8 @@ use crate::db::{self, Db, Location};
 use crate::error::{Result, StoreError};
 use crate::log::{self, StoredRow};
 use crate::model::{
-    AppendOutcome, AppendRequest, ExpectedVersion, Metadata, NewEvent, RecordedEvent, SYSTEM_SUBJECT, validate_request,
+    AppendOutcome, AppendRequest, Envelope, ExpectedVersion, Metadata, NewEvent, RecordedEvent, SYSTEM_SUBJECT,
+    validate_request,
 };
 use crate::recent::RecentRows;
 use crate::scan::Scanner;
@@ -234,6 +235,20 @@ impl EventStore {
             Some(rows) => self.open_rows(rows).await,
             None => self.read_all(from, limit).await,
         }
+    }
+
+    /// Envelopes of the whole log from position `from` (inclusive), payloads left sealed:
+    /// for readers that route events by subject and type and must not open anyone's data
+    /// (the subscriptions' feed). Rows this process committed last come from memory.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn read_envelopes(&self, from: u64, limit: u64) -> Result<Vec<Envelope>> {
+        let rows = match self.inner.recent.from(from, limit) {
+            Some(rows) => rows,
+            None => log::read_range(&self.inner.log, from, limit).await?,
+        };
+        Ok(rows.into_iter().map(|row| row.env).collect())
     }
 
     /// Events sealed under one subject's keys, from position `from` (inclusive).

@@ -1,13 +1,17 @@
 //! Subscriptions over graphql-transport-ws: `myEvents` streams the caller's own new events
 //! once the read models reflect them, as (position, kind, id) so a client refetches the
-//! changed read model. Authentication happens in `connection_init` (see `server::ws`).
+//! changed read model. Authentication happens in `connection_init` (see `server::ws`); the
+//! events come from the process's one feed (see `feed`), never from a reader per socket.
 
 use async_graphql::{Context, SimpleObject, Subscription};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use vigil_projections::streams::{self, StreamKind};
 
+use super::error::to_gql;
 use super::query::{owner, service};
+use crate::feed::{Delivery, Notice, QUEUE};
+use crate::service::ApiError;
 
 /// A change to one of the caller's records.
 #[derive(SimpleObject, Clone)]
@@ -27,49 +31,44 @@ pub struct SubscriptionRoot;
 
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
-    /// The caller's own new events, each delivered after read models include it.
-    async fn my_events(&self, ctx: &Context<'_>) -> async_graphql::Result<BoxStream<'static, MyEvent>> {
+    /// The caller's own new events, each delivered after read models include it. A client
+    /// that falls 256 events behind gets one `SUBSCRIPTION_OVERFLOW` error and the
+    /// subscription ends: subscribe again and refetch.
+    async fn my_events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<BoxStream<'static, async_graphql::Result<MyEvent>>> {
         let user = owner(ctx)?.me.id();
-        let svc = service(ctx)?.clone();
-        let from = svc
-            .store()
-            .head_position()
-            .await
-            .map_err(|e| async_graphql::Error::new(e.to_string()))?
-            + 1;
-        let stream = svc.store().subscribe(from);
-        Ok(stream
-            .filter_map(move |item| {
-                let svc = svc.clone();
-                async move {
-                    let event = item.ok()?;
-                    if event.envelope.subject != user {
-                        return None;
-                    }
-                    let kind = match streams::kind_of(&event.envelope.stream_id) {
-                        StreamKind::Account => "account",
-                        StreamKind::Protocol => "protocol",
-                        StreamKind::Doses => "doses",
-                        StreamKind::Health => "health",
-                        StreamKind::Bloodwork => "bloodwork",
-                        _ => return None,
-                    };
-                    let position = event.envelope.position;
-                    // Deliver once the read model has it, so a refetch sees the change.
-                    svc.settle(position).await.ok()?;
-                    Some(MyEvent {
-                        position,
-                        event_type: event.envelope.event_type.clone(),
-                        kind: kind.into(),
-                        aggregate_id: event
-                            .envelope
-                            .stream_id
-                            .split_once('-')
-                            .map(|(_, id)| id.to_owned())
-                            .unwrap_or_default(),
-                    })
-                }
+        let deliveries = service(ctx)?.feed().follow(user);
+        Ok(deliveries
+            .filter_map(|delivery| {
+                std::future::ready(match delivery {
+                    Delivery::Event(notice) => my_event(notice).map(Ok),
+                    Delivery::Overflowed => Some(Err(to_gql(ApiError::SubscriptionOverflow(QUEUE)))),
+                })
             })
             .boxed())
     }
+}
+
+/// The notice as the schema tells it; events of system streams are not the person's news.
+fn my_event(notice: Notice) -> Option<MyEvent> {
+    let kind = match streams::kind_of(&notice.stream_id) {
+        StreamKind::Account => "account",
+        StreamKind::Protocol => "protocol",
+        StreamKind::Doses => "doses",
+        StreamKind::Health => "health",
+        StreamKind::Bloodwork => "bloodwork",
+        _ => return None,
+    };
+    Some(MyEvent {
+        position: notice.position,
+        event_type: notice.event_type,
+        kind: kind.into(),
+        aggregate_id: notice
+            .stream_id
+            .split_once('-')
+            .map(|(_, id)| id.to_owned())
+            .unwrap_or_default(),
+    })
 }

@@ -35,6 +35,10 @@ pub enum ApiError {
         /// Position of the committed event.
         position: u64,
     },
+    /// A subscription fell too far behind its client and was ended; resubscribe and
+    /// refetch. `SUBSCRIPTION_OVERFLOW`.
+    #[error("this subscription fell {0} events behind and was ended; subscribe again and refetch")]
+    SubscriptionOverflow(usize),
     /// Anything else: logged in full, answered as `INTERNAL` with a request id only.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -50,6 +54,7 @@ impl ApiError {
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::NotFound => "NOT_FOUND",
             ApiError::ProjectionLag { .. } => "PROJECTION_LAG",
+            ApiError::SubscriptionOverflow(_) => "SUBSCRIPTION_OVERFLOW",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
