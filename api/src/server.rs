@@ -7,6 +7,7 @@ mod documents;
 mod edge;
 mod hardening;
 mod http;
+pub mod listen;
 mod security_txt;
 mod ws;
 
@@ -47,6 +48,7 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     )
     .await?;
     let app = stack.app.clone();
+    let idle = Duration::from_secs(args.idle_timeout);
     let listener = tokio::net::TcpListener::bind(args.listen.as_str())
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -54,10 +56,7 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     // The one line scripts and tests read to learn the port (with --listen 127.0.0.1:0).
     println!("vigil listening on http://{bound}");
     tracing::info!(%bound, dev = args.dev, "vigil serving");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    listen::serve(listener, app, idle, shutdown_signal()).await;
     tracing::info!("shutting down: stopping projections");
     stack.close().await;
     store.close().await;
@@ -78,6 +77,9 @@ pub struct Surface {
     pub limits: Option<crate::limits::RateLimits>,
     /// Browser origins allowed to call the API (CORS); empty: none.
     pub cors_origins: Vec<String>,
+    /// How long a connection may stay silent: an HTTP connection between requests, a
+    /// WebSocket without subscriptions between messages.
+    pub idle: Duration,
 }
 
 impl Surface {
@@ -90,6 +92,7 @@ impl Surface {
             security_txt: None,
             limits: None,
             cors_origins: Vec::new(),
+            idle: Duration::from_secs(config::DEFAULT_IDLE_SECS),
         }
     }
 }

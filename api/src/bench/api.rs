@@ -152,12 +152,9 @@ pub(super) async fn listen(
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "bench listener failed");
-        }
+        // The server's own accept loop, so the bench measures what production runs.
+        let idle = crate::server::Surface::internal(BODY_LIMIT).idle;
+        crate::server::listen::serve(listener, app, idle, shutdown).await;
     });
     Ok(addr)
 }

@@ -74,6 +74,11 @@ impl Subscriptions {
             .ok()
             .map(|_| Running(Arc::clone(&self.0)))
     }
+
+    /// How many run now.
+    pub fn active(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
 }
 
 impl Drop for Running {

@@ -31,6 +31,11 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 2_000, env = "VIGIL_PROJECTION_LAG_TIMEOUT_MS",
           value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub lag_timeout_ms: u64,
+    /// Seconds a connection may stay silent before it is closed: an HTTP connection that
+    /// sends no request (first or next), a WebSocket with no subscription that sends nothing.
+    #[arg(long, default_value_t = DEFAULT_IDLE_SECS, env = "VIGIL_IDLE_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub idle_timeout: u64,
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 262_144, env = "VIGIL_BODY_LIMIT",
           value_parser = clap::value_parser!(u64).range(1_024..=16_777_216))]
@@ -110,6 +115,7 @@ pub fn surface(args: &ServeArgs) -> anyhow::Result<super::Surface> {
         body_limit: args.body_limit,
         security_txt: security_txt.map(std::sync::Arc::new),
         cors_origins: args.cors_origins.clone(),
+        idle: std::time::Duration::from_secs(args.idle_timeout),
         limits: Some(RateLimits {
             sign_in: args.limit_sign_in,
             public: args.limit_public,
@@ -136,6 +142,10 @@ fn listen_address(text: &str) -> Result<String, String> {
     if name_ok { Ok(text.to_owned()) } else { Err(bad()) }
 }
 
+/// Seconds a silent connection stays open by default: longer than a client's pause between
+/// requests, shorter than the minute a slow trickle of idle sockets needs to add up.
+pub const DEFAULT_IDLE_SECS: u64 = 30;
+
 /// Every variable vigil reads; anything else starting with `VIGIL_` is probably a typo.
 const KNOWN: &[&str] = &[
     "VIGIL_DATA_DIR",
@@ -152,6 +162,7 @@ const KNOWN: &[&str] = &[
     "VIGIL_LOG_FORMAT",
     "VIGIL_PROJECTION_LAG_TIMEOUT_MS",
     "VIGIL_BODY_LIMIT",
+    "VIGIL_IDLE_TIMEOUT",
     "VIGIL_SECURITY_CONTACT",
     "VIGIL_SECURITY_POLICY",
     "VIGIL_SECURITY_CANONICAL",

@@ -42,6 +42,8 @@ pub struct AppState {
     pub documents: Documents,
     /// The rate limits, when configured.
     pub limiter: Option<Arc<Limiter>>,
+    /// How long a WebSocket without subscriptions may stay silent.
+    pub idle: std::time::Duration,
 }
 
 /// The two builds of one schema, see `graphql::build_for_validated`.
@@ -64,6 +66,7 @@ pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> R
             .limits
             .as_ref()
             .map(|limits| Limiter::start(limits, state_db.clone())),
+        idle: surface.idle,
     };
     let proxies = Arc::new(
         surface

@@ -11,6 +11,8 @@
 //!   revoked or its access token expires, the socket closes with 4401.
 //! - A client that does not read: a send waiting longer than [`SEND_DEADLINE`] closes the
 //!   socket, so nothing queues for it (subscriptions are only polled as fast as it reads).
+//! - A socket without subscriptions that sends nothing for the idle time (`--idle-timeout`)
+//!   closes with 1000; one that subscribes is waiting for news, not idle.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -86,7 +88,14 @@ async fn serve(socket: WebSocket, state: AppState, client: ClientAddr, protocol:
         session: session.clone(),
         subscriptions: Subscriptions::default(),
     };
+    let idle = state.idle;
+    let running = executor.subscriptions.clone();
+    let heard = Arc::new(Mutex::new(std::time::Instant::now()));
     let (mut sink, incoming) = socket.split();
+    let last_heard = heard.clone();
+    let incoming = incoming.inspect(move |_| {
+        *last_heard.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = std::time::Instant::now();
+    });
     let input = incoming.take_while(|m| std::future::ready(m.is_ok())).filter_map(|m| {
         std::future::ready(match m {
             Ok(Message::Text(text)) => Some(text.as_str().as_bytes().to_vec()),
@@ -133,6 +142,10 @@ async fn serve(socket: WebSocket, state: AppState, client: ClientAddr, protocol:
                     && service.authenticate(token.trim()).await.is_err()
                 {
                     break Some((4401, "unauthorized: the session ended or its access token expired"));
+                }
+                let silent = heard.lock().unwrap_or_else(std::sync::PoisonError::into_inner).elapsed();
+                if running.active() == 0 && silent >= idle {
+                    break Some((1000, "closed: no subscription and nothing sent for the idle time"));
                 }
             }
         }

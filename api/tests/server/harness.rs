@@ -86,6 +86,11 @@ impl Server {
     }
 
     /// SIGTERM and wait: a graceful shutdown must exit 0.
+    /// The server process's id (to count its file descriptors and memory).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn stop(mut self) -> String {
         let pid = self.child.id().to_string();
         let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
@@ -161,6 +166,7 @@ pub fn cli_with_input(backend: &Backend, args: &[&str], input: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     pub url: String,

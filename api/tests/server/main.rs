@@ -11,6 +11,7 @@ mod http;
 mod limits;
 mod lockout;
 mod maintenance;
+mod resources;
 mod revocation;
 mod scenario;
 mod signin;

@@ -13,15 +13,15 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::harness::{Backend, Client, Server, sqlite_dir};
 use crate::signin::register;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// What the server sent next: a JSON message, or the close code.
-enum Next {
+pub(crate) enum Next {
     Json(Value),
     Closed(Option<u16>),
 }
 
-async fn next(socket: &mut Socket, within: Duration) -> Next {
+pub(crate) async fn next(socket: &mut Socket, within: Duration) -> Next {
     loop {
         let msg = tokio::time::timeout(within, socket.next())
             .await
@@ -40,7 +40,7 @@ async fn next(socket: &mut Socket, within: Duration) -> Next {
     }
 }
 
-async fn open(server: &Server) -> Socket {
+pub(crate) async fn open(server: &Server) -> Socket {
     let url = format!("{}/graphql/ws", server.url.replacen("http://", "ws://", 1));
     let mut request = url.into_client_request().unwrap();
     request
@@ -49,12 +49,12 @@ async fn open(server: &Server) -> Socket {
     tokio_tungstenite::connect_async(request).await.unwrap().0
 }
 
-async fn send(socket: &mut Socket, value: Value) {
+pub(crate) async fn send(socket: &mut Socket, value: Value) {
     socket.send(Message::Text(value.to_string().into())).await.unwrap();
 }
 
 /// Opens a socket and sends `connection_init` with `token`: the socket, and the first answer.
-async fn init(server: &Server, token: &str) -> (Socket, Next) {
+pub(crate) async fn init(server: &Server, token: &str) -> (Socket, Next) {
     let mut socket = open(server).await;
     send(
         &mut socket,
@@ -65,11 +65,11 @@ async fn init(server: &Server, token: &str) -> (Socket, Next) {
     (socket, first)
 }
 
-fn acked(first: &Next) -> bool {
+pub(crate) fn acked(first: &Next) -> bool {
     matches!(first, Next::Json(v) if v["type"] == "connection_ack")
 }
 
-async fn subscribe(socket: &mut Socket, id: usize) {
+pub(crate) async fn subscribe(socket: &mut Socket, id: usize) {
     send(
         socket,
         json!({ "id": id.to_string(), "type": "subscribe",
