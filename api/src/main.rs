@@ -9,6 +9,7 @@ mod cluster;
 mod commands;
 mod feed;
 mod graphql;
+mod idempotency;
 mod limits;
 mod maintenance;
 mod master_key;

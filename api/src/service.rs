@@ -230,6 +230,11 @@ impl Service {
         A::Event: Serialize + DeserializeOwned,
         ApiError: From<A::Error>,
     {
+        if let Some(command_id) = metadata.command_id
+            && let Some(position) = self.retried(command_id, stream).await?
+        {
+            return Ok(position);
+        }
         let states = &self.inner.states;
         let mut attempt = 0;
         // Optimistic first: a remembered state is decided on without reading the stream's
@@ -254,7 +259,16 @@ impl Service {
                         check_tail = true;
                         continue;
                     }
-                    nothing?;
+                    if let Err(rejection) = nothing {
+                        // A retry racing its own first attempt: the rules now see what that
+                        // attempt wrote; its outcome is the answer.
+                        if let Some(command_id) = metadata.command_id
+                            && let Some(position) = self.retried(command_id, stream).await?
+                        {
+                            return Ok(position);
+                        }
+                        return Err(rejection);
+                    }
                     return Ok(self.inner.store.head_position().await?);
                 }
             };
@@ -291,6 +305,26 @@ impl Service {
             self.settle(outcome.last_position).await?;
             return Ok(outcome.last_position);
         }
+    }
+
+    /// When the command `command_id` already landed (a retry, see `idempotency`): its last
+    /// position, once the read models have it. Nothing is decided again: the first outcome
+    /// is the answer, even where the rules would now refuse the command (the dose exists).
+    ///
+    /// # Errors
+    /// `CONFLICT` when the id landed on another stream (a client reused a key across
+    /// records; the derivation makes this a bug, not a retry); store errors; `PROJECTION_LAG`.
+    async fn retried(&self, command_id: Uuid, stream: &str) -> ApiResult<Option<u64>> {
+        let Some((landed_on, outcome)) = self.inner.store.command_outcome(command_id).await? else {
+            return Ok(None);
+        };
+        if landed_on != stream {
+            return Err(ApiError::Conflict(
+                "this Idempotency-Key was used for a different record".into(),
+            ));
+        }
+        self.settle(outcome.last_position).await?;
+        Ok(Some(outcome.last_position))
     }
 
     /// The current state and version of an aggregate: `start` (a remembered state and its

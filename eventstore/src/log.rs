@@ -114,6 +114,24 @@ pub(crate) async fn read_head(db: &Db) -> Result<Head> {
     on_db!(db, p => head_from_row(&sqlx::query("select last_position, last_hash, last_recorded_at from chain_head where id = 1").fetch_one(p).await?))
 }
 
+/// Where an earlier append with command id `id` landed: its stream and outcome.
+pub(crate) async fn read_command(db: &Db, id: Uuid) -> Result<Option<(String, AppendOutcome)>> {
+    const SQL: &str = "select stream_id, first_version, last_version, first_position, last_position \
+                       from commands where command_id = $1";
+    on_db!(db, p => match sqlx::query(SQL).bind(id).fetch_optional(p).await? {
+        None => Ok(None),
+        Some(row) => Ok(Some((
+            row.try_get("stream_id")?,
+            AppendOutcome {
+                first_version: to_u64(row.try_get("first_version")?, "version")?,
+                last_version: to_u64(row.try_get("last_version")?, "version")?,
+                first_position: to_u64(row.try_get("first_position")?, "position")?,
+                last_position: to_u64(row.try_get("last_position")?, "position")?,
+            },
+        ))),
+    })
+}
+
 /// Lookups taken inside an append transaction, after the head lock.
 pub(crate) struct Lookups {
     pub tips: HashMap<String, Tip>,

@@ -237,6 +237,15 @@ impl EventStore {
         }
     }
 
+    /// Where the append carrying command id `id` landed (its stream and outcome), if one
+    /// did: a caller retrying a command answers from this instead of deciding it again.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn command_outcome(&self, id: Uuid) -> Result<Option<(String, AppendOutcome)>> {
+        log::read_command(&self.inner.log, id).await
+    }
+
     /// Envelopes of the whole log from position `from` (inclusive), payloads left sealed:
     /// for readers that route events by subject and type and must not open anyone's data
     /// (the subscriptions' feed). Rows this process committed last come from memory.

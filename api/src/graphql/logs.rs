@@ -163,19 +163,19 @@ async fn panel_payload(svc: &Service, c: &Owner, id: Uuid, position: u64) -> Gql
 
 async fn run_doses(svc: &Service, c: &Owner, command: impl Fn() -> DoseCommand) -> GqlResult<u64> {
     let stream = streams::doses(c.me.id());
-    let r = svc.execute::<DoseLog>(&stream, c.me.id(), Service::metadata_for(&c.caller), |_| Ok(command()));
+    let r = svc.execute::<DoseLog>(&stream, c.me.id(), c.metadata(), |_| Ok(command()));
     r.await.gql()
 }
 
 async fn run_health(svc: &Service, c: &Owner, command: impl Fn() -> HealthCommand) -> GqlResult<u64> {
     let stream = streams::health(c.me.id());
-    let r = svc.execute::<HealthAggregate>(&stream, c.me.id(), Service::metadata_for(&c.caller), |_| Ok(command()));
+    let r = svc.execute::<HealthAggregate>(&stream, c.me.id(), c.metadata(), |_| Ok(command()));
     r.await.gql()
 }
 
 async fn run_bloodwork(svc: &Service, c: &Owner, command: impl Fn() -> BloodworkCommand) -> GqlResult<u64> {
     let stream = streams::bloodwork(c.me.id());
-    let r = svc.execute::<Bloodwork>(&stream, c.me.id(), Service::metadata_for(&c.caller), |_| Ok(command()));
+    let r = svc.execute::<Bloodwork>(&stream, c.me.id(), c.metadata(), |_| Ok(command()));
     r.await.gql()
 }
 
@@ -225,7 +225,7 @@ impl LogMutations {
             .transpose()
             .gql()?;
         let note = inputs::text("note", note, 1000).gql()?;
-        let id = Uuid::now_v7();
+        let id = c.new_id("dose");
         let position = run_doses(svc, &c, || DoseCommand::LogDoseTaken {
             dose_id: DoseId::from_uuid(id),
             protocol_id: ProtocolId::from_uuid(protocol),
@@ -260,7 +260,7 @@ impl LogMutations {
         let scheduled_for = inputs::instant("scheduledFor", &scheduled_for).gql()?;
         let reason = inputs::text("reason", reason, 500).gql()?;
         let now = OffsetDateTime::now_utc();
-        let id = Uuid::now_v7();
+        let id = c.new_id("dose");
         let position = run_doses(svc, &c, || DoseCommand::LogDoseSkipped {
             dose_id: DoseId::from_uuid(id),
             protocol_id: ProtocolId::from_uuid(protocol),
@@ -334,7 +334,7 @@ impl LogMutations {
         let reading = reading(&input)?;
         let measured_at = when("measuredAt", input.measured_at.clone(), now)?;
         let note = inputs::text("note", input.note.clone(), 1000).gql()?;
-        let id = Uuid::now_v7();
+        let id = c.new_id("health log");
         let position = run_health(svc, &c, || HealthCommand::RecordVital {
             entry_id: EntryId::from_uuid(id),
             reading: reading.clone(),
@@ -408,7 +408,7 @@ impl LogMutations {
         let drawn_at = inputs::instant("drawnAt", &drawn_at).gql()?;
         let results = self::results(results)?;
         let now = OffsetDateTime::now_utc();
-        let id = Uuid::now_v7();
+        let id = c.new_id("panel");
         let position = run_bloodwork(svc, &c, || BloodworkCommand::RecordPanel {
             panel_id: PanelId::from_uuid(id),
             drawn_at,

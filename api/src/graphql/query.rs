@@ -5,15 +5,18 @@
 
 use async_graphql::{Context, MergedObject, Object};
 use time::{Duration, OffsetDateTime, UtcOffset};
+use uuid::Uuid;
 use vigil_domain::bloodwork::Marker;
 use vigil_domain::dose::{AdherencePolicy, adherence};
 use vigil_domain::levels::ModelSettings;
+use vigil_eventstore::Metadata;
 use vigil_projections::read::{self, PageRequest, Subject};
 
 use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
 use super::types::*;
 use crate::access::Reading;
+use crate::idempotency::{CommandKey, RequestKey};
 use crate::service::{ApiError, Caller, Service};
 
 /// Who is calling, or `UNAUTHENTICATED`.
@@ -42,13 +45,39 @@ pub struct Owner {
     pub caller: Caller,
     /// Their right to their own rows.
     pub me: Subject,
+    /// This field's key when the request carries an `Idempotency-Key` (see `idempotency`).
+    pub retry: Option<CommandKey>,
+}
+
+impl Owner {
+    /// Who writes, and the command id a retry of this field is recognised by.
+    pub fn metadata(&self) -> Metadata {
+        let metadata = Service::metadata_for(&self.caller);
+        match self.retry {
+            Some(key) => metadata.with_command_id(key.command_id()),
+            None => metadata,
+        }
+    }
+
+    /// The id of a record this field creates: the same on a retry of the request when it
+    /// carries an `Idempotency-Key`, a fresh time-ordered one otherwise.
+    pub fn new_id(&self, role: &str) -> Uuid {
+        match self.retry {
+            Some(key) => key.derive(role),
+            None => Uuid::now_v7(),
+        }
+    }
 }
 
 /// The caller as the owner of their health data (`FORBIDDEN` for staff).
 pub fn owner(ctx: &Context<'_>) -> GqlResult<Owner> {
     let caller = caller(ctx)?;
     let me = service(ctx)?.own_data(&caller).gql()?;
-    Ok(Owner { caller, me })
+    let retry = ctx.data_opt::<RequestKey>().map(|key| {
+        let path = ctx.path_node.map(|p| p.to_string_vec().join(".")).unwrap_or_default();
+        key.command(caller.user, &path)
+    });
+    Ok(Owner { caller, me, retry })
 }
 
 /// The right to read `subject`'s health data (the caller's own when `None`); a read of

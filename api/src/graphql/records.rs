@@ -46,13 +46,14 @@ pub struct ProtocolPayload {
     pub position: u64,
 }
 
-fn items(input: Vec<ProtocolItemInput>) -> GqlResult<Vec<ItemSpec>> {
+fn items(c: &Owner, input: Vec<ProtocolItemInput>) -> GqlResult<Vec<ItemSpec>> {
     if input.len() > 50 {
         return Err(ApiError::bad("items", "at most 50 items")).gql();
     }
     input
         .into_iter()
-        .map(|i| {
+        .enumerate()
+        .map(|(index, i)| {
             let dose = match (&i.amount, &i.unit) {
                 (Some(a), Some(u)) => Some(inputs::dose(a, u)?),
                 (None, None) => None,
@@ -61,7 +62,7 @@ fn items(input: Vec<ProtocolItemInput>) -> GqlResult<Vec<ItemSpec>> {
             Ok(ItemSpec {
                 item_id: ItemId::from_uuid(match &i.id {
                     Some(id) => inputs::id("items.id", id)?,
-                    None => Uuid::now_v7(),
+                    None => c.new_id(&format!("item {index}")),
                 }),
                 compound: inputs::compound(&i.compound)?,
                 dose,
@@ -101,12 +102,7 @@ async fn run_protocol(
     command: impl Fn() -> ProtocolCommand,
 ) -> GqlResult<ProtocolPayload> {
     let position = svc
-        .execute::<ProtocolAggregate>(
-            &streams::protocol(id),
-            c.me.id(),
-            Service::metadata_for(&c.caller),
-            |_| Ok(command()),
-        )
+        .execute::<ProtocolAggregate>(&streams::protocol(id), c.me.id(), c.metadata(), |_| Ok(command()))
         .await
         .gql()?;
     protocol_payload(svc, c, id, position).await
@@ -131,8 +127,8 @@ impl RecordMutations {
     ) -> GqlResult<ProtocolPayload> {
         let c = owner(ctx)?;
         let svc = service(ctx)?;
-        let id = Uuid::now_v7();
-        let items = self::items(items)?;
+        let id = c.new_id("protocol");
+        let items = self::items(&c, items)?;
         let effective_from = on_date("effectiveFrom", effective_from)?;
         let now = OffsetDateTime::now_utc();
         run_protocol(svc, &c, id, || ProtocolCommand::Define {
@@ -159,7 +155,7 @@ impl RecordMutations {
         let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = owned_protocol(svc, &c, &id).await?;
-        let items = self::items(items)?;
+        let items = self::items(&c, items)?;
         let effective_from = inputs::date("effectiveFrom", &effective_from).gql()?;
         let reason = inputs::text("reason", reason, 500).gql()?;
         let now = OffsetDateTime::now_utc();

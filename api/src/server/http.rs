@@ -263,6 +263,12 @@ async fn execute(
     if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
         request = request.data(RequestId(id.to_owned()));
     }
+    if let Some(value) = headers.get(crate::idempotency::HEADER) {
+        match crate::idempotency::RequestKey::from_header(value, &request) {
+            Ok(key) => request = request.data(key),
+            Err(message) => return refused(StatusCode::BAD_REQUEST, media, "Idempotency-Key", message),
+        }
+    }
     let mut who = Who {
         caller: None,
         client: client.0,

@@ -195,6 +195,24 @@ impl Client {
         req.send().await.unwrap().json().await.unwrap()
     }
 
+    /// Runs an operation with extra request headers: the HTTP status and the whole body.
+    pub async fn with_headers(&self, query: &str, variables: Value, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .json(&json!({ "query": query, "variables": variables }));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let response = req.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
     /// Runs an operation that must succeed and returns `data`.
     pub async fn ok(&self, query: &str, variables: Value) -> Value {
         let body = self.raw(query, variables).await;

@@ -108,6 +108,12 @@ pub async fn retrying_a_command_id_writes_nothing_twice(db: TestDb) {
     // Same command again, even with an expectation that would now conflict: the original result.
     let again = store.append(req.clone()).await.unwrap();
     assert_eq!(first, again);
+    // A caller can ask where a command landed before deciding it again.
+    assert_eq!(
+        store.command_outcome(command).await.unwrap(),
+        Some(("dose-1".to_owned(), first))
+    );
+    assert_eq!(store.command_outcome(Uuid::now_v7()).await.unwrap(), None);
     // Concurrent retries of one command land once.
     let retries = (0..8).map(|_| {
         let store = store.clone();
