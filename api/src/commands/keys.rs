@@ -21,7 +21,7 @@ pub async fn run(args: &StoreArgs, cmd: KeysCommand) -> anyhow::Result<ExitCode>
                 "subject {} erased: ledger entry at position {}, {} key version(s) destroyed",
                 report.subject, report.ledger_position, report.keys_destroyed
             );
-            let purged = purge_read_models(args, &store, report.ledger_position).await;
+            let purged = purge_read_models(args, &store, report.subject, report.ledger_position).await;
             store.close().await;
             match purged {
                 Ok(true) => println!("read models purged of the subject"),
@@ -45,7 +45,15 @@ pub async fn run(args: &StoreArgs, cmd: KeysCommand) -> anyhow::Result<ExitCode>
 /// rows now rather than when a server next runs. A running server's runner may apply the same
 /// batch: checkpoints move inside the batch's transaction, so only one of them does.
 /// `Ok(false)`: there are no read models yet (an embedded store no server has opened).
-async fn purge_read_models(args: &StoreArgs, store: &EventStore, ledger_position: u64) -> anyhow::Result<bool> {
+/// Applies the erasure to the read models (which deletes the subject's sessions), then tells
+/// every running server to forget what it remembers of them before its next request (their
+/// own projections would tell them too, but on SQLite only at their next poll).
+async fn purge_read_models(
+    args: &StoreArgs,
+    store: &EventStore,
+    subject: uuid::Uuid,
+    ledger_position: u64,
+) -> anyhow::Result<bool> {
     let location = super::location(args)?;
     if let Location::Sqlite(dir) = &location
         && !dir.join("read.db").exists()
@@ -57,9 +65,26 @@ async fn purge_read_models(args: &StoreArgs, store: &EventStore, ledger_position
     let runner = ProjectionRunner::start(store.clone(), db.clone(), key).await?;
     let reached = runner.wait_for(ledger_position, PURGE_TIMEOUT).await;
     runner.stop_in_place().await;
+    let announced = match reached {
+        Ok(()) => announce_erasure(&location, &db, subject).await,
+        Err(e) => Err(e.into()),
+    };
     db.close().await;
-    reached?;
+    announced?;
     Ok(true)
+}
+
+async fn announce_erasure(location: &Location, db: &ReadDb, subject: uuid::Uuid) -> anyhow::Result<()> {
+    match location {
+        Location::Postgres(_) => {
+            sqlx::query(crate::cluster::revocations::NOTIFY_SQL)
+                .bind(subject.to_string())
+                .execute(db.pool())
+                .await?;
+        }
+        Location::Sqlite(_) => crate::cluster::revocations::Revocations::for_location(location)?.announce()?,
+    }
+    Ok(())
 }
 
 /// How long `keys shred` waits for the projections to apply the erasure.

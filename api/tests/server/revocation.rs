@@ -4,7 +4,7 @@
 //! seen it live (and remembers live sessions for a moment): asserted within the memory's
 //! one-second bound, and counted how often on the very next request. Covers
 //! logout, a refresh (the access token it replaces), refresh-token reuse, a password
-//! change, a disable and a role change. Prints how
+//! change, a disable, a role change and an erasure (CLI shred). Prints how
 //! long each took to be refused on the other node.
 
 use std::time::Instant;
@@ -158,12 +158,22 @@ async fn revocations_reach_the_other_node(backend: &Backend, a: &Server, b: &Ser
     );
     let role_ms = refused_now(&on_b, Instant::now(), "role change", &mut first).await;
 
+    // The CLI shreds a person (erasure): their sessions end on both nodes.
+    let (_, erased_id, _) = register(a, "erin@example.org").await;
+    let (access, _) = sign_in(a, "erin@example.org", PASSWORD).await;
+    let (on_a, on_b) = (with_token(a, &access), with_token(b, &access));
+    warm(&on_a).await;
+    warm(&on_b).await;
+    cli(backend, &["keys", "shred", "--subject", &erased_id]);
+    let erasure_ms = refused_now(&on_b, Instant::now(), "erasure", &mut first).await;
+    refused_now(&on_a, Instant::now(), "erasure", &mut first).await;
+
     logout_ms.sort_by(f64::total_cmp);
     println!(
         "revocation on {label}: refused by the other node's very next request in {} of {} cases; \
          logout ×{ROUNDS}: median {:.2} ms, max {:.2} ms until refused there; \
          replaced by a refresh {replaced_ms:.2} ms; refresh reuse {reuse_ms:.2} ms; password change {password_ms:.2} ms; \
-         CLI disable {disable_ms:.2} ms; CLI role change {role_ms:.2} ms",
+         CLI disable {disable_ms:.2} ms; CLI role change {role_ms:.2} ms; CLI erasure {erasure_ms:.2} ms",
         first.0,
         first.1,
         logout_ms[ROUNDS / 2],
