@@ -38,6 +38,15 @@ const CONFLICT_RETRIES: usize = 3;
 /// Events read per page when replaying a stream.
 const REPLAY_PAGE: u64 = 1_000;
 
+/// A command's events in the log, the read models not yet waited for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Committed {
+    /// Position of the last event appended; the head when the command changed nothing.
+    pub position: u64,
+    /// Whether anything was appended.
+    appended: bool,
+}
+
 /// Everything a request needs; cheap to clone.
 #[derive(Clone)]
 pub struct Service {
@@ -227,6 +236,30 @@ impl Service {
         A::Event: Serialize + DeserializeOwned,
         ApiError: From<A::Error>,
     {
+        let committed = self.commit::<A>(stream, subject, metadata, command).await?;
+        self.settled(&committed).await?;
+        Ok(committed.position)
+    }
+
+    /// [`Service::execute`] without the wait for the read models, for a change whose
+    /// consequences outside them (sessions ended, an account created, the access log) must
+    /// follow the commit even when they lag: do those, then wait with [`Service::settled`].
+    ///
+    /// # Errors
+    /// The domain's rejection, mapped to a code; store errors.
+    pub(crate) async fn commit<A>(
+        &self,
+        stream: &str,
+        subject: Uuid,
+        metadata: Metadata,
+        command: impl Fn(&A::State) -> ApiResult<A::Command>,
+    ) -> ApiResult<Committed>
+    where
+        A: Aggregate,
+        A::State: Send + Sync + 'static,
+        A::Event: Serialize + DeserializeOwned,
+        ApiError: From<A::Error>,
+    {
         let states = &self.inner.states;
         let mut attempt = 0;
         // Optimistic first: a remembered state is decided on without reading the stream's
@@ -252,7 +285,10 @@ impl Service {
                         continue;
                     }
                     nothing?;
-                    return Ok(self.inner.store.head_position().await?);
+                    return Ok(Committed {
+                        position: self.inner.store.head_position().await?,
+                        appended: false,
+                    });
                 }
             };
             attempt += 1;
@@ -285,9 +321,23 @@ impl Service {
                 events.iter().fold(state, A::evolve),
                 outcome.last_version,
             );
-            self.settle(outcome.last_position).await?;
-            return Ok(outcome.last_position);
+            return Ok(Committed {
+                position: outcome.last_position,
+                appended: true,
+            });
         }
+    }
+
+    /// Waits until the read models include `committed` (nothing to wait for when it
+    /// appended nothing).
+    ///
+    /// # Errors
+    /// `PROJECTION_LAG` with the position.
+    pub(crate) async fn settled(&self, committed: &Committed) -> ApiResult<()> {
+        if committed.appended {
+            self.settle(committed.position).await?;
+        }
+        Ok(())
     }
 
     /// The current state and version of an aggregate: `start` (a remembered state and its

@@ -9,6 +9,7 @@ mod hardening;
 mod harness;
 mod http;
 mod internal;
+mod lag;
 mod limits;
 mod lockout;
 mod maintenance;
