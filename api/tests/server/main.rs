@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod account;
+mod doses;
 mod erasure;
 mod first_start;
 mod hardening;
@@ -13,6 +15,8 @@ mod lag;
 mod limits;
 mod lockout;
 mod maintenance;
+mod protocols;
+mod records;
 mod revocation;
 mod scenario;
 mod signin;
