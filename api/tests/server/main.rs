@@ -15,6 +15,7 @@ mod lag;
 mod limits;
 mod lockout;
 mod maintenance;
+mod pagination;
 mod protocols;
 mod records;
 mod revocation;
