@@ -4,6 +4,7 @@
 
 mod access;
 mod account;
+mod coverage;
 mod doses;
 mod erasure;
 mod first_start;
