@@ -17,7 +17,7 @@ mod types;
 
 use async_graphql::{Schema, SchemaBuilder, ValidationMode};
 
-pub use error::{GqlResult, IntoGql};
+pub use error::{GqlResult, IntoGql, with_request_id};
 pub use mutation::MutationRoot;
 pub use query::{QueryRoot, RequestId};
 pub use subscription::SubscriptionRoot;

@@ -38,6 +38,15 @@ const CONFLICT_RETRIES: usize = 3;
 /// Events read per page when replaying a stream.
 const REPLAY_PAGE: u64 = 1_000;
 
+/// A command's events in the log, the read models not yet waited for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Committed {
+    /// Position of the last event appended; the head when the command changed nothing.
+    pub position: u64,
+    /// Whether anything was appended.
+    appended: bool,
+}
+
 /// Everything a request needs; cheap to clone.
 #[derive(Clone)]
 pub struct Service {
@@ -230,10 +239,37 @@ impl Service {
         A::Event: Serialize + DeserializeOwned,
         ApiError: From<A::Error>,
     {
+        let committed = self.commit::<A>(stream, subject, metadata, command).await?;
+        self.settled(&committed).await?;
+        Ok(committed.position)
+    }
+
+    /// [`Service::execute`] without the wait for the read models, for a change whose
+    /// consequences outside them (sessions ended, an account created, the access log) must
+    /// follow the commit even when they lag: do those, then wait with [`Service::settled`].
+    ///
+    /// # Errors
+    /// The domain's rejection, mapped to a code; store errors.
+    pub(crate) async fn commit<A>(
+        &self,
+        stream: &str,
+        subject: Uuid,
+        metadata: Metadata,
+        command: impl Fn(&A::State) -> ApiResult<A::Command>,
+    ) -> ApiResult<Committed>
+    where
+        A: Aggregate,
+        A::State: Send + Sync + 'static,
+        A::Event: Serialize + DeserializeOwned,
+        ApiError: From<A::Error>,
+    {
         if let Some(command_id) = metadata.command_id
             && let Some(position) = self.retried(command_id, stream).await?
         {
-            return Ok(position);
+            return Ok(Committed {
+                position,
+                appended: true,
+            });
         }
         let states = &self.inner.states;
         let mut attempt = 0;
@@ -265,11 +301,17 @@ impl Service {
                         if let Some(command_id) = metadata.command_id
                             && let Some(position) = self.retried(command_id, stream).await?
                         {
-                            return Ok(position);
+                            return Ok(Committed {
+                                position,
+                                appended: true,
+                            });
                         }
                         return Err(rejection);
                     }
-                    return Ok(self.inner.store.head_position().await?);
+                    return Ok(Committed {
+                        position: self.inner.store.head_position().await?,
+                        appended: false,
+                    });
                 }
             };
             attempt += 1;
@@ -302,18 +344,20 @@ impl Service {
                 events.iter().fold(state, A::evolve),
                 outcome.last_version,
             );
-            self.settle(outcome.last_position).await?;
-            return Ok(outcome.last_position);
+            return Ok(Committed {
+                position: outcome.last_position,
+                appended: true,
+            });
         }
     }
 
     /// When the command `command_id` already landed (a retry, see `idempotency`): its last
-    /// position, once the read models have it. Nothing is decided again: the first outcome
+    /// position (the caller waits for the read models). Nothing is decided again: the first outcome
     /// is the answer, even where the rules would now refuse the command (the dose exists).
     ///
     /// # Errors
     /// `CONFLICT` when the id landed on another stream (a client reused a key across
-    /// records; the derivation makes this a bug, not a retry); store errors; `PROJECTION_LAG`.
+    /// records; the derivation makes this a bug, not a retry); store errors.
     async fn retried(&self, command_id: Uuid, stream: &str) -> ApiResult<Option<u64>> {
         let Some((landed_on, outcome)) = self.inner.store.command_outcome(command_id).await? else {
             return Ok(None);
@@ -323,8 +367,19 @@ impl Service {
                 "this Idempotency-Key was used for a different record".into(),
             ));
         }
-        self.settle(outcome.last_position).await?;
         Ok(Some(outcome.last_position))
+    }
+
+    /// Waits until the read models include `committed` (nothing to wait for when it
+    /// appended nothing).
+    ///
+    /// # Errors
+    /// `PROJECTION_LAG` with the position.
+    pub(crate) async fn settled(&self, committed: &Committed) -> ApiResult<()> {
+        if committed.appended {
+            self.settle(committed.position).await?;
+        }
+        Ok(())
     }
 
     /// The current state and version of an aggregate: `start` (a remembered state and its

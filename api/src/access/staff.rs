@@ -116,8 +116,10 @@ impl Service {
                 },
             })
         };
-        let position = self
-            .execute::<Account>(&streams::account(target), target, actor.metadata(), command)
+        // What follows the commit is done even when the read models lag behind it: a
+        // disabled account or a changed role must not keep its sessions.
+        let committed = self
+            .commit::<Account>(&streams::account(target), target, actor.metadata(), command)
             .await?;
         let description = match change {
             StaffChange::Role(role) => format!("role: {} -> {}", from.name(), role.name()),
@@ -139,7 +141,8 @@ impl Service {
             actor.metadata(),
         )
         .await?;
-        Ok(position)
+        self.settled(&committed).await?;
+        Ok(committed.position)
     }
 
     /// Lifts `target`'s sign-in lock early; returns whether it was locked.

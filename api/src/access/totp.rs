@@ -186,15 +186,21 @@ impl Service {
         self.accept_code(user, secret, code, now).await?;
         let (shown, hashes) = new_recovery_codes()?;
         let metadata = Metadata::actor(format!("user:{user}"));
-        self.execute::<SecondFactor>(&streams::second_factor(user), user, metadata, |_| {
-            Ok(SecondFactorCommand::Confirm {
-                recovery_code_hashes: hashes.clone(),
-                at: now,
+        let committed = self
+            .commit::<SecondFactor>(&streams::second_factor(user), user, metadata, |_| {
+                Ok(SecondFactorCommand::Confirm {
+                    recovery_code_hashes: hashes.clone(),
+                    at: now,
+                })
             })
-        })
-        .await?;
+            .await?;
         self.record_or_warn(user, AccessEvent::SecondFactorEnabled { at: now })
             .await;
+        // Two-factor is on from the commit; the codes exist nowhere else in clear, so a slow
+        // read side must not swallow them (sign-in reads the factor from its stream).
+        if let Err(e) = self.settled(&committed).await {
+            tracing::debug!(error = %e, "second factor enabled; read models still catching up");
+        }
         Ok(shown)
     }
 

@@ -260,8 +260,14 @@ async fn execute(
     let validation = state.documents.prime(&mut request);
     // Kept only until the document is marked: one copy, the first time it is seen.
     let to_mark = (validation == Validation::Unknown).then(|| request.query.clone());
-    if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
-        request = request.data(RequestId(id.to_owned()));
+    // Always there: the request-id layer minted one when the client sent none (or one the
+    // edge refused).
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(id) = &request_id {
+        request = request.data(RequestId(id.clone()));
     }
     if let Some(value) = headers.get(crate::idempotency::HEADER) {
         match crate::idempotency::RequestKey::from_header(value, &request) {
@@ -288,7 +294,10 @@ async fn execute(
         Validation::Passed => &state.validated,
         Validation::Unknown | Validation::Always => &state.schema,
     };
-    let mut response = schema.execute(request).await;
+    let mut response = match request_id {
+        Some(id) => crate::graphql::with_request_id(id, schema.execute(request)).await,
+        None => schema.execute(request).await,
+    };
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());

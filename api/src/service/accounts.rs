@@ -162,8 +162,8 @@ impl Service {
         }
         let hash = self.inner.passwords.hash(new).await.map_err(ApiError::internal)?;
         let now = OffsetDateTime::now_utc();
-        let position = self
-            .execute::<Credentials>(
+        let committed = self
+            .commit::<Credentials>(
                 &streams::credentials(caller.user),
                 caller.user,
                 caller.metadata(),
@@ -176,10 +176,13 @@ impl Service {
                 },
             )
             .await?;
+        // The new password is the one from the commit on: the other sessions end, and the
+        // person's log says so, even when the read models lag behind it.
         sessions::revoke_others(&self.inner.db, &self.inner.live, caller.user, caller.session, now).await?;
         self.record_or_warn(caller.user, AccessEvent::PasswordChanged { at: now })
             .await;
-        Ok(position)
+        self.settled(&committed).await?;
+        Ok(committed.position)
     }
 
     /// Changes the caller's display settings.

@@ -158,8 +158,10 @@ impl Service {
         let command = chosen.ok_or_else(|| ApiError::Conflict("could not find a free handle; choose one".into()))?;
         let hash = self.passwords().hash(password).await.map_err(ApiError::internal)?;
         let metadata = Metadata::actor(format!("user:{user}"));
-        // Credentials first: an account is only visible once it can also log in.
-        self.execute::<Credentials>(&streams::credentials(user), user, metadata.clone(), |_| {
+        // Credentials first: an account is only visible once it can also log in. Not waited
+        // for: on a lag the account must still follow, or the email would stay taken by a
+        // password that never signs in.
+        self.commit::<Credentials>(&streams::credentials(user), user, metadata.clone(), |_| {
             Ok(CredentialsCommand::SetPassword {
                 password_hash: hash.clone(),
                 reason: PasswordSetReason::Registered,

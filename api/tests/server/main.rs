@@ -3,15 +3,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod account;
+mod coverage;
+mod doses;
 mod erasure;
 mod first_start;
 mod hardening;
 mod harness;
 mod http;
 mod idempotency;
+mod internal;
+mod lag;
 mod limits;
 mod lockout;
 mod maintenance;
+mod pagination;
+mod protocols;
+mod records;
 mod resources;
 mod revocation;
 mod scenario;
