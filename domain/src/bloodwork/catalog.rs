@@ -1,10 +1,11 @@
-//! The marker catalog (`domain.md` §2.2): many LOINC codes → one canonical marker, and
-//! unit conversion keyed by marker, never by unit string.
+//! The marker catalog (`docs/bloodwork-catalog.md`): many LOINC codes → one canonical marker,
+//! and unit conversion keyed by marker, never by unit string.
 //!
 //! Owns: the 27 marker rows, LOINC lookup, unit recognition and conversion to the canonical
 //! (conventional) unit and to SI. Must not: guess. A unit a marker does not list is left
 //! unconverted rather than converted by a factor that belongs to another analyte
-//! ("mg/dL → mmol/L" is 0.02586 for cholesterol but 0.0555 for glucose, §2.3).
+//! ("mg/dL → mmol/L" is 0.02586 for cholesterol but 0.0555 for glucose; the document's
+//! pitfall 3).
 //!
 //! Ranges are typical adult-male ranges from the cited source; where a source gives
 //! several bands, the widest adult band is used so the catalog does not over-flag. A lab's
