@@ -18,15 +18,21 @@ use crate::service::{ApiError, Service};
 #[derive(Default)]
 pub struct LogMutations;
 
+/// One result line of a panel. Errors about a field name it `results.<field>`; the message
+/// says which line.
 #[derive(InputObject)]
 pub struct LabResultInput {
-    /// LOINC code, if known.
+    /// LOINC code, if known. Without one, a catalogued marker is recognised by its report
+    /// name (`Testosterone`, `HCT`, `IGF-1`).
     pub loinc: Option<String>,
     /// Name as on the report (`Testosterone`, `Hematocrit`).
     pub name: Option<String>,
-    /// Value, exact (`1247`, `51.2`).
+    /// Value, exact (`1247`, `51.2`). A catalogued marker's value must be physically possible
+    /// (hematocrit 3–85 %, total testosterone at most 30 000 ng/dL; every window is in
+    /// `docs/bloodwork-plausibility.md`).
     pub value: String,
-    /// Unit as on the report (`ng/dL`, `%`).
+    /// Unit as on the report (`ng/dL`, `%`). A catalogued marker accepts only its own units
+    /// (testosterone: ng/dL, nmol/L or ng/mL); a custom marker keeps any unit.
     pub unit: String,
     /// Lower limit of the lab's reference range.
     pub low: Option<String>,
@@ -106,12 +112,20 @@ fn results(input: Vec<LabResultInput>) -> GqlResult<Vec<ResultInput>> {
     input
         .into_iter()
         .map(|r| {
-            let low = r.low.as_deref().map(|v| inputs::decimal("low", v)).transpose()?;
-            let high = r.high.as_deref().map(|v| inputs::decimal("high", v)).transpose()?;
+            let low = r
+                .low
+                .as_deref()
+                .map(|v| inputs::decimal("results.low", v))
+                .transpose()?;
+            let high = r
+                .high
+                .as_deref()
+                .map(|v| inputs::decimal("results.high", v))
+                .transpose()?;
             Ok(ResultInput {
                 loinc: r.loinc,
                 name: r.name,
-                value: inputs::decimal("value", &r.value)?,
+                value: inputs::decimal("results.value", &r.value)?,
                 unit: r.unit,
                 lab_range: (low.is_some() || high.is_some()).then(|| LabRange {
                     low,

@@ -96,12 +96,18 @@ impl From<HealthError> for ApiError {
 impl From<BloodworkError> for ApiError {
     fn from(e: BloodworkError) -> Self {
         use BloodworkError as E;
+        // Fields of a `LabResultInput` are named `results.<field>`; the message says which line.
         match e {
             E::UnknownPanel(_) => ApiError::NotFound,
             E::DuplicatePanel(_) | E::PanelRetracted(_) => ApiError::Conflict(e.to_string()),
             E::DrawnInFuture => ApiError::bad("drawnAt", e),
             E::LabNameTooLong => ApiError::bad("labName", e),
-            _ => ApiError::bad("results", e),
+            E::NoResults | E::DuplicateMarker(_) => ApiError::bad("results", e),
+            E::InvalidLoinc(_) => ApiError::bad("results.loinc", e),
+            E::MissingName { .. } => ApiError::bad("results.name", e),
+            E::MissingUnit { .. } | E::UnitNotAccepted { .. } => ApiError::bad("results.unit", e),
+            E::NegativeValue { .. } | E::Implausible { .. } => ApiError::bad("results.value", e),
+            E::InvalidLabRange { .. } => ApiError::bad("results.low", e),
         }
     }
 }
