@@ -24,7 +24,8 @@ pub struct ProtocolItemInput {
     pub id: Option<String>,
     /// Catalog key (`testosterone_enanthate`, `anastrozole`, …) or a custom name.
     pub compound: String,
-    /// Amount per administration (`250`), optional for split schedules.
+    /// Amount per administration (`250`), optional for split schedules. At most 10 000 mg,
+    /// 100 000 mcg, 1 000 000 IU or 100 mL per dose.
     pub amount: Option<String>,
     /// `mg`, `mcg`, `IU` or `mL`.
     pub unit: Option<String>,

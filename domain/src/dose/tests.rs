@@ -127,6 +127,12 @@ fn an_invalid_amount_is_rejected() {
     given::<DoseLog>([])
         .when(take(1, mg("0"), TAKEN, None))
         .then_rejected(DoseLogError::InvalidDose(DoseError::NotPositive));
+    given::<DoseLog>([])
+        .when(take(1, mg("999999"), TAKEN, None))
+        .then_rejected(DoseLogError::InvalidDose(DoseError::TooLarge {
+            unit: "mg",
+            max: dec!("10000"),
+        }));
 }
 
 #[test]

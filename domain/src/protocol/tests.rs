@@ -180,6 +180,28 @@ fn invalid_doses_are_rejected() {
 }
 
 #[test]
+fn a_dose_above_its_unit_bound_is_rejected() {
+    rejected_item(
+        spec("ED", mg("999999")),
+        ItemProblem::Dose(DoseError::TooLarge {
+            unit: "mg",
+            max: dec!("10000"),
+        }),
+    );
+    // A split weekly total is checked per dose: 140 g a week is 20 g a day.
+    rejected_item(
+        spec("140000 mg/wk split ED", None),
+        ItemProblem::Dose(DoseError::TooLarge {
+            unit: "mg",
+            max: dec!("10000"),
+        }),
+    );
+    given::<Protocol>([])
+        .when(define(vec![spec("ED", mg("10000"))]))
+        .then_accepted();
+}
+
+#[test]
 fn a_dose_in_millilitres_with_a_concentration_is_accepted() {
     let dose = Some(Dose {
         amount: dec!("0.5"),
