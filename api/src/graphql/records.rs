@@ -5,7 +5,7 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use vigil_domain::protocol::{ItemSpec, Protocol as ProtocolAggregate, ProtocolCommand};
+use vigil_domain::protocol::{ItemOrigin, ItemSpec, Protocol as ProtocolAggregate, ProtocolCommand};
 use vigil_domain::values::{ItemId, ProtocolId, UserId};
 use vigil_projections::{read, streams};
 
@@ -20,7 +20,8 @@ pub struct RecordMutations;
 
 #[derive(InputObject)]
 pub struct ProtocolItemInput {
-    /// Keep an existing item's id when amending; omit for a new item.
+    /// Keep an existing item's id when amending (it must be an item of this protocol, in any
+    /// version); omit for a new item.
     pub id: Option<String>,
     /// Catalog key (`testosterone_enanthate`, `anastrozole`, …) or a custom name.
     pub compound: String,
@@ -59,11 +60,15 @@ fn items(input: Vec<ProtocolItemInput>) -> GqlResult<Vec<ItemSpec>> {
                 (None, None) => None,
                 _ => return Err(ApiError::bad("amount", "give both amount and unit, or neither")),
             };
+            // A given id names an item to keep (the domain checks it is one of the protocol's);
+            // a new item gets a fresh one.
+            let (item_id, origin) = match &i.id {
+                Some(id) => (inputs::id("items.id", id)?, ItemOrigin::Kept),
+                None => (Uuid::now_v7(), ItemOrigin::New),
+            };
             Ok(ItemSpec {
-                item_id: ItemId::from_uuid(match &i.id {
-                    Some(id) => inputs::id("items.id", id)?,
-                    None => Uuid::now_v7(),
-                }),
+                item_id: ItemId::from_uuid(item_id),
+                origin,
                 compound: inputs::compound(&i.compound)?,
                 dose,
                 route: inputs::route(&i.route)?,
@@ -122,7 +127,7 @@ fn on_date(field: &str, on: Option<String>) -> GqlResult<time::Date> {
 
 #[Object]
 impl RecordMutations {
-    /// Starts a protocol.
+    /// Starts a protocol. Item ids may not be given (there is nothing to keep yet).
     async fn start_protocol(
         &self,
         ctx: &Context<'_>,
@@ -147,7 +152,8 @@ impl RecordMutations {
         .await
     }
 
-    /// Records a new version, in force from `effectiveFrom`.
+    /// Records a new version, in force from `effectiveFrom`. An item's `id` keeps an item of
+    /// this protocol; an id the protocol never had is `BAD_USER_INPUT` (`items.id`).
     async fn amend_protocol(
         &self,
         ctx: &Context<'_>,

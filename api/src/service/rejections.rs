@@ -61,7 +61,8 @@ impl From<ProtocolError> for ApiError {
             | E::EffectiveBeforeCurrentVersion { .. }
             | E::DateBeforeLastChange { .. } => ApiError::Conflict(e.to_string()),
             E::InvalidName => ApiError::bad("name", e),
-            E::NoItems | E::DuplicateItem(_) => ApiError::bad("items", e),
+            E::NoItems => ApiError::bad("items", e),
+            E::DuplicateItem(_) | E::UnknownItem(_) => ApiError::bad("items.id", e),
             _ => ApiError::bad("items", e),
         }
     }

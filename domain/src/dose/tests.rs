@@ -6,7 +6,7 @@ use super::*;
 use crate::compounds::{Compound, CompoundKey, Route};
 use crate::dec;
 use crate::protocol::dose::{Concentration, Dose, DoseError, DoseUnit};
-use crate::protocol::{ItemSpec, Protocol, ProtocolCommand, ProtocolEvent};
+use crate::protocol::{ItemOrigin, ItemSpec, Protocol, ProtocolCommand, ProtocolEvent};
 use crate::test_support::{assert_events_round_trip, assert_replay_is_deterministic, uuid};
 use crate::testing::given;
 use crate::values::{DoseId, ItemId, ProtocolId};
@@ -362,6 +362,7 @@ fn e3_5d_protocol() -> crate::protocol::ProtocolState {
             name: "TRT".into(),
             items: vec![ItemSpec {
                 item_id: item(),
+                origin: ItemOrigin::New,
                 compound: te(),
                 dose: None,
                 route: Route::Im,
