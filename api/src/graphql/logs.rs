@@ -53,7 +53,7 @@ pub struct VitalInput {
     pub systolic: Option<String>,
     /// Blood pressure, mmHg.
     pub diastolic: Option<String>,
-    /// When measured (default now), RFC 3339.
+    /// When measured (default now), RFC 3339; not in the future, not before 1900.
     pub measured_at: Option<String>,
     pub note: Option<String>,
 }
@@ -203,7 +203,7 @@ impl LogMutations {
         ctx: &Context<'_>,
         protocol_id: String,
         item_id: String,
-        taken_at: Option<String>,
+        #[graphql(desc = "RFC 3339 (default now); not in the future, not before 1900.")] taken_at: Option<String>,
         #[graphql(desc = "At most 10 000 mg, 100 000 mcg, 1 000 000 IU or 100 mL per dose.")] amount: Option<String>,
         unit: Option<String>,
         route: Option<String>,
@@ -296,7 +296,7 @@ impl LogMutations {
         #[graphql(desc = "At most 10 000 mg, 100 000 mcg, 1 000 000 IU or 100 mL per dose.")] amount: String,
         unit: String,
         route: String,
-        taken_at: String,
+        #[graphql(desc = "RFC 3339; not in the future, not before 1900.")] taken_at: String,
         reason: Option<String>,
     ) -> GqlResult<DosePayload> {
         let c = owner(ctx)?;
@@ -413,7 +413,7 @@ impl LogMutations {
     async fn record_bloodwork(
         &self,
         ctx: &Context<'_>,
-        drawn_at: String,
+        #[graphql(desc = "RFC 3339; not in the future, not before 1900.")] drawn_at: String,
         lab_name: Option<String>,
         results: Vec<LabResultInput>,
     ) -> GqlResult<BloodworkPayload> {

@@ -36,9 +36,9 @@ pub struct ProtocolItemInput {
     pub schedule: String,
     /// Usual time, `HH:MM` (default 09:00).
     pub time_of_day: Option<String>,
-    /// First day, `YYYY-MM-DD`.
+    /// First day, `YYYY-MM-DD`, from 1900-01-01 to ten years from today.
     pub start: String,
-    /// Last day.
+    /// Last day, in the same window.
     pub end: Option<String>,
 }
 
@@ -133,6 +133,7 @@ impl RecordMutations {
         ctx: &Context<'_>,
         name: String,
         items: Vec<ProtocolItemInput>,
+        #[graphql(desc = "First day, `YYYY-MM-DD` (default today), from 1900-01-01 to ten years from today.")]
         effective_from: Option<String>,
     ) -> GqlResult<ProtocolPayload> {
         let c = owner(ctx)?;
@@ -160,7 +161,7 @@ impl RecordMutations {
         id: String,
         name: String,
         items: Vec<ProtocolItemInput>,
-        effective_from: String,
+        #[graphql(desc = "`YYYY-MM-DD`, from 1900-01-01 to ten years from today.")] effective_from: String,
         reason: Option<String>,
     ) -> GqlResult<ProtocolPayload> {
         let c = owner(ctx)?;
@@ -185,7 +186,7 @@ impl RecordMutations {
         &self,
         ctx: &Context<'_>,
         id: String,
-        on: Option<String>,
+        #[graphql(desc = "`YYYY-MM-DD`, from 1900-01-01 to ten years from today.")] on: Option<String>,
         reason: Option<String>,
     ) -> GqlResult<ProtocolPayload> {
         let c = owner(ctx)?;
@@ -203,7 +204,12 @@ impl RecordMutations {
     }
 
     /// Resumes from `on` (default today).
-    async fn resume_protocol(&self, ctx: &Context<'_>, id: String, on: Option<String>) -> GqlResult<ProtocolPayload> {
+    async fn resume_protocol(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        #[graphql(desc = "`YYYY-MM-DD`, from 1900-01-01 to ten years from today.")] on: Option<String>,
+    ) -> GqlResult<ProtocolPayload> {
         let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = owned_protocol(svc, &c, &id).await?;
@@ -213,7 +219,12 @@ impl RecordMutations {
     }
 
     /// Ends on `on` (default today).
-    async fn end_protocol(&self, ctx: &Context<'_>, id: String, on: Option<String>) -> GqlResult<ProtocolPayload> {
+    async fn end_protocol(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        #[graphql(desc = "`YYYY-MM-DD`, from 1900-01-01 to ten years from today.")] on: Option<String>,
+    ) -> GqlResult<ProtocolPayload> {
         let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = owned_protocol(svc, &c, &id).await?;
