@@ -80,10 +80,10 @@ pub fn time_of_day(field: &str, text: &str) -> ApiResult<Time> {
 }
 
 /// A catalog compound by key (`testosterone_enanthate`) or, failing that, a custom one.
-pub fn compound(text: &str) -> ApiResult<Compound> {
+pub fn compound(field: &str, text: &str) -> ApiResult<Compound> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > 100 {
-        return Err(ApiError::bad("compound", "must be 1 to 100 characters"));
+        return Err(ApiError::bad(field, "must be 1 to 100 characters"));
     }
     match serde_json::from_value::<CompoundKey>(serde_json::Value::String(text.to_lowercase())) {
         Ok(key) => Ok(Compound::Catalog(key)),
@@ -94,18 +94,20 @@ pub fn compound(text: &str) -> ApiResult<Compound> {
     }
 }
 
-pub fn route(text: &str) -> ApiResult<Route> {
-    named("route", text)
+pub fn route(field: &str, text: &str) -> ApiResult<Route> {
+    named(field, text)
 }
 
 pub fn vital(text: &str) -> ApiResult<VitalKind> {
     named("vital", text)
 }
 
-pub fn dose(amount: &str, unit: &str) -> ApiResult<Dose> {
-    let unit = DoseUnit::parse(unit).ok_or_else(|| ApiError::bad("unit", "expected mg, mcg, IU or mL"))?;
+/// A dose from its amount and unit, each failure naming the field it came from (`amount` of
+/// `logDose`, `items.amount` of a protocol item). Bounds are the domain's.
+pub fn dose(amount_field: &str, amount: &str, unit_field: &str, unit: &str) -> ApiResult<Dose> {
+    let unit = DoseUnit::parse(unit).ok_or_else(|| ApiError::bad(unit_field, "expected mg, mcg, IU or mL"))?;
     Ok(Dose {
-        amount: decimal("amount", amount)?,
+        amount: decimal(amount_field, amount)?,
         unit,
         concentration: None,
     })
@@ -187,5 +189,11 @@ mod tests {
         ] {
             assert!(instant_at("takenAt", good, now).is_ok(), "{good}");
         }
+    }
+
+    #[test]
+    fn a_dose_names_the_fields_it_was_given() {
+        assert_eq!(field_of(dose("items.amount", "x", "items.unit", "mg")), "items.amount");
+        assert_eq!(field_of(dose("amount", "5", "unit", "grams")), "unit");
     }
 }

@@ -49,9 +49,9 @@ pub struct VitalInput {
     pub value: Option<String>,
     /// Its unit (`kg`, `lb`, `bpm`, `°C`, …).
     pub unit: Option<String>,
-    /// Blood pressure, mmHg.
+    /// Blood pressure, mmHg (50–300).
     pub systolic: Option<String>,
-    /// Blood pressure, mmHg.
+    /// Blood pressure, mmHg (20–200).
     pub diastolic: Option<String>,
     /// When measured (default now), RFC 3339; not in the future, not before 1900.
     pub measured_at: Option<String>,
@@ -225,12 +225,12 @@ impl LogMutations {
             .gql()?
             .clone();
         let dose = match (&amount, &unit) {
-            (Some(a), Some(u)) => inputs::dose(a, u).gql()?,
+            (Some(a), Some(u)) => inputs::dose("amount", a, "unit", u).gql()?,
             (None, None) => spec.dose,
             _ => return Err(ApiError::bad("amount", "give both amount and unit, or neither")).gql(),
         };
         let route = route
-            .map(|r| inputs::route(&r))
+            .map(|r| inputs::route("route", &r))
             .transpose()
             .gql()?
             .unwrap_or(spec.route);
@@ -304,8 +304,8 @@ impl LogMutations {
         let id = inputs::id("id", &id).gql()?;
         let current = read::dose(svc.db(), &c.me, id).await.gql()?;
         let current = found(current)?;
-        let dose = inputs::dose(&amount, &unit).gql()?;
-        let route = inputs::route(&route).gql()?;
+        let dose = inputs::dose("amount", &amount, "unit", &unit).gql()?;
+        let route = inputs::route("route", &route).gql()?;
         let taken_at = inputs::instant("takenAt", &taken_at).gql()?;
         let reason = inputs::text("reason", reason, 500).gql()?;
         let now = OffsetDateTime::now_utc();

@@ -18,6 +18,7 @@ use crate::service::{ApiError, Service};
 #[derive(Default)]
 pub struct RecordMutations;
 
+/// One item of a protocol. Errors about a field name it `items.<field>` (`items.amount`).
 #[derive(InputObject)]
 pub struct ProtocolItemInput {
     /// Keep an existing item's id when amending (it must be an item of this protocol, in any
@@ -56,9 +57,9 @@ fn items(input: Vec<ProtocolItemInput>) -> GqlResult<Vec<ItemSpec>> {
         .into_iter()
         .map(|i| {
             let dose = match (&i.amount, &i.unit) {
-                (Some(a), Some(u)) => Some(inputs::dose(a, u)?),
+                (Some(a), Some(u)) => Some(inputs::dose("items.amount", a, "items.unit", u)?),
                 (None, None) => None,
-                _ => return Err(ApiError::bad("amount", "give both amount and unit, or neither")),
+                _ => return Err(ApiError::bad("items.amount", "give both amount and unit, or neither")),
             };
             // A given id names an item to keep (the domain checks it is one of the protocol's);
             // a new item gets a fresh one.
@@ -69,16 +70,16 @@ fn items(input: Vec<ProtocolItemInput>) -> GqlResult<Vec<ItemSpec>> {
             Ok(ItemSpec {
                 item_id: ItemId::from_uuid(item_id),
                 origin,
-                compound: inputs::compound(&i.compound)?,
+                compound: inputs::compound("items.compound", &i.compound)?,
                 dose,
-                route: inputs::route(&i.route)?,
+                route: inputs::route("items.route", &i.route)?,
                 schedule: i.schedule,
                 time_of_day: match &i.time_of_day {
-                    Some(t) => inputs::time_of_day("timeOfDay", t)?,
+                    Some(t) => inputs::time_of_day("items.timeOfDay", t)?,
                     None => time::macros::time!(09:00),
                 },
-                start: inputs::date("start", &i.start)?,
-                end: i.end.as_deref().map(|e| inputs::date("end", e)).transpose()?,
+                start: inputs::date("items.start", &i.start)?,
+                end: i.end.as_deref().map(|e| inputs::date("items.end", e)).transpose()?,
             })
         })
         .collect::<Result<_, _>>()
