@@ -8,6 +8,7 @@ mod first_start;
 mod hardening;
 mod harness;
 mod http;
+mod input_rules;
 mod limits;
 mod lockout;
 mod maintenance;
