@@ -7,6 +7,7 @@ mod documents;
 mod edge;
 mod hardening;
 mod http;
+mod input_errors;
 pub mod listen;
 mod security_txt;
 mod ws;

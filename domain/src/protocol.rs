@@ -15,7 +15,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use command::{ItemSpec, ProtocolCommand};
+pub use command::{ItemOrigin, ItemSpec, ProtocolCommand};
 pub use error::{ItemProblem, ProtocolError};
 pub use event::ProtocolEvent;
 pub use item::ProtocolItem;

@@ -18,15 +18,21 @@ use crate::service::{ApiError, Service};
 #[derive(Default)]
 pub struct LogMutations;
 
+/// One result line of a panel. Errors about a field name it `results.<field>`; the message
+/// says which line.
 #[derive(InputObject)]
 pub struct LabResultInput {
-    /// LOINC code, if known.
+    /// LOINC code, if known. Without one, a catalogued marker is recognised by its report
+    /// name (`Testosterone`, `HCT`, `IGF-1`).
     pub loinc: Option<String>,
     /// Name as on the report (`Testosterone`, `Hematocrit`).
     pub name: Option<String>,
-    /// Value, exact (`1247`, `51.2`).
+    /// Value, exact (`1247`, `51.2`). A catalogued marker's value must be physically possible
+    /// (hematocrit 3–85 %, total testosterone at most 30 000 ng/dL; every window is in
+    /// `docs/bloodwork-plausibility.md`).
     pub value: String,
-    /// Unit as on the report (`ng/dL`, `%`).
+    /// Unit as on the report (`ng/dL`, `%`). A catalogued marker accepts only its own units
+    /// (testosterone: ng/dL, nmol/L or ng/mL); a custom marker keeps any unit.
     pub unit: String,
     /// Lower limit of the lab's reference range.
     pub low: Option<String>,
@@ -43,11 +49,11 @@ pub struct VitalInput {
     pub value: Option<String>,
     /// Its unit (`kg`, `lb`, `bpm`, `°C`, …).
     pub unit: Option<String>,
-    /// Blood pressure, mmHg.
+    /// Blood pressure, mmHg (50–300).
     pub systolic: Option<String>,
-    /// Blood pressure, mmHg.
+    /// Blood pressure, mmHg (20–200).
     pub diastolic: Option<String>,
-    /// When measured (default now), RFC 3339.
+    /// When measured (default now), RFC 3339; not in the future, not before 1900.
     pub measured_at: Option<String>,
     pub note: Option<String>,
 }
@@ -106,12 +112,20 @@ fn results(input: Vec<LabResultInput>) -> GqlResult<Vec<ResultInput>> {
     input
         .into_iter()
         .map(|r| {
-            let low = r.low.as_deref().map(|v| inputs::decimal("low", v)).transpose()?;
-            let high = r.high.as_deref().map(|v| inputs::decimal("high", v)).transpose()?;
+            let low = r
+                .low
+                .as_deref()
+                .map(|v| inputs::decimal("results.low", v))
+                .transpose()?;
+            let high = r
+                .high
+                .as_deref()
+                .map(|v| inputs::decimal("results.high", v))
+                .transpose()?;
             Ok(ResultInput {
                 loinc: r.loinc,
                 name: r.name,
-                value: inputs::decimal("value", &r.value)?,
+                value: inputs::decimal("results.value", &r.value)?,
                 unit: r.unit,
                 lab_range: (low.is_some() || high.is_some()).then(|| LabRange {
                     low,
@@ -189,8 +203,8 @@ impl LogMutations {
         ctx: &Context<'_>,
         protocol_id: String,
         item_id: String,
-        taken_at: Option<String>,
-        amount: Option<String>,
+        #[graphql(desc = "RFC 3339 (default now); not in the future, not before 1900.")] taken_at: Option<String>,
+        #[graphql(desc = "At most 10 000 mg, 100 000 mcg, 1 000 000 IU or 100 mL per dose.")] amount: Option<String>,
         unit: Option<String>,
         route: Option<String>,
         scheduled_for: Option<String>,
@@ -211,12 +225,12 @@ impl LogMutations {
             .gql()?
             .clone();
         let dose = match (&amount, &unit) {
-            (Some(a), Some(u)) => inputs::dose(a, u).gql()?,
+            (Some(a), Some(u)) => inputs::dose("amount", a, "unit", u).gql()?,
             (None, None) => spec.dose,
             _ => return Err(ApiError::bad("amount", "give both amount and unit, or neither")).gql(),
         };
         let route = route
-            .map(|r| inputs::route(&r))
+            .map(|r| inputs::route("route", &r))
             .transpose()
             .gql()?
             .unwrap_or(spec.route);
@@ -279,10 +293,10 @@ impl LogMutations {
         &self,
         ctx: &Context<'_>,
         id: String,
-        amount: String,
+        #[graphql(desc = "At most 10 000 mg, 100 000 mcg, 1 000 000 IU or 100 mL per dose.")] amount: String,
         unit: String,
         route: String,
-        taken_at: String,
+        #[graphql(desc = "RFC 3339; not in the future, not before 1900.")] taken_at: String,
         reason: Option<String>,
     ) -> GqlResult<DosePayload> {
         let c = owner(ctx)?;
@@ -290,8 +304,8 @@ impl LogMutations {
         let id = inputs::id("id", &id).gql()?;
         let current = read::dose(svc.db(), &c.me, id).await.gql()?;
         let current = found(current)?;
-        let dose = inputs::dose(&amount, &unit).gql()?;
-        let route = inputs::route(&route).gql()?;
+        let dose = inputs::dose("amount", &amount, "unit", &unit).gql()?;
+        let route = inputs::route("route", &route).gql()?;
         let taken_at = inputs::instant("takenAt", &taken_at).gql()?;
         let reason = inputs::text("reason", reason, 500).gql()?;
         let now = OffsetDateTime::now_utc();
@@ -399,7 +413,7 @@ impl LogMutations {
     async fn record_bloodwork(
         &self,
         ctx: &Context<'_>,
-        drawn_at: String,
+        #[graphql(desc = "RFC 3339; not in the future, not before 1900.")] drawn_at: String,
         lab_name: Option<String>,
         results: Vec<LabResultInput>,
     ) -> GqlResult<BloodworkPayload> {

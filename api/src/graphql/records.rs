@@ -5,7 +5,7 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use vigil_domain::protocol::{ItemSpec, Protocol as ProtocolAggregate, ProtocolCommand};
+use vigil_domain::protocol::{ItemOrigin, ItemSpec, Protocol as ProtocolAggregate, ProtocolCommand};
 use vigil_domain::values::{ItemId, ProtocolId, UserId};
 use vigil_projections::{read, streams};
 
@@ -18,13 +18,16 @@ use crate::service::{ApiError, Service};
 #[derive(Default)]
 pub struct RecordMutations;
 
+/// One item of a protocol. Errors about a field name it `items.<field>` (`items.amount`).
 #[derive(InputObject)]
 pub struct ProtocolItemInput {
-    /// Keep an existing item's id when amending; omit for a new item.
+    /// Keep an existing item's id when amending (it must be an item of this protocol, in any
+    /// version); omit for a new item.
     pub id: Option<String>,
     /// Catalog key (`testosterone_enanthate`, `anastrozole`, …) or a custom name.
     pub compound: String,
-    /// Amount per administration (`250`), optional for split schedules.
+    /// Amount per administration (`250`), optional for split schedules. At most 10 000 mg,
+    /// 100 000 mcg, 1 000 000 IU or 100 mL per dose.
     pub amount: Option<String>,
     /// `mg`, `mcg`, `IU` or `mL`.
     pub unit: Option<String>,
@@ -34,9 +37,9 @@ pub struct ProtocolItemInput {
     pub schedule: String,
     /// Usual time, `HH:MM` (default 09:00).
     pub time_of_day: Option<String>,
-    /// First day, `YYYY-MM-DD`.
+    /// First day, `YYYY-MM-DD`, from 1900-01-01 to ten years from today.
     pub start: String,
-    /// Last day.
+    /// Last day, in the same window.
     pub end: Option<String>,
 }
 
@@ -55,25 +58,29 @@ fn items(c: &Owner, input: Vec<ProtocolItemInput>) -> GqlResult<Vec<ItemSpec>> {
         .enumerate()
         .map(|(index, i)| {
             let dose = match (&i.amount, &i.unit) {
-                (Some(a), Some(u)) => Some(inputs::dose(a, u)?),
+                (Some(a), Some(u)) => Some(inputs::dose("items.amount", a, "items.unit", u)?),
                 (None, None) => None,
-                _ => return Err(ApiError::bad("amount", "give both amount and unit, or neither")),
+                _ => return Err(ApiError::bad("items.amount", "give both amount and unit, or neither")),
+            };
+            // A given id names an item to keep (the domain checks it is one of the protocol's);
+            // a new item gets a fresh one.
+            let (item_id, origin) = match &i.id {
+                Some(id) => (inputs::id("items.id", id)?, ItemOrigin::Kept),
+                None => (c.new_id(&format!("item {index}")), ItemOrigin::New),
             };
             Ok(ItemSpec {
-                item_id: ItemId::from_uuid(match &i.id {
-                    Some(id) => inputs::id("items.id", id)?,
-                    None => c.new_id(&format!("item {index}")),
-                }),
-                compound: inputs::compound(&i.compound)?,
+                item_id: ItemId::from_uuid(item_id),
+                origin,
+                compound: inputs::compound("items.compound", &i.compound)?,
                 dose,
-                route: inputs::route(&i.route)?,
+                route: inputs::route("items.route", &i.route)?,
                 schedule: i.schedule,
                 time_of_day: match &i.time_of_day {
-                    Some(t) => inputs::time_of_day("timeOfDay", t)?,
+                    Some(t) => inputs::time_of_day("items.timeOfDay", t)?,
                     None => time::macros::time!(09:00),
                 },
-                start: inputs::date("start", &i.start)?,
-                end: i.end.as_deref().map(|e| inputs::date("end", e)).transpose()?,
+                start: inputs::date("items.start", &i.start)?,
+                end: i.end.as_deref().map(|e| inputs::date("items.end", e)).transpose()?,
             })
         })
         .collect::<Result<_, _>>()
@@ -117,12 +124,13 @@ fn on_date(field: &str, on: Option<String>) -> GqlResult<time::Date> {
 
 #[Object]
 impl RecordMutations {
-    /// Starts a protocol.
+    /// Starts a protocol. Item ids may not be given (there is nothing to keep yet).
     async fn start_protocol(
         &self,
         ctx: &Context<'_>,
         name: String,
         items: Vec<ProtocolItemInput>,
+        #[graphql(desc = "First day, `YYYY-MM-DD` (default today), from 1900-01-01 to ten years from today.")]
         effective_from: Option<String>,
     ) -> GqlResult<ProtocolPayload> {
         let c = owner(ctx)?;
@@ -142,14 +150,15 @@ impl RecordMutations {
         .await
     }
 
-    /// Records a new version, in force from `effectiveFrom`.
+    /// Records a new version, in force from `effectiveFrom`. An item's `id` keeps an item of
+    /// this protocol; an id the protocol never had is `BAD_USER_INPUT` (`items.id`).
     async fn amend_protocol(
         &self,
         ctx: &Context<'_>,
         id: String,
         name: String,
         items: Vec<ProtocolItemInput>,
-        effective_from: String,
+        #[graphql(desc = "`YYYY-MM-DD`, from 1900-01-01 to ten years from today.")] effective_from: String,
         reason: Option<String>,
     ) -> GqlResult<ProtocolPayload> {
         let c = owner(ctx)?;
@@ -174,7 +183,7 @@ impl RecordMutations {
         &self,
         ctx: &Context<'_>,
         id: String,
-        on: Option<String>,
+        #[graphql(desc = "`YYYY-MM-DD`, from 1900-01-01 to ten years from today.")] on: Option<String>,
         reason: Option<String>,
     ) -> GqlResult<ProtocolPayload> {
         let c = owner(ctx)?;
@@ -192,7 +201,12 @@ impl RecordMutations {
     }
 
     /// Resumes from `on` (default today).
-    async fn resume_protocol(&self, ctx: &Context<'_>, id: String, on: Option<String>) -> GqlResult<ProtocolPayload> {
+    async fn resume_protocol(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        #[graphql(desc = "`YYYY-MM-DD`, from 1900-01-01 to ten years from today.")] on: Option<String>,
+    ) -> GqlResult<ProtocolPayload> {
         let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = owned_protocol(svc, &c, &id).await?;
@@ -202,7 +216,12 @@ impl RecordMutations {
     }
 
     /// Ends on `on` (default today).
-    async fn end_protocol(&self, ctx: &Context<'_>, id: String, on: Option<String>) -> GqlResult<ProtocolPayload> {
+    async fn end_protocol(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        #[graphql(desc = "`YYYY-MM-DD`, from 1900-01-01 to ten years from today.")] on: Option<String>,
+    ) -> GqlResult<ProtocolPayload> {
         let c = owner(ctx)?;
         let svc = service(ctx)?;
         let id = owned_protocol(svc, &c, &id).await?;

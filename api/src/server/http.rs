@@ -22,6 +22,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use super::documents::{Documents, Validation};
 use super::hardening;
+use super::input_errors;
 use super::security_txt;
 use crate::graphql::{RequestId, VigilSchema};
 use crate::limits::Limiter;
@@ -258,8 +259,6 @@ async fn execute(
     }
     let mut request = request;
     let validation = state.documents.prime(&mut request);
-    // Kept only until the document is marked: one copy, the first time it is seen.
-    let to_mark = (validation == Validation::Unknown).then(|| request.query.clone());
     // Always there: the request-id layer minted one when the client sent none (or one the
     // edge refused).
     let request_id = headers
@@ -290,6 +289,8 @@ async fn execute(
     if let Err(refusal) = admission::admit(&state.service, state.limiter.as_deref(), who, &mut request).await {
         return refused_before_running(&refusal, media);
     }
+    // Kept to place an uncoded error in the document and to mark the document validated.
+    let query = input_errors::take_query(&mut request);
     let schema = match validation {
         Validation::Passed => &state.validated,
         Validation::Unknown | Validation::Always => &state.schema,
@@ -298,23 +299,9 @@ async fn execute(
         Some(id) => crate::graphql::with_request_id(id, schema.execute(request)).await,
         None => schema.execute(request).await,
     };
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
-    if request_error {
-        // Parse, validation and limit errors come from async-graphql without a code. The
-        // document is the input at fault, as when it is missing altogether.
-        for error in &mut response.errors {
-            let extensions = error.extensions.get_or_insert_with(Default::default);
-            if extensions.get("code").is_none() {
-                extensions.set("code", "BAD_USER_INPUT");
-                extensions.set("field", "query");
-            }
-        }
-    }
-    if let Some(query) = to_mark
-        && !request_error
-    {
+    // Parse, validation, limit and argument errors come from async-graphql without a code.
+    let request_error = input_errors::respond(&mut response, &query);
+    if validation == Validation::Unknown && !request_error {
         state.documents.mark_validated(&query);
     }
     let (status, body) = if request_error && media == GRAPHQL_RESPONSE {

@@ -30,6 +30,7 @@ use futures_util::{SinkExt, StreamExt, stream};
 use zeroize::Zeroizing;
 
 use super::http::AppState;
+use super::input_errors;
 use crate::graphql::VigilSchema;
 use crate::limits::admission::{self, Refusal, Who};
 use crate::limits::client::ClientAddr;
@@ -264,7 +265,13 @@ fn unauthenticated(e: &ApiError) -> Response {
 impl Executor for SocketExecutor {
     async fn execute(&self, mut request: Request) -> Response {
         match self.admit(&mut request).await {
-            Ok((data, _)) => self.schema.execute(request.data(data)).await,
+            Ok((data, _)) => {
+                // Errors async-graphql raises itself get their code, as over HTTP.
+                let query = input_errors::take_query(&mut request);
+                let mut response = self.schema.execute(request.data(data)).await;
+                input_errors::respond(&mut response, &query);
+                response
+            }
             Err(refused) => refused,
         }
     }
@@ -273,13 +280,17 @@ impl Executor for SocketExecutor {
         let this = self.clone();
         stream::once(async move {
             match this.admit(&mut request).await {
-                Ok((data, running)) => Executor::execute_stream(&this.schema, request, Some(Arc::new(data)))
-                    .map(move |response| {
-                        // Held for as long as the subscription runs.
-                        let _place = &running;
-                        response
-                    })
-                    .boxed(),
+                Ok((data, running)) => {
+                    let query = input_errors::take_query(&mut request);
+                    Executor::execute_stream(&this.schema, request, Some(Arc::new(data)))
+                        .map(move |mut response| {
+                            // Held for as long as the subscription runs.
+                            let _place = &running;
+                            input_errors::respond(&mut response, &query);
+                            response
+                        })
+                        .boxed()
+                }
                 Err(refused) => stream::once(async move { refused }).boxed(),
             }
         })

@@ -6,8 +6,9 @@ use vigil_domain::account::AccountError;
 use vigil_domain::bloodwork::BloodworkError;
 use vigil_domain::credentials::CredentialsError;
 use vigil_domain::dose::DoseLogError;
-use vigil_domain::health::HealthError;
-use vigil_domain::protocol::ProtocolError;
+use vigil_domain::health::{HealthError, vitals};
+use vigil_domain::protocol::dose::DoseError;
+use vigil_domain::protocol::{ItemProblem, ProtocolError};
 use vigil_domain::second_factor::SecondFactorError;
 
 use super::ApiError;
@@ -61,9 +62,38 @@ impl From<ProtocolError> for ApiError {
             | E::EffectiveBeforeCurrentVersion { .. }
             | E::DateBeforeLastChange { .. } => ApiError::Conflict(e.to_string()),
             E::InvalidName => ApiError::bad("name", e),
-            E::NoItems | E::DuplicateItem(_) => ApiError::bad("items", e),
-            _ => ApiError::bad("items", e),
+            E::NoItems => ApiError::bad("items", e),
+            E::DuplicateItem(_) | E::UnknownItem(_) => ApiError::bad("items.id", e),
+            E::InvalidItem { ref problem, .. } => {
+                let field = item_field(problem);
+                ApiError::bad(field, e)
+            }
         }
+    }
+}
+
+/// The `ProtocolItemInput` field an item problem is about (a list's fields are named
+/// `items.<field>`, as `items.id` is).
+fn item_field(problem: &ItemProblem) -> &'static str {
+    match problem {
+        ItemProblem::Schedule(_) => "items.schedule",
+        ItemProblem::Dose(e) => dose_field(e, "items.amount", "items.unit"),
+        ItemProblem::MissingDose | ItemProblem::DoseConflictsWithSplit { .. } => "items.amount",
+        ItemProblem::UnitUnsuitable { .. } => "items.unit",
+        ItemProblem::CustomCompoundName => "items.compound",
+        ItemProblem::EndsBeforeStart => "items.end",
+    }
+}
+
+/// Which of the amount and unit arguments a dose rule is about. A concentration is only ever
+/// derived from them (no argument carries one), so its rules name the amount.
+fn dose_field(e: &DoseError, amount: &'static str, unit: &'static str) -> &'static str {
+    match e {
+        DoseError::MissingConcentration => unit,
+        DoseError::NotPositive
+        | DoseError::TooLarge { .. }
+        | DoseError::InvalidConcentration
+        | DoseError::ConcentrationTooHigh { .. } => amount,
     }
 }
 
@@ -75,7 +105,11 @@ impl From<DoseLogError> for ApiError {
             E::DuplicateDose(_) | E::DoseRetracted(_) | E::NotATakenDose(_) => ApiError::Conflict(e.to_string()),
             E::TakenInFuture => ApiError::bad("takenAt", e),
             E::SiteNotApplicable => ApiError::bad("site", e),
-            _ => ApiError::bad("dose", e),
+            E::UnitUnsuitable { .. } => ApiError::bad("unit", e),
+            E::InvalidDose(ref dose) => {
+                let field = dose_field(dose, "amount", "unit");
+                ApiError::bad(field, e)
+            }
         }
     }
 }
@@ -88,7 +122,12 @@ impl From<HealthError> for ApiError {
             E::DuplicateEntry(_) | E::EntryRetracted(_) | E::KindChanged { .. } => ApiError::Conflict(e.to_string()),
             E::MeasuredInFuture => ApiError::bad("measuredAt", e),
             E::UnsupportedUnit { .. } => ApiError::bad("unit", e),
-            _ => ApiError::bad("value", e),
+            E::BloodPressureNeedsPanel => ApiError::bad("vital", e),
+            // The two blood-pressure components are `VitalInput`'s systolic and diastolic.
+            E::Implausible { label, .. } if label == vitals::SYSTOLIC.label => ApiError::bad("systolic", e),
+            E::Implausible { label, .. } if label == vitals::DIASTOLIC.label => ApiError::bad("diastolic", e),
+            E::Implausible { .. } => ApiError::bad("value", e),
+            E::SystolicNotAboveDiastolic => ApiError::bad("systolic", e),
         }
     }
 }
@@ -96,12 +135,18 @@ impl From<HealthError> for ApiError {
 impl From<BloodworkError> for ApiError {
     fn from(e: BloodworkError) -> Self {
         use BloodworkError as E;
+        // Fields of a `LabResultInput` are named `results.<field>`; the message says which line.
         match e {
             E::UnknownPanel(_) => ApiError::NotFound,
             E::DuplicatePanel(_) | E::PanelRetracted(_) => ApiError::Conflict(e.to_string()),
             E::DrawnInFuture => ApiError::bad("drawnAt", e),
             E::LabNameTooLong => ApiError::bad("labName", e),
-            _ => ApiError::bad("results", e),
+            E::NoResults | E::DuplicateMarker(_) => ApiError::bad("results", e),
+            E::InvalidLoinc(_) => ApiError::bad("results.loinc", e),
+            E::MissingName { .. } => ApiError::bad("results.name", e),
+            E::MissingUnit { .. } | E::UnitNotAccepted { .. } => ApiError::bad("results.unit", e),
+            E::NegativeValue { .. } | E::Implausible { .. } => ApiError::bad("results.value", e),
+            E::InvalidLabRange { .. } => ApiError::bad("results.low", e),
         }
     }
 }

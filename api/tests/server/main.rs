@@ -12,6 +12,7 @@ mod hardening;
 mod harness;
 mod http;
 mod idempotency;
+mod input_rules;
 mod internal;
 mod lag;
 mod limits;

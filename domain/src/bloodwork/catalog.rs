@@ -1,15 +1,18 @@
-//! The marker catalog (`domain.md` §2.2): many LOINC codes → one canonical marker, and
-//! unit conversion keyed by marker, never by unit string.
+//! The marker catalog (`docs/bloodwork-catalog.md`): many LOINC codes → one canonical marker,
+//! and unit conversion keyed by marker, never by unit string.
 //!
-//! Owns: the 27 marker rows, LOINC lookup, unit recognition and conversion to the canonical
-//! (conventional) unit and to SI. Must not: guess. A unit a marker does not list is left
-//! unconverted rather than converted by a factor that belongs to another analyte
-//! ("mg/dL → mmol/L" is 0.02586 for cholesterol but 0.0555 for glucose, §2.3).
+//! Owns: the 27 marker rows, LOINC and report-name lookup, the units each marker accepts,
+//! conversion to the canonical (conventional) unit and to SI, and the plausibility window of
+//! each marker. Must not: guess. A unit a marker does not list is refused rather than
+//! converted by a factor that belongs to another analyte ("mg/dL → mmol/L" is 0.02586 for
+//! cholesterol but 0.0555 for glucose; `docs/bloodwork-catalog.md`, pitfalls).
 //!
 //! Ranges are typical adult-male ranges from the cited source; where a source gives
 //! several bands, the widest adult band is used so the catalog does not over-flag. A lab's
 //! own range always wins when the report gives one.
 
+mod names;
+pub mod plausible;
 mod rows;
 #[cfg(test)]
 mod tests;
@@ -18,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::flag::Range;
 use crate::values::Decimal;
+pub use plausible::Plausible;
 pub use rows::MARKERS;
 
 /// A catalogued marker.
@@ -128,6 +132,12 @@ impl Marker {
         MARKERS.iter().find(|m| m.marker == self).unwrap_or(&MARKERS[0])
     }
 
+    /// The marker a report name stands for (`Testosterone`, `HCT`, `IGF-1`), when it names
+    /// one unambiguously; for results that carry no LOINC code.
+    pub fn from_name(name: &str) -> Option<Marker> {
+        names::marker_named(name)
+    }
+
     /// The marker a LOINC code (primary or alternate) stands for.
     pub fn from_loinc(code: &str) -> Option<Marker> {
         let code = code.trim();
@@ -153,6 +163,31 @@ impl MarkerDef {
             .iter()
             .find(|(spelling, _)| matches(spelling))
             .map(|(_, factor)| EnteredUnit::Other(*factor))
+    }
+
+    /// The window a canonical value must fall in to be a real result.
+    pub const fn plausible(&self) -> Plausible {
+        plausible::of(self.marker)
+    }
+
+    /// Every unit this marker accepts, one spelling per unit (the first listed), canonical
+    /// first: what a refusal of another unit names.
+    pub fn accepted_units(&self) -> Vec<&'static str> {
+        let spellings = std::iter::once(self.unit)
+            .chain(self.unit_aliases.iter().copied())
+            .chain(self.si_unit)
+            .chain(self.si_aliases.iter().copied())
+            .chain(self.other_units.iter().map(|(unit, _)| *unit));
+        let mut seen = Vec::new();
+        let mut accepted = Vec::new();
+        for spelling in spellings {
+            let key = normalise_unit(spelling);
+            if !seen.contains(&key) {
+                seen.push(key);
+                accepted.push(spelling);
+            }
+        }
+        accepted
     }
 
     /// Canonical value → SI value.

@@ -50,6 +50,31 @@ pub enum BloodworkError {
         /// 1-based line in the panel.
         line: usize,
     },
+    /// A catalogued marker given a unit it does not list (testosterone in `%`).
+    #[error("result {line}: {unit} is not a unit for {marker} (accepted: {accepted})")]
+    UnitNotAccepted {
+        /// 1-based line in the panel.
+        line: usize,
+        /// The marker's catalog name.
+        marker: &'static str,
+        /// Unit as typed.
+        unit: String,
+        /// The units it accepts, comma-separated.
+        accepted: String,
+    },
+    /// A catalogued marker's value outside its plausibility window, after conversion to the
+    /// canonical unit (hematocrit 150 %): a typo or a unit mix-up.
+    #[error("result {line}: {marker} of {value} is implausible (expected {expected})")]
+    Implausible {
+        /// 1-based line in the panel.
+        line: usize,
+        /// The marker's catalog name.
+        marker: &'static str,
+        /// The value in the canonical unit (and as entered, when entered in another unit).
+        value: String,
+        /// The window, in the canonical unit.
+        expected: String,
+    },
     /// The same marker twice in one panel.
     #[error("{0} appears twice in the panel")]
     DuplicateMarker(String),

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::values::Decimal;
 
-/// HL7 v3 ObservationInterpretation subset (`domain.md` §2.1, source 23).
+/// HL7 v3 ObservationInterpretation subset (`docs/bloodwork-catalog.md`, source 23).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Flag {
     /// Within range.

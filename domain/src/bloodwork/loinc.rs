@@ -2,8 +2,8 @@
 //!
 //! A LOINC code is 1–7 digits, a hyphen and a Mod-10 (Luhn) check digit. Checking the digit
 //! catches most typos; it cannot tell whether a valid code means what a lab says it means
-//! (public tables mislabel some, `domain.md` §2.3), which is why the catalog is unit-tested
-//! row by row.
+//! (public tables mislabel some, `docs/bloodwork-catalog.md` pitfall 2), which is why the
+//! catalog is unit-tested row by row.
 
 /// Whether `code` has the LOINC shape and a correct check digit.
 pub fn is_valid(code: &str) -> bool {

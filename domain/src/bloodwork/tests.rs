@@ -8,6 +8,8 @@ use crate::test_support::{assert_events_round_trip, assert_replay_is_determinist
 use crate::testing::given;
 use crate::values::{Decimal, PanelId};
 
+mod units_and_bounds;
+
 const DRAWN: OffsetDateTime = datetime!(2026-03-04 08:00 UTC);
 const NOW: OffsetDateTime = datetime!(2026-03-05 10:00 UTC);
 
@@ -158,13 +160,6 @@ fn an_unknown_marker_is_kept_as_custom_without_conversion() {
     assert_eq!((results[0].canonical.as_ref(), results[0].si.as_ref()), (None, None));
     assert_eq!(results[0].flag, None);
     assert_eq!(results[0].unit, "mmol/L");
-}
-
-#[test]
-fn a_known_marker_in_an_unlisted_unit_is_kept_but_not_converted() {
-    let results = recorded_results(vec![line("2243-4", "3", "ng/dL")]);
-    assert_eq!(results[0].canonical, None);
-    assert_eq!(results[0].flag, None);
 }
 
 #[test]

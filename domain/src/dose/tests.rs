@@ -6,7 +6,7 @@ use super::*;
 use crate::compounds::{Compound, CompoundKey, Route};
 use crate::dec;
 use crate::protocol::dose::{Concentration, Dose, DoseError, DoseUnit};
-use crate::protocol::{ItemSpec, Protocol, ProtocolCommand, ProtocolEvent};
+use crate::protocol::{ItemOrigin, ItemSpec, Protocol, ProtocolCommand, ProtocolEvent};
 use crate::test_support::{assert_events_round_trip, assert_replay_is_deterministic, uuid};
 use crate::testing::given;
 use crate::values::{DoseId, ItemId, ProtocolId};
@@ -127,6 +127,12 @@ fn an_invalid_amount_is_rejected() {
     given::<DoseLog>([])
         .when(take(1, mg("0"), TAKEN, None))
         .then_rejected(DoseLogError::InvalidDose(DoseError::NotPositive));
+    given::<DoseLog>([])
+        .when(take(1, mg("999999"), TAKEN, None))
+        .then_rejected(DoseLogError::InvalidDose(DoseError::TooLarge {
+            unit: "mg",
+            max: dec!("10000"),
+        }));
 }
 
 #[test]
@@ -356,6 +362,7 @@ fn e3_5d_protocol() -> crate::protocol::ProtocolState {
             name: "TRT".into(),
             items: vec![ItemSpec {
                 item_id: item(),
+                origin: ItemOrigin::New,
                 compound: te(),
                 dose: None,
                 route: Route::Im,

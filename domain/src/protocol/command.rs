@@ -6,11 +6,23 @@ use super::dose::Dose;
 use crate::compounds::{Compound, Route};
 use crate::values::{ItemId, ProtocolId, UserId};
 
+/// Whether an [`ItemSpec`] names a new item or one the protocol already has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemOrigin {
+    /// A new item: its id was just minted by the caller.
+    New,
+    /// An item of an earlier version, kept under its id; the id must be one of the
+    /// protocol's items (an amendment cannot keep an item that never existed).
+    Kept,
+}
+
 /// An item as the user described it; validated into a [`super::ProtocolItem`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ItemSpec {
-    /// Minted by the caller; reuse the id when an amendment changes the same item.
+    /// Minted by the caller for a new item; the existing id when an amendment keeps an item.
     pub item_id: ItemId,
+    /// Whether `item_id` is new or names an item of an earlier version.
+    pub origin: ItemOrigin,
     /// What is taken.
     pub compound: Compound,
     /// Amount per administration; may be omitted for a split weekly total, which

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use time::Date;
 
-use super::command::{ItemSpec, ProtocolCommand};
+use super::command::{ItemOrigin, ItemSpec, ProtocolCommand};
 use super::error::ProtocolError;
 use super::event::ProtocolEvent;
 use super::item::ProtocolItem;
@@ -30,7 +30,7 @@ pub(super) fn decide(state: &ProtocolState, command: ProtocolCommand) -> Result<
             protocol_id,
             owner,
             name: validate_name(&name)?,
-            items: validate_items(items)?,
+            items: validate_items(state, items)?,
             effective_from,
             recorded_at,
         }]);
@@ -61,7 +61,7 @@ pub(super) fn decide(state: &ProtocolState, command: ProtocolCommand) -> Result<
             Ok(vec![ProtocolEvent::ProtocolAmended {
                 version: current.version + 1,
                 name: validate_name(&name)?,
-                items: validate_items(items)?,
+                items: validate_items(state, items)?,
                 effective_from,
                 reason: reason.filter(|r| !r.trim().is_empty()),
                 recorded_at,
@@ -111,7 +111,7 @@ fn validate_name(name: &str) -> Result<String, ProtocolError> {
     Ok(name.to_owned())
 }
 
-fn validate_items(specs: Vec<ItemSpec>) -> Result<Vec<ProtocolItem>, ProtocolError> {
+fn validate_items(state: &ProtocolState, specs: Vec<ItemSpec>) -> Result<Vec<ProtocolItem>, ProtocolError> {
     if specs.is_empty() {
         return Err(ProtocolError::NoItems);
     }
@@ -122,6 +122,12 @@ fn validate_items(specs: Vec<ItemSpec>) -> Result<Vec<ProtocolItem>, ProtocolErr
             let item_id = spec.item_id;
             if !seen.insert(item_id) {
                 return Err(ProtocolError::DuplicateItem(item_id));
+            }
+            // An id to keep must name an item this protocol has had: otherwise a mistyped or
+            // foreign id would be recorded as the continuation of an item that never existed.
+            // A definition has no items to keep at all.
+            if spec.origin == ItemOrigin::Kept && !state.has_item(item_id) {
+                return Err(ProtocolError::UnknownItem(item_id));
             }
             spec.into_item()
                 .map_err(|problem| ProtocolError::InvalidItem { item_id, problem })

@@ -1,4 +1,8 @@
 //! Dose amounts and units, shared by protocol items and the dose log.
+//!
+//! Owns: the unit vocabulary, the amount and concentration rules and their per-unit upper
+//! bounds (why each bound is what it is: `docs/input-bounds.md`). Must not: judge whether a
+//! dose is advisable; the bounds only catch typos and unit mix-ups (999 999 mg).
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +42,41 @@ impl DoseUnit {
             "iu" => Some(DoseUnit::Iu),
             "ml" => Some(DoseUnit::Ml),
             _ => None,
+        }
+    }
+
+    /// The largest amount one administration may be written with in this unit (inclusive).
+    ///
+    /// Generous on purpose: above the largest real single doses, so only a typo or a unit
+    /// mix-up reaches it.
+    pub const fn max_per_dose(self) -> Decimal {
+        match self {
+            // 10 g: above the largest single oral or injected doses (1 000 mg testosterone
+            // undecanoate, gram doses of supplements); 999 999 mg is a typo.
+            DoseUnit::Mg => Decimal::from_int(10_000),
+            // 100 mg: doses written in mcg are small (peptides, B12, T3); larger ones are
+            // written in mg, so 100 000+ mcg is a mg/mcg mix-up.
+            DoseUnit::Mcg => Decimal::from_int(100_000),
+            // 1 000 000 IU: above the largest single vitamin D loading dose (600 000 IU); hCG
+            // and growth hormone doses are far below.
+            DoseUnit::Iu => Decimal::from_int(1_000_000),
+            // 100 mL: one injection is a few mL and an oral solution dose tens of mL; more is
+            // an infusion, not a logged dose.
+            DoseUnit::Ml => Decimal::from_int(100),
+        }
+    }
+
+    /// The strongest solution that may be written with this unit per mL (inclusive); `None`
+    /// for mL, which is never a concentration's unit.
+    pub const fn max_per_ml(self) -> Option<Decimal> {
+        match self {
+            // 1 g/mL: a solution holds less drug than its own mass (oils are 100–400 mg/mL).
+            DoseUnit::Mg => Some(Decimal::from_int(1_000)),
+            // The same 1 g/mL, in mcg.
+            DoseUnit::Mcg => Some(Decimal::from_int(1_000_000)),
+            // 1 000 000 IU/mL: above the strongest ampoules sold (300 000 IU/mL vitamin D).
+            DoseUnit::Iu => Some(Decimal::from_int(1_000_000)),
+            DoseUnit::Ml => None,
         }
     }
 
@@ -84,6 +123,22 @@ pub enum DoseError {
     /// A concentration that is zero, negative, or itself in mL.
     #[error("a concentration must be a positive amount of mg, mcg or IU per mL")]
     InvalidConcentration,
+    /// An amount above [`DoseUnit::max_per_dose`] (for mL, also the drug it holds).
+    #[error("a dose may be at most {max} {unit}")]
+    TooLarge {
+        /// Unit symbol of the bound broken.
+        unit: &'static str,
+        /// The bound.
+        max: Decimal,
+    },
+    /// A concentration above [`DoseUnit::max_per_ml`].
+    #[error("a concentration may be at most {max} {unit}/mL")]
+    ConcentrationTooHigh {
+        /// Unit symbol of the concentration.
+        unit: &'static str,
+        /// The bound.
+        max: Decimal,
+    },
 }
 
 impl Dose {
@@ -102,6 +157,24 @@ impl Dose {
         }
         if self.unit == DoseUnit::Ml && self.concentration.is_none() {
             return Err(DoseError::MissingConcentration);
+        }
+        within_bound(self.amount, self.unit)?;
+        if let Some(c) = self.concentration
+            && let Some(max) = c.unit.max_per_ml()
+            && c.amount.numeric_cmp(max).is_gt()
+        {
+            return Err(DoseError::ConcentrationTooHigh {
+                unit: c.unit.symbol(),
+                max,
+            });
+        }
+        // A plausible volume of a plausible solution can still hold an implausible amount.
+        // Weighed in mg or IU (as the levels model reads it), so 1 mL of 500 000 mcg/mL is
+        // the 500 mg it is, not an overly large number of mcg.
+        if self.unit == DoseUnit::Ml
+            && let Some((drug, unit)) = self.active_amount()
+        {
+            within_bound(drug, unit)?;
         }
         Ok(())
     }
@@ -123,6 +196,17 @@ impl Dose {
             unit => Some((amount, unit)),
         }
     }
+}
+
+fn within_bound(amount: Decimal, unit: DoseUnit) -> Result<(), DoseError> {
+    let max = unit.max_per_dose();
+    if amount.numeric_cmp(max).is_gt() {
+        return Err(DoseError::TooLarge {
+            unit: unit.symbol(),
+            max,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -169,6 +253,76 @@ mod tests {
         assert_eq!(
             dose("1", DoseUnit::Ml, Some(in_ml)).validate(),
             Err(DoseError::InvalidConcentration)
+        );
+    }
+
+    #[test]
+    fn each_unit_has_an_inclusive_upper_bound_per_dose() {
+        for (unit, max, over) in [
+            (DoseUnit::Mg, "10000", "10000.01"),
+            (DoseUnit::Mcg, "100000", "100001"),
+            (DoseUnit::Iu, "1000000", "1000001"),
+        ] {
+            assert_eq!(dose(max, unit, None).validate(), Ok(()), "{unit:?} {max}");
+            assert_eq!(
+                dose(over, unit, None).validate(),
+                Err(DoseError::TooLarge {
+                    unit: unit.symbol(),
+                    max: Decimal::parse(max).unwrap(),
+                }),
+                "{unit:?} {over}"
+            );
+        }
+        assert_eq!(
+            dose("999999", DoseUnit::Mg, None).validate(),
+            Err(DoseError::TooLarge {
+                unit: "mg",
+                max: dec!("10000"),
+            })
+        );
+        let oil = Concentration {
+            amount: dec!("250"),
+            unit: DoseUnit::Mg,
+        };
+        assert_eq!(dose("2", DoseUnit::Ml, Some(oil)).validate(), Ok(()));
+        assert_eq!(
+            dose("100.5", DoseUnit::Ml, Some(oil)).validate(),
+            Err(DoseError::TooLarge {
+                unit: "mL",
+                max: dec!("100"),
+            })
+        );
+    }
+
+    #[test]
+    fn a_concentration_and_the_drug_a_volume_holds_are_bounded_too() {
+        let strong = |amount: &str, unit| Concentration {
+            amount: Decimal::parse(amount).unwrap(),
+            unit,
+        };
+        assert_eq!(
+            dose("1", DoseUnit::Ml, Some(strong("1000.1", DoseUnit::Mg))).validate(),
+            Err(DoseError::ConcentrationTooHigh {
+                unit: "mg",
+                max: dec!("1000"),
+            })
+        );
+        assert_eq!(
+            dose("1", DoseUnit::Ml, Some(strong("300000", DoseUnit::Iu))).validate(),
+            Ok(())
+        );
+        // 20 mL of 600 mg/mL: each number plausible, 12 g of drug is not.
+        assert_eq!(
+            dose("20", DoseUnit::Ml, Some(strong("600", DoseUnit::Mg))).validate(),
+            Err(DoseError::TooLarge {
+                unit: "mg",
+                max: dec!("10000"),
+            })
+        );
+        // 1 mL of 500 000 mcg/mL is 500 mg: weighed in mg, so accepted.
+        assert_eq!(
+            dose("1", DoseUnit::Ml, Some(strong("500000", DoseUnit::Mcg))).validate(),
+            Ok(())
         );
     }
 

@@ -58,6 +58,9 @@ pub enum ProtocolError {
     /// The same item id twice in one version.
     #[error("item {0} appears twice")]
     DuplicateItem(ItemId),
+    /// An item to keep whose id is not one of the protocol's items (in any version).
+    #[error("item {0} is not an item of this protocol")]
+    UnknownItem(ItemId),
     /// One item is invalid.
     #[error("item {item_id}: {problem}")]
     InvalidItem {

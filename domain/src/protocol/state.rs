@@ -163,6 +163,13 @@ impl ProtocolState {
             .flatten()
     }
 
+    /// Whether any version (current or earlier) has the item.
+    pub fn has_item(&self, item_id: ItemId) -> bool {
+        self.versions
+            .iter()
+            .any(|v| v.items.iter().any(|i| i.item_id == item_id))
+    }
+
     /// The item as defined by the version in force on `date`.
     pub fn item_at(&self, item_id: ItemId, date: Date) -> Option<&ProtocolItem> {
         self.in_force_at(date)?

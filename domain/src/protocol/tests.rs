@@ -21,6 +21,7 @@ fn item_id() -> ItemId {
 fn spec(schedule: &str, dose: Option<Dose>) -> ItemSpec {
     ItemSpec {
         item_id: item_id(),
+        origin: ItemOrigin::New,
         compound: Compound::Catalog(CompoundKey::TestosteroneEnanthate),
         dose,
         route: Route::Im,
@@ -57,10 +58,18 @@ fn defined() -> ProtocolEvent {
     events[0].clone()
 }
 
+/// The defined item, kept under its id.
+fn kept(schedule: &str, dose: Option<Dose>) -> ItemSpec {
+    ItemSpec {
+        origin: ItemOrigin::Kept,
+        ..spec(schedule, dose)
+    }
+}
+
 fn amend(schedule: &str, effective_from: Date) -> ProtocolCommand {
     ProtocolCommand::Amend {
         name: "TRT".into(),
-        items: vec![spec(schedule, mg("100"))],
+        items: vec![kept(schedule, mg("100"))],
         effective_from,
         reason: Some("smoother levels".into()),
         recorded_at: NOW,
@@ -177,6 +186,76 @@ fn invalid_doses_are_rejected() {
         spec("ED", ml_without_strength),
         ItemProblem::Dose(DoseError::MissingConcentration),
     );
+}
+
+#[test]
+fn a_dose_above_its_unit_bound_is_rejected() {
+    rejected_item(
+        spec("ED", mg("999999")),
+        ItemProblem::Dose(DoseError::TooLarge {
+            unit: "mg",
+            max: dec!("10000"),
+        }),
+    );
+    // A split weekly total is checked per dose: 140 g a week is 20 g a day.
+    rejected_item(
+        spec("140000 mg/wk split ED", None),
+        ItemProblem::Dose(DoseError::TooLarge {
+            unit: "mg",
+            max: dec!("10000"),
+        }),
+    );
+    given::<Protocol>([])
+        .when(define(vec![spec("ED", mg("10000"))]))
+        .then_accepted();
+}
+
+#[test]
+fn an_amendment_may_keep_only_items_the_protocol_has() {
+    let stranger = ItemId::from_uuid(uuid(99));
+    let mut unknown = kept("ED", mg("100"));
+    unknown.item_id = stranger;
+    given::<Protocol>([defined()])
+        .when(ProtocolCommand::Amend {
+            name: "TRT".into(),
+            items: vec![unknown],
+            effective_from: DAY1,
+            reason: None,
+            recorded_at: NOW,
+        })
+        .then_rejected(ProtocolError::UnknownItem(stranger));
+    // A definition has nothing to keep.
+    given::<Protocol>([])
+        .when(define(vec![kept("ED", mg("100"))]))
+        .then_rejected(ProtocolError::UnknownItem(item_id()));
+    // A new item beside a kept one is fine; an item dropped by one amendment can come back.
+    let mut added = spec("EOD", mg("1"));
+    added.item_id = stranger;
+    added.compound = Compound::Catalog(CompoundKey::Anastrozole);
+    let state = given::<Protocol>([defined()])
+        .when(ProtocolCommand::Amend {
+            name: "TRT".into(),
+            items: vec![added.clone()],
+            effective_from: DAY1,
+            reason: None,
+            recorded_at: NOW,
+        })
+        .then_accepted();
+    given::<Protocol>([defined(), state[0].clone()])
+        .when(ProtocolCommand::Amend {
+            name: "TRT".into(),
+            items: vec![
+                kept("ED", mg("100")),
+                ItemSpec {
+                    origin: ItemOrigin::Kept,
+                    ..added
+                },
+            ],
+            effective_from: DAY1,
+            reason: None,
+            recorded_at: NOW,
+        })
+        .then_accepted();
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! The 27 rows of `domain.md` §2.2. Bracketed numbers cite that document's sources.
-//! Factors marked (MW) were computed there from molar mass.
+//! The 27 rows of `docs/bloodwork-catalog.md`. Bracketed numbers cite that document's
+//! numbered sources; factors marked (MW) were computed from molar mass, as it shows.
 
 use super::{Marker, MarkerDef, SiConversion};
 use crate::bloodwork::flag::{Limit, Range};
@@ -49,7 +49,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: SiConversion::Factor(d(347, 4)),
         other_units: &[("ng/mL", d(100, 0))],
         range: between(d(300, 0), d(1080, 0)),
-        source: "domain.md §2.2 #1: LOINC 2986-8 [25][46]; ×0.0347 [44]; 300–1080 ng/dL ARUP 18–39 y, widest adult band [24]",
+        source: "docs/bloodwork-catalog.md #1: LOINC 2986-8 [25][46]; ×0.0347 [44]; 300–1080 ng/dL ARUP 18–39 y, widest adult band [24]",
     },
     MarkerDef {
         marker: Marker::FreeTestosterone,
@@ -63,7 +63,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: SiConversion::Factor(d(3467, 3)),
         other_units: &[("ng/dL", d(10, 0))],
         range: between(d(47, 0), d(244, 0)),
-        source: "domain.md §2.2 #2: LOINC 2991-8 [26]; ×3.467 (MW); 47–244 pg/mL ≥18 y [26]",
+        source: "docs/bloodwork-catalog.md #2: LOINC 2991-8 [26]; ×3.467 (MW); 47–244 pg/mL ≥18 y [26]",
     },
     MarkerDef {
         marker: Marker::Shbg,
@@ -77,7 +77,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: ONE,
         other_units: &[],
         range: between(d(11, 0), d(80, 0)),
-        source: "domain.md §2.2 #3: LOINC 13967-5 [27]; SI factor 1; 11–80 nmol/L ARUP ≥18 y [27]",
+        source: "docs/bloodwork-catalog.md #3: LOINC 13967-5 [27]; SI factor 1; 11–80 nmol/L ARUP ≥18 y [27]",
     },
     MarkerDef {
         marker: Marker::Estradiol,
@@ -91,7 +91,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: SiConversion::Factor(d(3671, 3)),
         other_units: &[],
         range: between(d(10, 0), d(42, 0)),
-        source: "domain.md §2.2 #4: LOINC 2243-4 [28][46]; ×3.671 (MW 272.38); 10–42 pg/mL males ≥18 y LC-MS/MS [28]",
+        source: "docs/bloodwork-catalog.md #4: LOINC 2243-4 [28][46]; ×3.671 (MW 272.38); 10–42 pg/mL males ≥18 y LC-MS/MS [28]",
     },
     MarkerDef {
         marker: Marker::Lh,
@@ -105,7 +105,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: ONE,
         other_units: &[],
         range: between(d(13, 1), d(96, 1)),
-        source: "domain.md §2.2 #5: LOINC 10501-5 [29]; m[IU]/mL = [IU]/L, SI factor 1; 1.3–9.6 IU/L >18 y Mayo [29]",
+        source: "docs/bloodwork-catalog.md #5: LOINC 10501-5 [29]; m[IU]/mL = [IU]/L, SI factor 1; 1.3–9.6 IU/L >18 y Mayo [29]",
     },
     MarkerDef {
         marker: Marker::Fsh,
@@ -119,7 +119,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: ONE,
         other_units: &[],
         range: between(d(15, 1), d(124, 1)),
-        source: "domain.md §2.2 #6: LOINC 15067-2 [30]; SI factor 1; 1.5–12.4 IU/L ARUP ≥18 y [30]",
+        source: "docs/bloodwork-catalog.md #6: LOINC 15067-2 [30]; SI factor 1; 1.5–12.4 IU/L ARUP ≥18 y [30]",
     },
     MarkerDef {
         marker: Marker::Prolactin,
@@ -133,7 +133,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: SiConversion::Factor(d(212, 1)),
         other_units: &[],
         range: between(d(21, 1), d(177, 1)),
-        source: "domain.md §2.2 #7: LOINC 2842-3 [46], ARUP 20568-2 [31]; ×21.2 (IS 84/500, assay-dependent) [44]; 2.1–17.7 ng/mL [31]",
+        source: "docs/bloodwork-catalog.md #7: LOINC 2842-3 [46], ARUP 20568-2 [31]; ×21.2 (IS 84/500, assay-dependent) [44]; 2.1–17.7 ng/mL [31]",
     },
     MarkerDef {
         marker: Marker::Hematocrit,
@@ -150,7 +150,7 @@ pub const MARKERS: &[MarkerDef] = &[
             critical_high: Some(Limit::at(d(54, 0))),
             ..between(d(385, 1), d(520, 1))
         },
-        source: "domain.md §2.2 #8: LOINC 4544-3 [32]; ×0.01; 38.5–52.0 % Holland Hosp. [32]; HH above 54 % (clinical action) [45]",
+        source: "docs/bloodwork-catalog.md #8: LOINC 4544-3 [32]; ×0.01; 38.5–52.0 % Holland Hosp. [32]; HH above 54 % (clinical action) [45]",
     },
     MarkerDef {
         marker: Marker::Hemoglobin,
@@ -164,7 +164,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: SiConversion::Factor(d(10, 0)),
         other_units: &[],
         range: between(d(135, 1), d(175, 1)),
-        source: "domain.md §2.2 #9: LOINC 718-7 [32]; ×10; 13.5–17.5 g/dL ≥18 y [32]",
+        source: "docs/bloodwork-catalog.md #9: LOINC 718-7 [32]; ×10; 13.5–17.5 g/dL ≥18 y [32]",
     },
     MarkerDef {
         marker: Marker::RbcCount,
@@ -178,7 +178,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: ONE,
         other_units: &[],
         range: between(d(45, 1), d(60, 1)),
-        source: "domain.md §2.2 #10: LOINC 789-8 [46]; SI factor 1; 4.5–6.0 ×10⁶/µL ≥18 y [32]",
+        source: "docs/bloodwork-catalog.md #10: LOINC 789-8 [46]; SI factor 1; 4.5–6.0 ×10⁶/µL ≥18 y [32]",
     },
     MarkerDef {
         marker: Marker::Psa,
@@ -197,7 +197,7 @@ pub const MARKERS: &[MarkerDef] = &[
             critical_low: None,
             critical_high: None,
         },
-        source: "domain.md §2.2 #11: LOINC 2857-1 [46]; SI factor 1; H above 4.0 ng/mL (Endocrine Society 2018 referral) [45]; age bands ≤2.0–6.5 [33]",
+        source: "docs/bloodwork-catalog.md #11: LOINC 2857-1 [46]; SI factor 1; H above 4.0 ng/mL (Endocrine Society 2018 referral) [45]; age bands ≤2.0–6.5 [33]",
     },
     MarkerDef {
         marker: Marker::Alt,
@@ -211,7 +211,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: KAT,
         other_units: &[],
         range: between(d(7, 0), d(55, 0)),
-        source: "domain.md §2.2 #12: LOINC 1742-6 [46]; ×0.01667 [44]; 7–55 U/L Mayo [34]",
+        source: "docs/bloodwork-catalog.md #12: LOINC 1742-6 [46]; ×0.01667 [44]; 7–55 U/L Mayo [34]",
     },
     MarkerDef {
         marker: Marker::Ast,
@@ -225,7 +225,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: KAT,
         other_units: &[],
         range: between(d(8, 0), d(48, 0)),
-        source: "domain.md §2.2 #13: LOINC 1920-8 [46]; ×0.01667; 8–48 U/L ≥14 y [34]",
+        source: "docs/bloodwork-catalog.md #13: LOINC 1920-8 [46]; ×0.01667; 8–48 U/L ≥14 y [34]",
     },
     MarkerDef {
         marker: Marker::Ggt,
@@ -239,7 +239,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: KAT,
         other_units: &[],
         range: between(d(8, 0), d(61, 0)),
-        source: "domain.md §2.2 #14: LOINC 2324-2 [46]; ×0.01667; 8–61 U/L men [34]",
+        source: "docs/bloodwork-catalog.md #14: LOINC 2324-2 [46]; ×0.01667; 8–61 U/L men [34]",
     },
     MarkerDef {
         marker: Marker::Creatinine,
@@ -253,7 +253,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: SiConversion::Factor(d(884, 1)),
         other_units: &[],
         range: between(d(7, 1), d(13, 1)),
-        source: "domain.md §2.2 #15: LOINC 2160-0 [46]; ×88.4 [44]; ~0.7–1.3 mg/dL typical, lab-specific",
+        source: "docs/bloodwork-catalog.md #15: LOINC 2160-0 [46]; ×88.4 [44]; ~0.7–1.3 mg/dL typical, lab-specific",
     },
     MarkerDef {
         marker: Marker::Egfr,
@@ -272,7 +272,7 @@ pub const MARKERS: &[MarkerDef] = &[
             critical_low: Some(Limit::at(d(15, 0))),
             critical_high: None,
         },
-        source: "domain.md §2.2 #16: LOINC 98979-8 (CKD-EPI 2021), legacy 62238-1, 33914-3, 48642-3, 48643-1 [46]; ≥60 normal; LL below 15 (beyond CKD stage 3–4) [35]; no SI",
+        source: "docs/bloodwork-catalog.md #16: LOINC 98979-8 (CKD-EPI 2021), legacy 62238-1, 33914-3, 48642-3, 48643-1 [46]; ≥60 normal; LL below 15 (beyond CKD stage 3–4) [35]; no SI",
     },
     MarkerDef {
         marker: Marker::TotalCholesterol,
@@ -286,7 +286,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: LIPID,
         other_units: &[],
         range: under(d(200, 0)),
-        source: "domain.md §2.2 #17: LOINC 2093-3 [46]; ×0.02586 [44]; <200 mg/dL desirable (ATP III) [36]",
+        source: "docs/bloodwork-catalog.md #17: LOINC 2093-3 [46]; ×0.02586 [44]; <200 mg/dL desirable (ATP III) [36]",
     },
     MarkerDef {
         marker: Marker::HdlCholesterol,
@@ -305,7 +305,7 @@ pub const MARKERS: &[MarkerDef] = &[
             critical_low: None,
             critical_high: None,
         },
-        source: "domain.md §2.2 #18: LOINC 2085-9 [46]; ×0.02586; <40 mg/dL low (men) [36]",
+        source: "docs/bloodwork-catalog.md #18: LOINC 2085-9 [46]; ×0.02586; <40 mg/dL low (men) [36]",
     },
     MarkerDef {
         marker: Marker::LdlCholesterol,
@@ -319,7 +319,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: LIPID,
         other_units: &[],
         range: under(d(130, 0)),
-        source: "domain.md §2.2 #19: LOINC 13457-7 (calc.), 18262-6 (direct), 2089-1 [46]; ×0.02586; H from 130 mg/dL (borderline, ATP III) [36]",
+        source: "docs/bloodwork-catalog.md #19: LOINC 13457-7 (calc.), 18262-6 (direct), 2089-1 [46]; ×0.02586; H from 130 mg/dL (borderline, ATP III) [36]",
     },
     MarkerDef {
         marker: Marker::Triglycerides,
@@ -333,7 +333,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: SiConversion::Factor(d(1129, 5)),
         other_units: &[],
         range: under(d(150, 0)),
-        source: "domain.md §2.2 #20: LOINC 2571-8 [46]; ×0.01129 [44]; <150 mg/dL normal [36]",
+        source: "docs/bloodwork-catalog.md #20: LOINC 2571-8 [46]; ×0.01129 [44]; <150 mg/dL normal [36]",
     },
     MarkerDef {
         marker: Marker::Hba1c,
@@ -347,7 +347,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: SiConversion::Hba1c,
         other_units: &[],
         range: under(d(57, 1)),
-        source: "domain.md §2.2 #21: LOINC 4548-4; 17855-8, 17856-6 also seen [37][46]; mmol/mol = (% − 2.15) × 10.929; <5.7 % normal (ADA) [37]",
+        source: "docs/bloodwork-catalog.md #21: LOINC 4548-4; 17855-8, 17856-6 also seen [37][46]; mmol/mol = (% − 2.15) × 10.929; <5.7 % normal (ADA) [37]",
     },
     MarkerDef {
         marker: Marker::Glucose,
@@ -361,7 +361,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: SiConversion::Factor(d(555, 4)),
         other_units: &[],
         range: under(d(100, 0)),
-        source: "domain.md §2.2 #22: LOINC 1558-6 (fasting; flagged unverified there), 2345-7 serum/plasma [46]; whole blood 2339-0 deliberately not mapped (§2.3); ×0.0555 [44]; <100 mg/dL normal (ADA)",
+        source: "docs/bloodwork-catalog.md #22: LOINC 1558-6 (fasting; flagged unverified there), 2345-7 serum/plasma [46]; whole blood 2339-0 deliberately not mapped (pitfall 4); ×0.0555 [44]; <100 mg/dL normal (ADA)",
     },
     MarkerDef {
         marker: Marker::Tsh,
@@ -375,7 +375,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: ONE,
         other_units: &[],
         range: between(d(27, 2), d(420, 2)),
-        source: "domain.md §2.2 #23: LOINC 3016-3 [46]; SI factor 1; 0.27–4.20 mIU/L Roche ECLIA [38]",
+        source: "docs/bloodwork-catalog.md #23: LOINC 3016-3 [46]; SI factor 1; 0.27–4.20 mIU/L Roche ECLIA [38]",
     },
     MarkerDef {
         marker: Marker::FreeT4,
@@ -389,7 +389,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: SiConversion::Factor(d(1287, 2)),
         other_units: &[],
         range: between(d(9, 1), d(17, 1)),
-        source: "domain.md §2.2 #24: LOINC 3024-7 [38]; ×12.87 (MW 776.87); 0.9–1.7 ng/dL ≥20 y [38]",
+        source: "docs/bloodwork-catalog.md #24: LOINC 3024-7 [38]; ×12.87 (MW 776.87); 0.9–1.7 ng/dL ≥20 y [38]",
     },
     MarkerDef {
         marker: Marker::Igf1,
@@ -403,7 +403,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: SiConversion::Factor(d(131, 3)),
         other_units: &[],
         range: between(d(40, 0), d(329, 0)),
-        source: "domain.md §2.2 #25: LOINC 2484-4 [46]; ×0.131 (MW ≈7649); 40–329 ng/mL = union of Mayo male bands 26–50 y [39]",
+        source: "docs/bloodwork-catalog.md #25: LOINC 2484-4 [46]; ×0.131 (MW ≈7649); 40–329 ng/mL = union of Mayo male bands 26–50 y [39]",
     },
     MarkerDef {
         marker: Marker::Ferritin,
@@ -417,7 +417,7 @@ pub const MARKERS: &[MarkerDef] = &[
         si: ONE,
         other_units: &[],
         range: between(d(30, 0), d(400, 0)),
-        source: "domain.md §2.2 #26: LOINC 2276-4 [46], ARUP 20567-4 [40]; SI factor 1; 30–400 ng/mL male 20–59 y [40]",
+        source: "docs/bloodwork-catalog.md #26: LOINC 2276-4 [46], ARUP 20567-4 [40]; SI factor 1; 30–400 ng/mL male 20–59 y [40]",
     },
     MarkerDef {
         marker: Marker::VitaminD,
@@ -431,6 +431,6 @@ pub const MARKERS: &[MarkerDef] = &[
         si: SiConversion::Factor(d(2496, 3)),
         other_units: &[],
         range: between(d(30, 0), d(100, 0)),
-        source: "domain.md §2.2 #27: LOINC 62292-8 [41], 1989-3 (D3) [41], 35365-6 [46]; ×2.496 [44]; 30–100 ng/mL sufficient [41]",
+        source: "docs/bloodwork-catalog.md #27: LOINC 62292-8 [41], 1989-3 (D3) [41], 35365-6 [46]; ×2.496 [44]; 30–100 ng/mL sufficient [41]",
     },
 ];

@@ -11,7 +11,7 @@ type Row = (
     Option<&'static str>,
 );
 
-/// `domain.md` §2.2, transcribed independently of `rows.rs`:
+/// `docs/bloodwork-catalog.md`, transcribed independently of `rows.rs`:
 /// (primary LOINC, marker, conventional unit, SI unit, ×f conv→SI).
 const TABLE: [Row; 27] = [
     (
@@ -79,7 +79,7 @@ const TABLE: [Row; 27] = [
     ("62292-8", Marker::VitaminD, "ng/mL", Some("nmol/L"), Some("2.496")),
 ];
 
-/// Alternate codes (`domain.md` §2.2 and §2.3 pitfall 1) → marker.
+/// Alternate codes (`docs/bloodwork-catalog.md`, table and pitfall 1) → marker.
 const ALTERNATES: [(&str, Marker); 13] = [
     ("20568-2", Marker::Prolactin),
     ("62238-1", Marker::Egfr),
@@ -115,7 +115,7 @@ fn every_row_maps_its_primary_code_to_its_marker_unit_and_factor() {
             (SiConversion::None, None) => assert_eq!(marker, Marker::Egfr),
             (si, expected) => panic!("{marker:?}: {si:?} vs {expected:?}"),
         }
-        assert!(def.source.starts_with("domain.md §2.2 #"), "{marker:?}");
+        assert!(def.source.starts_with("docs/bloodwork-catalog.md #"), "{marker:?}");
         assert!(def.range.has_normal_bounds(), "{marker:?}");
     }
 }
@@ -196,7 +196,7 @@ fn hba1c_uses_the_ifcc_formula_both_ways() {
 }
 
 #[test]
-fn the_remaining_conversions_match_domain_md_examples() {
+fn the_remaining_conversions_match_the_documented_factors() {
     let si = |marker: Marker, value: &str| {
         marker
             .def()
