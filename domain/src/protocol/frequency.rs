@@ -1,9 +1,9 @@
 //! Frequency notation: what users type, parsed into a schedule the domain can compute with.
 //!
-//! Owns: the notation grammar (`domain.md` §1.3), canonical printing, the derived numbers
-//! (interval, doses per week, per-dose amount of a split weekly total), the FHIR
-//! `Timing.repeat` view and occurrence generation. Must not: know about protocol versions
-//! or dose logs.
+//! Owns: the notation grammar (`docs/frequency-notation.md`), canonical printing, the derived
+//! numbers (interval, doses per week, per-dose amount of a split weekly total), the FHIR
+//! `Timing.repeat` view and occurrence generation. Must not: know about protocol versions or
+//! dose logs.
 //!
 //! Accepted (case-insensitive): `ED`/`daily`, `EOD`, `E<n>D` (e.g. `E3.5D`), `<n>x/wk`,
 //! `weekly`, weekday lists (`MWF`, `Mon/Thu`, `Tue, Fri`), `PRN`, and a weekly total split
@@ -98,7 +98,7 @@ pub enum FrequencyError {
     InvalidSplitCadence,
 }
 
-/// The FHIR R4 `Timing.repeat` elements for a frequency (`domain.md` §1.3).
+/// The FHIR R4 `Timing.repeat` elements for a frequency (`docs/frequency-notation.md`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimingRepeat {
     /// Occurrences per period.
@@ -204,7 +204,8 @@ impl Frequency {
         }
     }
 
-    /// Interval in days when evenly spaced (`domain.md` §1.3 "interval (days)").
+    /// Interval in days when evenly spaced (the "Interval (days)" column of the grammar in
+    /// `docs/frequency-notation.md`).
     pub fn interval_days(&self) -> Option<Decimal> {
         self.cadence().and_then(Cadence::interval_days)
     }

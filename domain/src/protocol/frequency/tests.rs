@@ -20,7 +20,7 @@ fn on(days: WeekdaySet) -> Frequency {
 }
 
 #[test]
-fn the_notations_in_domain_md_parse_to_their_intervals() {
+fn the_documented_notations_parse_to_their_intervals() {
     let cases = [
         ("ED", "1"),
         ("EOD", "2"),
@@ -170,7 +170,7 @@ fn canonical_printing_uses_the_common_abbreviations() {
 }
 
 #[test]
-fn fhir_timing_follows_the_domain_md_table() {
+fn fhir_timing_follows_the_documented_table() {
     let t = Frequency::parse("E3.5D").unwrap().timing();
     assert_eq!(
         (t.frequency, t.period, t.period_unit),
