@@ -2,7 +2,7 @@
 //! needs to know about it.
 //!
 //! Owns: catalog keys, routes, dose-unit kinds and the pharmacokinetic reference values of
-//! `domain.md` §3.1, each row with its source. Must not: decide anything about a user's
+//! `docs/compounds.md`, each row with its source. Must not: decide anything about a user's
 //! data; values are user-overridable (see [`crate::levels`]) and are estimates only.
 //!
 //! Half-lives differ by source, so both the clinical (terminal, after an IM depot) and the
@@ -113,7 +113,7 @@ pub struct CompoundInfo {
     pub tmax_days: Option<f64>,
     /// Parent mass ÷ ester mass (1.0 when not an ester or dosed in IU).
     pub free_base_fraction: f64,
-    /// Where the numbers come from (`domain.md` §3.1 and its numbered sources).
+    /// Where the numbers come from (`docs/compounds.md`, its row and numbered sources).
     pub source: &'static str,
 }
 
@@ -133,7 +133,7 @@ pub const COMPOUNDS: &[CompoundInfo] = &[
         half_life_calculator_days: Some(7.5),
         tmax_days: Some(3.0),
         free_base_fraction: 0.72,
-        source: "domain.md §3.1: t½ ~4.5 d (4–5 d) [49]; calculator 7–8 d, midpoint [50]; Tmax 2–4 d, midpoint [50]; free base 0.72 [51]",
+        source: "docs/compounds.md #1: t½ ~4.5 d (4–5 d) [49]; calculator 7–8 d, midpoint [50]; Tmax 2–4 d, midpoint [50]; free base 0.72 [51]",
     },
     CompoundInfo {
         key: CompoundKey::TestosteroneCypionate,
@@ -146,7 +146,7 @@ pub const COMPOUNDS: &[CompoundInfo] = &[
         half_life_calculator_days: Some(12.0),
         tmax_days: Some(3.5),
         free_base_fraction: 0.70,
-        source: "domain.md §3.1: t½ ~8 d (FDA label) [49]; calculator 12 d [50]; Tmax 2–5 d, midpoint [49]; free base 0.70 [51]",
+        source: "docs/compounds.md #2: t½ ~8 d (FDA label) [49]; calculator 12 d [50]; Tmax 2–5 d, midpoint [49]; free base 0.70 [51]",
     },
     CompoundInfo {
         key: CompoundKey::TestosteronePropionate,
@@ -159,7 +159,7 @@ pub const COMPOUNDS: &[CompoundInfo] = &[
         half_life_calculator_days: Some(2.5),
         tmax_days: Some(14.0 / 24.0),
         free_base_fraction: 0.84,
-        source: "domain.md §3.1: t½ 0.8 d (~20 h) [49]; calculator 2–3 d, midpoint [50]; Tmax ~14 h after 50 mg [51]; free base 0.84",
+        source: "docs/compounds.md #3: t½ 0.8 d (~20 h) [49]; calculator 2–3 d, midpoint [50]; Tmax ~14 h after 50 mg [51]; free base 0.84",
     },
     CompoundInfo {
         key: CompoundKey::TestosteroneUndecanoate,
@@ -172,7 +172,7 @@ pub const COMPOUNDS: &[CompoundInfo] = &[
         half_life_calculator_days: Some(20.5),
         tmax_days: Some(7.0),
         free_base_fraction: 0.63,
-        source: "domain.md §3.1: t½ 33.9 d in castor oil (Nebido/Aveed) [49]; calculator 20–21 d, midpoint [50]; Tmax 7 d (Nebido) [49]; free base 0.63 [51]",
+        source: "docs/compounds.md #4: t½ 33.9 d in castor oil (Nebido/Aveed) [49]; calculator 20–21 d, midpoint [50]; Tmax 7 d (Nebido) [49]; free base 0.63 [51]",
     },
     CompoundInfo {
         key: CompoundKey::NandroloneDecanoate,
@@ -185,7 +185,7 @@ pub const COMPOUNDS: &[CompoundInfo] = &[
         half_life_calculator_days: Some(15.0),
         tmax_days: None,
         free_base_fraction: 0.64,
-        source: "domain.md §3.1: t½ 6–12 d, midpoint [49]; calculator 15 d [50]; Tmax not given; free base 0.64",
+        source: "docs/compounds.md #5: t½ 6–12 d, midpoint [49]; calculator 15 d [50]; Tmax not given; free base 0.64",
     },
     CompoundInfo {
         key: CompoundKey::TrenboloneAcetate,
@@ -198,7 +198,7 @@ pub const COMPOUNDS: &[CompoundInfo] = &[
         half_life_calculator_days: Some(1.0),
         tmax_days: None,
         free_base_fraction: 0.865,
-        source: "domain.md §3.1: t½ ~3 d (Wikipedia infobox; veterinary drug, little human PK) [49]; calculator ~1 d [50]; free base 0.865",
+        source: "docs/compounds.md #6: t½ ~3 d (Wikipedia infobox; veterinary drug, little human PK) [49]; calculator ~1 d [50]; free base 0.865",
     },
     CompoundInfo {
         key: CompoundKey::TrenboloneEnanthate,
@@ -211,7 +211,7 @@ pub const COMPOUNDS: &[CompoundInfo] = &[
         half_life_calculator_days: Some(6.0),
         tmax_days: None,
         free_base_fraction: 0.707,
-        source: "domain.md §3.1: no human PK found; calculator 5–7 d, midpoint [50] (low confidence); free base 0.707",
+        source: "docs/compounds.md #7: no human PK found; calculator 5–7 d, midpoint [50] (low confidence); free base 0.707",
     },
     CompoundInfo {
         key: CompoundKey::Anastrozole,
@@ -224,7 +224,7 @@ pub const COMPOUNDS: &[CompoundInfo] = &[
         half_life_calculator_days: None,
         tmax_days: Some(2.0 / 24.0),
         free_base_fraction: 1.0,
-        source: "domain.md §3.1: t½ ~50 h, Tmax ~2 h, steady state by ~day 7 [49]; not an ester",
+        source: "docs/compounds.md #8: t½ ~50 h, Tmax ~2 h, steady state by ~day 7 [49]; not an ester",
     },
     CompoundInfo {
         key: CompoundKey::Hcg,
@@ -237,7 +237,7 @@ pub const COMPOUNDS: &[CompoundInfo] = &[
         half_life_calculator_days: None,
         tmax_days: Some(15.0 / 24.0),
         free_base_fraction: 1.0,
-        source: "domain.md §3.1: SC t½ 33–43 h (Swiss SmPC), midpoint [49]; SC Tmax 12–18 h, midpoint [49]; dosed in IU",
+        source: "docs/compounds.md #9: SC t½ 33–43 h (Swiss SmPC), midpoint [49]; SC Tmax 12–18 h, midpoint [49]; dosed in IU",
     },
 ];
 
@@ -273,7 +273,7 @@ mod tests {
             let rows: Vec<_> = COMPOUNDS.iter().filter(|r| r.key == key).collect();
             assert_eq!(rows.len(), 1, "{key:?}");
             assert_eq!(key.info().key, key);
-            assert!(key.info().source.starts_with("domain.md §3.1"), "{key:?}");
+            assert!(key.info().source.starts_with("docs/compounds.md #"), "{key:?}");
         }
     }
 
@@ -290,7 +290,7 @@ mod tests {
     }
 
     #[test]
-    fn catalog_rows_match_domain_md() {
+    fn catalog_rows_match_the_documented_values() {
         let te = CompoundKey::TestosteroneEnanthate.info();
         assert_eq!((te.half_life_clinical_days, te.free_base_fraction), (Some(4.5), 0.72));
         let tc = CompoundKey::TestosteroneCypionate.info();
