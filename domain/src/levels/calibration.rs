@@ -1,8 +1,8 @@
 //! Per-user calibration: turning relative model units into lab units from lab draws.
 //!
-//! Following the HormoneLevels approach cited in `domain.md` §3.2 (source 53): the scale is the
-//! mean ratio of lab value to modelled level at the draw times; the residual standard
-//! deviation gives a confidence band.
+//! Following the HormoneLevels approach (`docs/pharmacokinetics.md`, "Calibration to lab
+//! values", source 53): the scale is the mean ratio of lab value to modelled level at the draw
+//! times; the residual standard deviation gives a confidence band.
 
 /// A fitted calibration.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,5 +1,6 @@
 //! Context for each lab draw: days since the last dose and the modelled level at the draw,
-//! so a trough draw can be told from a peak draw (`domain.md` §1.4).
+//! so a trough draw can be told from a peak draw (`docs/pharmacokinetics.md`, "Lab draws in
+//! context").
 
 use time::OffsetDateTime;
 

@@ -4,7 +4,7 @@ use std::f64::consts::LN_2;
 
 use crate::compounds::{ActiveSubstance, Compound};
 
-/// Which catalog half-life to use (`domain.md` §3.1 keeps both).
+/// Which catalog half-life to use (`docs/compounds.md` keeps both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum HalfLifeBasis {
     /// Terminal half-life from labels and literature.
@@ -49,8 +49,8 @@ pub struct PkParams {
     pub free_base_fraction: f64,
 }
 
-/// When Tmax is unknown, the fast rate is `ln 2 / 1 day`: the value `domain.md` §3.2 uses
-/// in its worked TE example.
+/// When Tmax is unknown, the fast rate is `ln 2 / 1 day`: the value of the worked TE example
+/// in `docs/pharmacokinetics.md` (see "Why 1 day when Tmax is unknown" there).
 const FALLBACK_FAST_HALF_LIFE_DAYS: f64 = 1.0;
 
 fn positive(x: f64) -> Option<f64> {
@@ -182,7 +182,7 @@ pub struct SteadyState {
 }
 
 /// Steady state by the closed-form sum of the Bateman curve over infinitely many doses
-/// (`domain.md` §3.2), sampled across one interval. `None` for a non-positive interval.
+/// (`docs/pharmacokinetics.md`), sampled across one interval. `None` for a non-positive interval.
 pub fn steady_state(rates: Rates, interval_days: f64) -> Option<SteadyState> {
     let interval = positive(interval_days)?;
     let geometric = |k: f64| 1.0 / (1.0 - (-k * interval).exp());

@@ -79,7 +79,7 @@ fn a_tmax_beyond_the_equal_rate_peak_falls_back_to_equal_rates() {
 }
 
 #[test]
-fn steady_state_matches_the_worked_example_in_domain_md() {
+fn steady_state_matches_the_worked_example() {
     // TE t½ 4.5 d with ka = ln2/1 d: 125 mg E3.5D ≈ 1.17 peak:trough, R ≈ 2.4;
     // 250 mg weekly ≈ 1.70, R ≈ 1.52.
     let rates = Rates::from_half_lives(4.5, 1.0).unwrap();
