@@ -1,10 +1,10 @@
 //! The vital-sign catalog: LOINC codes, canonical UCUM units, accepted input units and
 //! plausibility bounds.
 //!
-//! Codes for blood pressure, heart rate, weight, height and BMI are from `domain.md` §2.1;
-//! temperature, respiratory rate and oxygen saturation are members of the FHIR vital-signs
-//! value set it cites (source 22). Plausibility bounds are product rules that catch typos (a weight
-//! of 8 kg, a pulse of 900); they are deliberately wide and are not reference ranges.
+//! Codes, units, conversion factors and bounds, each with its source, are in `docs/vitals.md`;
+//! every code is a member of the FHIR vital-signs value set (source 22 there). Plausibility
+//! bounds are product rules that catch typos (a weight of 8 kg, a pulse of 900); they are
+//! deliberately wide and are not reference ranges.
 
 use serde::{Deserialize, Serialize};
 
@@ -111,7 +111,7 @@ pub const VITALS: &[VitalSpec] = &[
         kind: VitalKind::BloodPressure,
         loinc: "85354-9",
         quantities: &[SYSTOLIC, DIASTOLIC],
-        source: "domain.md §2.1 (BP panel 85354-9, components 8480-6/8462-4) [22]; bounds: product rule",
+        source: "docs/vitals.md #1: FHIR vital-signs value set (BP panel 85354-9, components 8480-6/8462-4) [22]; bounds: product rule",
     },
     VitalSpec {
         kind: VitalKind::HeartRate,
@@ -125,7 +125,7 @@ pub const VITALS: &[VitalSpec] = &[
             max: Decimal::from_int(300),
             places: 0,
         }],
-        source: "domain.md §2.1 (8867-4) [22]; bounds 20–300 bpm from issue 3",
+        source: "docs/vitals.md #2: FHIR vital-signs value set (8867-4) [22]; bounds 20–300 bpm: product rule",
     },
     VitalSpec {
         kind: VitalKind::BodyWeight,
@@ -144,7 +144,7 @@ pub const VITALS: &[VitalSpec] = &[
             max: Decimal::from_int(400),
             places: 3,
         }],
-        source: "domain.md §2.1 (29463-7, kg) [22]; bounds 20–400 kg from issue 3; 1 lb = 0.45359237 kg exactly",
+        source: "docs/vitals.md #3: FHIR vital-signs value set (29463-7, kg) [22]; bounds 20–400 kg: product rule; 1 lb = 0.45359237 kg exactly [V2]",
     },
     VitalSpec {
         kind: VitalKind::BodyTemperature,
@@ -165,7 +165,7 @@ pub const VITALS: &[VitalSpec] = &[
             max: Decimal::from_int(45),
             places: 2,
         }],
-        source: "FHIR vital-signs value set (8310-5) [22]; bounds 30–45 °C: product rule",
+        source: "docs/vitals.md #4: FHIR vital-signs value set (8310-5) [22]; bounds 30–45 °C: product rule",
     },
     VitalSpec {
         kind: VitalKind::BodyHeight,
@@ -184,7 +184,7 @@ pub const VITALS: &[VitalSpec] = &[
             max: Decimal::from_int(260),
             places: 1,
         }],
-        source: "domain.md §2.1 (8302-2, cm) [22]; bounds: product rule; 1 in = 2.54 cm exactly",
+        source: "docs/vitals.md #5: FHIR vital-signs value set (8302-2, cm) [22]; bounds: product rule; 1 in = 2.54 cm exactly [V2]",
     },
     VitalSpec {
         kind: VitalKind::Bmi,
@@ -198,7 +198,7 @@ pub const VITALS: &[VitalSpec] = &[
             max: Decimal::from_int(100),
             places: 1,
         }],
-        source: "domain.md §2.1 (39156-5, kg/m2) [22]; bounds: product rule",
+        source: "docs/vitals.md #6: FHIR vital-signs value set (39156-5, kg/m2) [22]; bounds: product rule",
     },
     VitalSpec {
         kind: VitalKind::RespiratoryRate,
@@ -212,7 +212,7 @@ pub const VITALS: &[VitalSpec] = &[
             max: Decimal::from_int(80),
             places: 0,
         }],
-        source: "FHIR vital-signs value set (9279-1) [22]; bounds: product rule",
+        source: "docs/vitals.md #7: FHIR vital-signs value set (9279-1) [22]; bounds: product rule",
     },
     VitalSpec {
         kind: VitalKind::OxygenSaturation,
@@ -226,7 +226,7 @@ pub const VITALS: &[VitalSpec] = &[
             max: Decimal::from_int(100),
             places: 1,
         }],
-        source: "FHIR vital-signs value set (2708-6) [22]; bounds: product rule",
+        source: "docs/vitals.md #8: FHIR vital-signs value set (2708-6) [22]; bounds: product rule",
     },
 ];
 
