@@ -2,7 +2,7 @@
 //!
 //! Owns: what a stored photo or report is (blob reference, content hash, kind, capture
 //! time, redaction facts) and its add / remove lifecycle. Must not: touch bytes. Stripping
-//! metadata and blurring faces happen in the upload pipeline (`domain.md` §4); the domain
+//! metadata and blurring faces happen in the upload pipeline (`docs/media.md`); the domain
 //! refuses records the pipeline did not vouch for.
 
 mod command;

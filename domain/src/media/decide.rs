@@ -24,7 +24,7 @@ pub(super) fn decide(state: &MediaState, command: MediaCommand) -> Result<Vec<Me
             }
             let blob_ref = BlobRef::parse(&blob_ref).ok_or(MediaError::InvalidBlobRef)?;
             let content_hash = ContentHash::parse(&content_hash).ok_or(MediaError::InvalidContentHash)?;
-            // Fail closed: EXIF can carry GPS and an unblurred thumbnail (domain.md §4.1).
+            // Fail closed: EXIF can carry GPS and an unblurred thumbnail (docs/media.md).
             if !metadata_stripped {
                 return Err(MediaError::MetadataNotStripped);
             }
