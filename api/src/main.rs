@@ -7,6 +7,8 @@ mod bench;
 mod cli;
 mod cluster;
 mod commands;
+mod erasure;
+mod failpoint;
 mod feed;
 mod graphql;
 mod idempotency;

@@ -49,6 +49,9 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     )
     .await?;
     let app = stack.app.clone();
+    // Erasures a crash interrupted (here or on another server) finish now, and are looked
+    // for again every minute.
+    let resumer = crate::erasure::resume::spawn(stack.service.clone());
     let idle = Duration::from_secs(args.idle_timeout);
     let listener = tokio::net::TcpListener::bind(args.listen.as_str())
         .await
@@ -58,6 +61,7 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     println!("vigil listening on http://{bound}");
     tracing::info!(%bound, dev = args.dev, "vigil serving");
     listen::serve(listener, app, idle, shutdown_signal()).await;
+    resumer.abort();
     tracing::info!("shutting down: stopping projections");
     stack.close().await;
     store.close().await;

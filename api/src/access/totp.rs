@@ -144,6 +144,14 @@ impl Service {
             .0)
     }
 
+    /// Whether `user` signs in with a second factor (TOTP on).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub(crate) async fn has_second_factor(&self, user: Uuid) -> ApiResult<bool> {
+        Ok(self.second_factor_state(user).await?.secret.is_some())
+    }
+
     /// Starts (or restarts) TOTP enrolment for `user`, labelled with their handle.
     ///
     /// # Errors

@@ -5,86 +5,55 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use vigil_eventstore::{EventStore, Location, MasterKey, Metadata};
-use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, ProjectionRunner, ReadDb};
+use vigil_eventstore::MasterKey;
 
 use crate::cli::{KeysCommand, StoreArgs};
-use crate::commands::open;
+use crate::commands::{open, open_stack};
 use crate::master_key::{self, KeySource};
 
 pub async fn run(args: &StoreArgs, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         KeysCommand::Shred { subject } => {
-            let (store, _) = open(args).await?;
-            let report = store.shred(subject, Metadata::actor("system:cli")).await?;
+            // The same flow as a person's own `deleteMyAccount` (see `erasure`).
+            let (store, stack) = open_stack(args).await?;
+            let erased = stack
+                .service
+                .erase(subject, crate::erasure::Cause::Operator)
+                .await
+                .map_err(|e| match e {
+                    // The operator is told the cause a client would only get an id for.
+                    crate::service::ApiError::Internal(cause) => cause,
+                    other => anyhow::anyhow!("{other}"),
+                });
+            let purged = match &erased {
+                Ok(receipt) if !receipt.read_models_purged => stack
+                    .service
+                    .runner()
+                    .wait_for(receipt.ledger_position, PURGE_TIMEOUT)
+                    .await
+                    .map_err(anyhow::Error::from),
+                _ => Ok(()),
+            };
+            stack.close().await;
+            store.close().await;
+            let receipt = erased?;
             println!(
                 "subject {} erased: ledger entry at position {}, {} key version(s) destroyed",
-                report.subject, report.ledger_position, report.keys_destroyed
+                receipt.subject, receipt.ledger_position, receipt.keys_destroyed
             );
-            let purged = purge_read_models(args, &store, report.subject, report.ledger_position).await;
-            store.close().await;
-            match purged {
-                Ok(true) => println!("read models purged of the subject"),
-                Ok(false) => {}
-                Err(e) => {
-                    eprintln!(
-                        "error: the log and keys are erased, but the read models may still hold the subject's rows \
-                         until projections reach position {}: {e:#}",
-                        report.ledger_position
-                    );
-                    return Ok(ExitCode::FAILURE);
-                }
+            if let Err(e) = purged {
+                eprintln!(
+                    "error: the log and keys are erased, but the read models may still hold the subject's rows \
+                     until projections reach position {}: {e:#}",
+                    receipt.ledger_position
+                );
+                return Ok(ExitCode::FAILURE);
             }
+            println!("read models purged of the subject");
             Ok(ExitCode::SUCCESS)
         }
         KeysCommand::RotateMaster { new_key_file } => rotate_master(args, new_key_file).await,
     }
-}
-
-/// Runs the projections up to the erasure, so the read models (plaintext) lose the subject's
-/// rows now rather than when a server next runs. A running server's runner may apply the same
-/// batch: checkpoints move inside the batch's transaction, so only one of them does.
-/// `Ok(false)`: there are no read models yet (an embedded store no server has opened).
-/// Applies the erasure to the read models (which deletes the subject's sessions), then tells
-/// every running server to forget what it remembers of them before its next request (their
-/// own projections would tell them too, but on SQLite only at their next poll).
-async fn purge_read_models(
-    args: &StoreArgs,
-    store: &EventStore,
-    subject: uuid::Uuid,
-    ledger_position: u64,
-) -> anyhow::Result<bool> {
-    let location = super::location(args)?;
-    if let Location::Sqlite(dir) = &location
-        && !dir.join("read.db").exists()
-    {
-        return Ok(false);
-    }
-    let db = ReadDb::open(&location, 2).await?;
-    let key = IndexKey::from_bytes(*store.system_secret(INDEX_KEY_CONTEXT).await?);
-    let runner = ProjectionRunner::start(store.clone(), db.clone(), key).await?;
-    let reached = runner.wait_for(ledger_position, PURGE_TIMEOUT).await;
-    runner.stop_in_place().await;
-    let announced = match reached {
-        Ok(()) => announce_erasure(&location, &db, subject).await,
-        Err(e) => Err(e.into()),
-    };
-    db.close().await;
-    announced?;
-    Ok(true)
-}
-
-async fn announce_erasure(location: &Location, db: &ReadDb, subject: uuid::Uuid) -> anyhow::Result<()> {
-    match location {
-        Location::Postgres(_) => {
-            sqlx::query(crate::cluster::revocations::NOTIFY_SQL)
-                .bind(subject.to_string())
-                .execute(db.pool())
-                .await?;
-        }
-        Location::Sqlite(_) => crate::cluster::revocations::Revocations::for_location(location)?.announce()?,
-    }
-    Ok(())
 }
 
 /// How long `keys shred` waits for the projections to apply the erasure.

@@ -5,6 +5,7 @@
 mod access;
 mod account;
 mod coverage;
+mod deletion;
 mod doses;
 mod erasure;
 mod first_start;

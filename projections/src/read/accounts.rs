@@ -59,6 +59,19 @@ pub async fn account(db: &ReadDb, user: Uuid) -> Result<Option<AccountView>> {
     .transpose()
 }
 
+/// People whose erasure was requested but whose account rows remain: an erasure a crash
+/// interrupted (a finished one deletes the rows).
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn pending_erasures(db: &ReadDb) -> Result<Vec<Uuid>> {
+    let ids: Vec<String> =
+        sqlx::query_scalar("select user_id from accounts where erasure_requested = 1 order by user_id")
+            .fetch_all(db.pool())
+            .await?;
+    ids.iter().map(|id| uuid("user id", id)).collect()
+}
+
 /// The current password hash of `user`.
 ///
 /// # Errors

@@ -1,0 +1,145 @@
+//! Erasing a person: one flow for every cause (the person's own `deleteMyAccount`, an
+//! operator's `vigil keys shred`, a resumed erasure after a crash), so each gets the same
+//! guarantees.
+//!
+//! Steps, each safe to repeat, in an order where a crash between any two leaves either a
+//! person untouched but signed out, or one who cannot sign in and whose erasure finishes at the
+//! next start (`resume`):
+//! 1. every session ends, on every server (as a revocation, see `cluster::revocations`);
+//! 2. the request is recorded on the account (`ErasureRequested`): from here sign-in answers as
+//!    for an unknown account, and `resume` will find the person;
+//! 3. the data key is shredded: the erasure ledger gets its entry (who asked is the entry's
+//!    actor: `user:<id>`, `system:cli`, `system:resume`), and every version of the key is
+//!    destroyed, so the person's events read as erased in every copy of the log;
+//! 4. the read models apply the ledger entry: the person's rows, sessions, refresh tokens and
+//!    identity claims (the email's blind index: the address can register again) are deleted,
+//!    and every server's caches forget them as their projections pass the entry.
+//!
+//! Owns: the order of those steps and the receipt. Must not: decide who may erase whom (the
+//! caller proves it: the person re-authenticated, or an operator holds the keys), or keep
+//! anything about the person (the receipt names the ledger position, not the person's data).
+
+pub mod resume;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+use vigil_domain::account::{Account, AccountCommand};
+use vigil_eventstore::Metadata;
+use vigil_projections::{read, streams};
+use zeroize::Zeroizing;
+
+use crate::access::SecondFactorProof;
+use crate::service::{ApiError, ApiResult, Caller, Service, sessions};
+
+/// Who set an erasure going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The person, re-authenticated.
+    Requested,
+    /// An operator, from the command line.
+    Operator,
+    /// A server finishing an erasure that a crash interrupted.
+    Resumed,
+}
+
+impl Cause {
+    fn actor(self, person: Uuid) -> String {
+        match self {
+            Cause::Requested => format!("user:{person}"),
+            Cause::Operator => "system:cli".to_owned(),
+            Cause::Resumed => "system:resume".to_owned(),
+        }
+    }
+}
+
+/// What an erasure leaves to prove it happened.
+#[derive(Debug, Clone, Copy)]
+pub struct Receipt {
+    /// The erased person (their id is not personal data once their key is gone).
+    pub subject: Uuid,
+    /// The erasure ledger's entry for them.
+    pub ledger_position: u64,
+    /// Versions of their data key destroyed by this run (0 when an earlier run had).
+    pub keys_destroyed: u64,
+    /// When the flow finished.
+    pub erased_at: OffsetDateTime,
+    /// Whether the read models had applied the entry when the flow answered (they do so at
+    /// their own pace when they lag; the log and keys are erased either way).
+    pub read_models_purged: bool,
+}
+
+impl Service {
+    /// The person's own erasure: their password again, and their second factor when they have
+    /// one, then the whole flow.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` for a wrong password or a missing or wrong second factor (nothing is
+    /// erased); the flow's errors.
+    pub async fn delete_my_account(
+        &self,
+        caller: &Caller,
+        password: Zeroizing<String>,
+        second_factor: Option<SecondFactorProof>,
+    ) -> ApiResult<Receipt> {
+        let stored = read::password_hash(self.db(), caller.user).await?;
+        let verification = self
+            .passwords()
+            .verify(password, stored)
+            .await
+            .map_err(ApiError::internal)?;
+        if !verification.matched {
+            return Err(ApiError::Unauthenticated("the password is wrong"));
+        }
+        if self.has_second_factor(caller.user).await? {
+            let Some(proof) = second_factor else {
+                return Err(ApiError::Unauthenticated(
+                    "two-factor sign-in is on: give a current code or a recovery code",
+                ));
+            };
+            self.check_second_factor(caller.user, &proof, OffsetDateTime::now_utc())
+                .await?;
+        }
+        self.erase(caller.user, Cause::Requested).await
+    }
+
+    /// Erases `person` (see the module). Repeating it is harmless: a shredded person answers
+    /// with their original ledger entry.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for someone who never had an account when the person asked (an operator may
+    /// shred any subject); store and database errors (the flow is then resumed at the next start
+    /// when its request was recorded).
+    pub async fn erase(&self, person: Uuid, cause: Cause) -> ApiResult<Receipt> {
+        let now = OffsetDateTime::now_utc();
+        let metadata = Metadata::actor(cause.actor(person));
+        sessions::revoke_all(self.db(), self.live(), person, "erasure", now).await?;
+        let requested = self
+            .commit::<Account>(&streams::account(person), person, metadata.clone(), |_| {
+                Ok(AccountCommand::RequestErasure { requested_at: now })
+            })
+            .await;
+        match requested {
+            Ok(_) => {}
+            // Already shredded: its events read as erased; the steps below answer from the ledger.
+            Err(ApiError::Forbidden(_)) => {}
+            // Not an account (an operator shredding some other subject).
+            Err(ApiError::NotFound) if cause != Cause::Requested => {}
+            Err(e) => return Err(e),
+        }
+        crate::failpoint::hit("erasure-after-request");
+        let report = self.store().shred(person, metadata).await?;
+        crate::failpoint::hit("erasure-after-shred");
+        let read_models_purged = match self.settle(report.ledger_position).await {
+            Ok(()) => true,
+            Err(ApiError::ProjectionLag { .. }) => false,
+            Err(e) => return Err(e),
+        };
+        Ok(Receipt {
+            subject: person,
+            ledger_position: report.ledger_position,
+            keys_destroyed: report.keys_destroyed,
+            erased_at: OffsetDateTime::now_utc(),
+            read_models_purged,
+        })
+    }
+}
