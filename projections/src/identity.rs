@@ -44,6 +44,12 @@ impl IndexKey {
         self.index("client", address)
     }
 
+    /// Blind index of a person's id (the key of their own sign-in limit when a password is
+    /// asked again inside a session), so limit rows do not name people either.
+    pub fn person(&self, id: &uuid::Uuid) -> String {
+        self.index("person", &id.to_string())
+    }
+
     fn index(&self, kind: &str, value: &str) -> String {
         let mut hasher = blake3::Hasher::new_keyed(&self.0);
         hasher.update(kind.as_bytes());

@@ -31,8 +31,16 @@ pub const WHILE_READ_ONLY: &[&str] = &[
     "confirmTotpEnrolment",
     "setReadOnly",
 ];
-/// Root fields that are sign-in attempts (a password or a second factor is tried).
-pub const SIGN_IN: &[&str] = &["login", "completeLogin", "confirmTotpEnrolment"];
+/// Root fields that are sign-in attempts (a password or a second factor is tried). Those run
+/// with a session (a password asked again) also count against the person, so a stolen access
+/// token cannot guess its way to erasing or taking over the account.
+pub const SIGN_IN: &[&str] = &[
+    "login",
+    "completeLogin",
+    "confirmTotpEnrolment",
+    "changePassword",
+    "deleteMyAccount",
+];
 /// Aliased fields one document may hold (each alias runs its field once more).
 pub const MAX_ALIASES: usize = 50;
 /// Longest query text accepted, in bytes.
@@ -165,6 +173,9 @@ pub async fn admit(
     let mut keys: Vec<(String, usize)> = Vec::new();
     if let Some(client) = who.client {
         keys.push((index.client(&client.to_string()), attempts));
+    }
+    if let Some(caller) = who.caller {
+        keys.push((format!("person:{}", index.person(&caller.user)), attempts));
     }
     for email in login_emails(request) {
         let key = match EmailAddress::parse(&email) {

@@ -187,6 +187,28 @@ async fn the_sign_in_limit_holds_across_two_servers_per_client_and_per_account()
     .await;
     assert_eq!(status, 200);
 
+    // A password asked again inside a session (deleteMyAccount, changePassword) counts
+    // against the person: a stolen token cannot guess its way to erasing the account, even
+    // from fresh addresses, and the account survives.
+    let (client, _, _) = register(&b, "jun@example.org").await;
+    let token = client.token.clone().expect("token");
+    let delete = "mutation($p: String!) { deleteMyAccount(password: $p) { ledgerPosition } }";
+    for i in 0..5 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let (status, _, body) = send(
+            server,
+            Some(&token),
+            Some(&format!("192.0.2.{i}")),
+            delete,
+            json!({ "p": format!("guess-{i}") }),
+        )
+        .await;
+        assert_eq!(status, 200, "guess {i}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    }
+    assert_limited(&send(&a, Some(&token), Some("192.0.2.99"), delete, json!({ "p": PASSWORD })).await);
+    client.ok("{ me { id } }", json!({})).await;
+
     // The client is the right-most address no trusted proxy vouches for; a forged one to
     // its left changes nothing, a malformed header is a 400.
     assert_limited(&send(&a, None, Some("10.9.9.9, 198.51.100.1"), LOGIN, wrong(7)).await);
