@@ -42,6 +42,9 @@ pub struct ReadDb {
     /// Postgres: connections as `vigil_reader`, for reads scoped to one subject (row-level
     /// security); everything else uses `pool`, as `vigil_projector`.
     subjects: Option<AnyPool>,
+    /// Postgres: how to connect as the tables' owner (no `set role`), for the vacuum after an
+    /// erasure: only a table's owner may vacuum it.
+    owner: Option<AnyConnectOptions>,
 }
 
 impl ReadDb {
@@ -108,6 +111,7 @@ impl ReadDb {
                     file: Some((path, checkpointer)),
                     mint: MintSlot::default(),
                     subjects: None,
+                    owner: None,
                 })
             }
             Location::Postgres(url) => {
@@ -122,13 +126,19 @@ impl ReadDb {
                 )
                 .await?;
                 // Health reads, each in a transaction scoped to one subject (see `read::subject`).
-                let subjects = pg_pool(options, size, "set role vigil_reader; set search_path to vigil_read").await?;
+                let subjects = pg_pool(
+                    options.clone(),
+                    size,
+                    "set role vigil_reader; set search_path to vigil_read",
+                )
+                .await?;
                 Ok(ReadDb {
                     pool,
                     backend: Backend::Postgres,
                     file: None,
                     mint: MintSlot::default(),
                     subjects: Some(subjects),
+                    owner: Some(options),
                 })
             }
         }
@@ -199,15 +209,28 @@ impl ReadDb {
         Ok(())
     }
 
-    /// After an erasure: on SQLite, folds the WAL into `read.db` (where `secure_delete`
-    /// zeroed the deleted rows) and truncates it, so no image of a page from before the
-    /// delete stays on disk. On Postgres the deleted tuples are left to vacuum.
+    /// After an erasure, leaves no image of the deleted rows in the read database's table and
+    /// index files. On SQLite, folds the WAL into `read.db` (where `secure_delete` zeroed the
+    /// deleted rows) and truncates it. On Postgres, vacuums each of `tables` (those a person
+    /// has rows in): vacuum's pruning compacts every page that held a dead tuple, so its bytes
+    /// leave the table and its indexes; it runs as the tables' owner (only an owner may vacuum),
+    /// on a connection of its own (vacuum cannot run inside a transaction). What Postgres
+    /// still keeps (its WAL, until segments are recycled and overwritten) is in ADR 0008.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn purge_wal(&self) -> Result<()> {
+    pub async fn purge_after_erasure(&self, tables: &[&str]) -> Result<()> {
         if let Some((path, _)) = &self.file {
             vigil_eventstore::truncate_wal_file(path).await?;
+        }
+        if let Some(owner) = &self.owner {
+            let mut conn = owner.connect().await?;
+            for table in tables {
+                // Names come from the fixed catalogue in `projection`, never from input.
+                conn.execute(sqlx::AssertSqlSafe(format!("vacuum vigil_read.{table}")))
+                    .await?;
+            }
+            sqlx::Connection::close(conn).await?;
         }
         Ok(())
     }

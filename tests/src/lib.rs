@@ -56,3 +56,48 @@ pub fn in_sqlite_files(dir: &std::path::Path, file: &str, needle: &[u8]) -> bool
             .unwrap_or(false)
     })
 }
+
+/// The throwaway Postgres cluster's data directory (its tables, indexes and WAL as files),
+/// after a `CHECKPOINT`: every page changed in memory is then on disk, so a search of the
+/// files sees what the cluster keeps, not what it has yet to write.
+///
+/// # Panics
+/// When the cluster is configured but does not answer.
+pub async fn pg_data_directory() -> Option<std::path::PathBuf> {
+    let url = pg_url()?;
+    let mut admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("connect to test postgres")
+        .acquire()
+        .await
+        .expect("a connection");
+    sqlx::query("checkpoint")
+        .execute(&mut *admin)
+        .await
+        .expect("checkpoint");
+    let dir: String = sqlx::query_scalar("show data_directory")
+        .fetch_one(&mut *admin)
+        .await
+        .expect("the data directory");
+    Some(dir.into())
+}
+
+/// Every file under `root` (recursively) that holds `needle`, relative to `root`.
+pub fn files_containing(root: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)) {
+                found.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
+            }
+        }
+    }
+    found
+}

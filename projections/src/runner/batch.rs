@@ -15,7 +15,7 @@ use crate::apply::{self, Arg, Writer};
 use crate::db::{Backend, ReadDb};
 use crate::error::{ProjectionError, Result};
 use crate::identity::IndexKey;
-use crate::projection::Projection;
+use crate::projection::{PERSONAL_AUTH_TABLES, Projection};
 use crate::streams::{self, StreamKind};
 
 /// The checkpoint table: never buffered, named for `Writer::touch`.
@@ -130,10 +130,19 @@ pub(crate) async fn apply_batch(
     *remembered = Some(positions.clone());
     // After the commit, and not fatal: the batch is applied either way, and a failure only
     // leaves old page images in the WAL until later commits overwrite them.
-    if erased_someone && let Err(e) = db.purge_wal().await {
-        tracing::warn!(error = %e, "cannot truncate the read database's WAL after an erasure");
+    if erased_someone && let Err(e) = db.purge_after_erasure(&personal_tables()).await {
+        tracing::warn!(error = %e, "cannot purge the read database's files after an erasure");
     }
     Ok(positions.values().copied().min().unwrap_or(0))
+}
+
+/// Every table a person can have rows in: what an erasure deletes from.
+fn personal_tables() -> Vec<&'static str> {
+    Projection::ALL
+        .iter()
+        .flat_map(|p| p.tables().iter().copied())
+        .chain(PERSONAL_AUTH_TABLES)
+        .collect()
 }
 
 fn erased_subject(event: &RecordedEvent) -> Result<Option<Uuid>> {
