@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::harness::{Backend, Client, Server, cli, sqlite_dir};
-use crate::signin::{LOGIN, PASSWORD, register};
+use crate::signin::{LOGIN, PASSWORD, register, totp_code, unix_now};
 
 const NOTE: &str = "mutation($n: String!) { recordHealthLog(input: {vital: \"body_weight\", value: \"87.3\", unit: \"kg\", note: $n}) { position } }";
 const DELETE: &str =
@@ -116,6 +116,56 @@ async fn a_person_erases_themselves_and_both_servers_forget_them_on_postgres() {
         return;
     };
     erases_themselves(&Backend::Postgres(url)).await;
+}
+
+/// With two-factor sign-in on, the password alone erases nothing; a wrong code neither; a
+/// recovery code (or a current TOTP code) with the password does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_factor_sign_in_the_second_factor_is_asked_too() {
+    let (_tmp, dir) = sqlite_dir();
+    let server = Server::start(&Backend::Sqlite(dir));
+    let (client, _, _) = register(&server, "guarded@example.org").await;
+    let enrolment = client.ok("mutation { startTotpEnrolment { secret } }", json!({})).await;
+    let secret = enrolment["startTotpEnrolment"]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let codes = client
+        .ok(
+            "mutation($c: String!) { confirmTotpEnrolment(code: $c) { recoveryCodes } }",
+            json!({ "c": totp_code(&secret, unix_now()) }),
+        )
+        .await;
+    let recovery = codes["confirmTotpEnrolment"]["recoveryCodes"][0]
+        .as_str()
+        .expect("a recovery code")
+        .to_owned();
+    let with = |extra: Value| {
+        let mut variables = json!({ "p": PASSWORD });
+        if let (Some(v), Some(e)) = (variables.as_object_mut(), extra.as_object()) {
+            v.extend(e.clone());
+        }
+        variables
+    };
+    let guarded = "mutation($p: String!, $t: String, $r: String) { deleteMyAccount(password: $p, totpCode: $t, recoveryCode: $r) { ledgerPosition } }";
+    for refused in [json!({}), json!({ "t": "000000" })] {
+        let body = client.raw(guarded, with(refused.clone())).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{refused}: {body}"
+        );
+        client.ok(ME, json!({})).await;
+    }
+    let both = client.raw(guarded, with(json!({ "t": "123456", "r": recovery }))).await;
+    assert_eq!(both["errors"][0]["extensions"]["field"], "totpCode", "{both}");
+    let erased = client.ok(guarded, with(json!({ "r": recovery }))).await;
+    assert!(
+        erased["deleteMyAccount"]["ledgerPosition"].as_u64().is_some(),
+        "{erased}"
+    );
+    let body = client.raw(ME, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    server.stop();
 }
 
 /// The server aborts at `failpoint` during `deleteMyAccount`; a server started afterwards
