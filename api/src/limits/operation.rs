@@ -64,9 +64,10 @@ pub fn root_fields<'d>(doc: &'d ExecutableDocument, operation: &'d OperationDefi
     out
 }
 
-/// Every field anywhere in `doc` (every operation and fragment), walked without recursion so a
+/// Every field anywhere in `doc` (every operation and fragment), with where it starts (its
+/// alias or name, as async-graphql locates a field's errors), walked without recursion so a
 /// deeply nested document cannot exhaust the stack here.
-pub fn every_field(doc: &ExecutableDocument) -> Vec<&Field> {
+pub fn every_field(doc: &ExecutableDocument) -> Vec<&Positioned<Field>> {
     let mut pending: Vec<&SelectionSet> = doc
         .operations
         .iter()
@@ -78,7 +79,7 @@ pub fn every_field(doc: &ExecutableDocument) -> Vec<&Field> {
         for item in &set.items {
             match &item.node {
                 Selection::Field(field) => {
-                    fields.push(&field.node);
+                    fields.push(field);
                     pending.push(&field.node.selection_set.node);
                 }
                 Selection::InlineFragment(fragment) => pending.push(&fragment.node.selection_set.node),
@@ -91,7 +92,7 @@ pub fn every_field(doc: &ExecutableDocument) -> Vec<&Field> {
 
 /// Aliased fields anywhere in `doc`.
 pub fn aliases(doc: &ExecutableDocument) -> usize {
-    every_field(doc).iter().filter(|f| f.alias.is_some()).count()
+    every_field(doc).iter().filter(|f| f.node.alias.is_some()).count()
 }
 
 fn collect<'d>(

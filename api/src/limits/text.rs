@@ -27,7 +27,7 @@ pub fn refused_variable(variables: &async_graphql::Variables) -> Option<String> 
 /// The first literal argument of `doc` holding a refused character.
 pub fn refused_literal(doc: &ExecutableDocument) -> Option<String> {
     super::operation::every_field(doc).into_iter().find_map(|field| {
-        field.arguments.iter().find_map(|(name, value)| {
+        field.node.arguments.iter().find_map(|(name, value)| {
             // Variables stand in as null: `refused_variable` checks them.
             let literal = value.node.clone().into_const_with(|_| Ok::<_, ()>(Value::Null));
             (!literal.is_ok_and(|v| clean(&v))).then(|| name.node.to_string())

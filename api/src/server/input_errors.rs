@@ -15,8 +15,7 @@
 //! message, or give a code to an error with a path that points at no argument (a resolver
 //! failure is not the caller's input).
 
-use async_graphql::parser::Pos;
-use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, Response, ServerError, Value};
 
 const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
@@ -70,9 +69,9 @@ fn place(error: &ServerError, doc: &ExecutableDocument) -> Option<String> {
         return Some(name);
     }
     let at = *error.locations.first()?;
-    let fields = fields(doc);
-    for (_, field) in &fields {
-        for (name, value) in &field.arguments {
+    let fields = crate::limits::operation::every_field(doc);
+    for field in &fields {
+        for (name, value) in &field.node.arguments {
             if name.pos == at || value.pos == at {
                 return Some(argument_or_variable(&name.node, &value.node.to_string()));
             }
@@ -83,7 +82,7 @@ fn place(error: &ServerError, doc: &ExecutableDocument) -> Option<String> {
     // `first`, the only argument the complexity weighs (`graphql::page_weight`).
     let unparsable = ["Failed to parse ", "Expected input type "];
     if unparsable.iter().any(|shape| error.message.starts_with(shape)) {
-        let (_, field) = fields.iter().find(|(pos, _)| *pos == at)?;
+        let field = &fields.iter().find(|f| f.pos == at)?.node;
         let literal_wide = field.arguments.iter().find(|(_, value)| {
             let literal = value.node.clone().into_const_with(|_| Ok::<_, ()>(Value::Null));
             literal.is_ok_and(|v| wide(&v))
@@ -110,31 +109,6 @@ fn argument_or_variable(argument: &str, value: &str) -> String {
     value.strip_prefix('$').unwrap_or(argument).to_owned()
 }
 
-/// Every field of `doc` (every operation and fragment) with where it starts (its alias or
-/// name), as async-graphql locates a field's errors; walked without recursion.
-fn fields(doc: &ExecutableDocument) -> Vec<(Pos, &Field)> {
-    let mut pending: Vec<&SelectionSet> = doc
-        .operations
-        .iter()
-        .map(|(_, op)| &op.node.selection_set.node)
-        .chain(doc.fragments.values().map(|f| &f.node.selection_set.node))
-        .collect();
-    let mut fields = Vec::new();
-    while let Some(set) = pending.pop() {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(f) => {
-                    fields.push((f.pos, &f.node));
-                    pending.push(&f.node.selection_set.node);
-                }
-                Selection::InlineFragment(fragment) => pending.push(&fragment.node.selection_set.node),
-                Selection::FragmentSpread(_) => {}
-            }
-        }
-    }
-    fields
-}
-
 /// Whether `value` holds a whole number that does not fit 32 bits.
 fn wide(value: &Value) -> bool {
     match value {
@@ -153,7 +127,7 @@ mod tests {
     use super::*;
 
     fn error(message: &str, line: usize, column: usize) -> ServerError {
-        ServerError::new(message, Some(Pos { line, column }))
+        ServerError::new(message, Some(async_graphql::Pos { line, column }))
     }
 
     fn field_of(e: &ServerError) -> Option<String> {
