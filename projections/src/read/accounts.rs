@@ -72,21 +72,49 @@ pub async fn password_hash(db: &ReadDb, user: Uuid) -> Result<Option<String>> {
     )
 }
 
-/// Who holds a claim (`email`/`handle` blind index), and since when (µs).
+/// Who holds an identity claim, since when, and whether an event gave it to them yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimHolder {
+    /// The account.
+    pub user: Uuid,
+    /// When it was reserved (µs).
+    pub claimed_at: i64,
+    /// Whether an event of the account gave it to them (`false`: reserved ahead of its event,
+    /// see `crate::claims`).
+    pub settled: bool,
+}
+
+/// Who holds a claim (`email`/`handle` blind index).
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn claim_owner(db: &ReadDb, kind: &str, claim: &str) -> Result<Option<(Uuid, i64)>> {
-    let row = sqlx::query("select user_id, claimed_at from identity_claims where kind = $1 and claim = $2")
-        .bind(kind.to_owned())
-        .bind(claim.to_owned())
-        .fetch_optional(db.pool())
-        .await?;
+pub async fn claim_owner(db: &ReadDb, kind: &str, claim: &str) -> Result<Option<ClaimHolder>> {
+    let row =
+        sqlx::query("select user_id, claimed_at, event_version from identity_claims where kind = $1 and claim = $2")
+            .bind(kind.to_owned())
+            .bind(claim.to_owned())
+            .fetch_optional(db.pool())
+            .await?;
     row.map(|r| {
-        Ok((
-            uuid("user id", &r.try_get::<String, _>("user_id")?)?,
-            r.try_get("claimed_at")?,
-        ))
+        Ok(ClaimHolder {
+            user: uuid("user id", &r.try_get::<String, _>("user_id")?)?,
+            claimed_at: r.try_get("claimed_at")?,
+            settled: r.try_get::<Option<i64>, _>("event_version")?.is_some(),
+        })
     })
     .transpose()
+}
+
+/// The blind index of the email `user` signs in with (their settled claim), if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn email_index_of(db: &ReadDb, user: Uuid) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "select claim from identity_claims where kind = 'email' and user_id = $1 and event_version is not null \
+         order by event_version desc limit 1",
+    )
+    .bind(user.to_string())
+    .fetch_optional(db.pool())
+    .await?)
 }
