@@ -1,7 +1,8 @@
-//! Accounts and credentials: the profile (never the email), the password hash, and the
-//! settling of identity claims (see `crate::claims`: the api reserved them before appending;
-//! applying the event makes them the account's, also after a crash between the api's append
-//! and its own settle, or when the read database was lost).
+//! Accounts and credentials: the profile (never the email), the AI-processing consent and its
+//! history, the password hash, and the settling of identity claims (see `crate::claims`: the
+//! api reserved them before appending; applying the event makes them the account's, also
+//! after a crash between the api's append and its own settle, or when the read database was
+//! lost).
 //! Must not store an email address: only its blind index, inside `identity_claims`.
 
 use vigil_domain::account::AccountEvent;
@@ -21,6 +22,13 @@ static ACCOUNTS: Insert = Insert::new(
 
 /// Identity claims are settled by statements of their own (`claims::settle`), never buffered.
 const CLAIMS: &str = "identity_claims";
+
+static CONSENTS: Insert = Insert::new(
+    "ai_consent_changes",
+    "insert into ai_consent_changes (user_id, seq, given, at)",
+    "(?, ?, ?, ?)",
+    "on conflict (user_id, seq) do nothing",
+);
 
 pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<()> {
     let w = ctx.w;
@@ -87,10 +95,10 @@ pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<(
             .await?;
         }
         AccountEvent::AiProcessingConsentGiven { at } => {
-            set(w, "ai_consent", Value::Int(1), &ctx.user, micros(at)).await?;
+            consent(w, &ctx.user, ctx.stream_version, true, micros(at)).await?;
         }
         AccountEvent::AiProcessingConsentWithdrawn { at } => {
-            set(w, "ai_consent", Value::Int(0), &ctx.user, micros(at)).await?;
+            consent(w, &ctx.user, ctx.stream_version, false, micros(at)).await?;
         }
         AccountEvent::BillingTierChanged { to, changed_at, .. } => {
             set(w, "tier", Value::Text(name_of(&to)?), &ctx.user, micros(changed_at)).await?;
@@ -143,4 +151,13 @@ async fn set(w: &mut Writer, column: &'static str, value: Value, user: &str, at:
 async fn claim(w: &mut Writer, kind: &str, claim: &str, user: &str, version: i64, at: i64) -> Result<()> {
     let backend = w.backend();
     crate::claims::settle(w.touch(CLAIMS).await?, backend, kind, claim, user, version, at).await
+}
+
+/// The consent now (on the account row) and one more line of its history, keyed by the
+/// event's version so a replay writes it once.
+async fn consent(w: &mut Writer, user: &str, version: i64, given: bool, at: i64) -> Result<()> {
+    let flag = i64::from(given);
+    set(w, "ai_consent", Value::Int(flag), user, at).await?;
+    w.insert(&CONSENTS, [user.into(), version.into(), flag.into(), at.into()])
+        .await
 }

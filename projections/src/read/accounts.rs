@@ -1,10 +1,12 @@
-//! Account profile, password hash and identity-claim lookups.
+//! Account profile, password hash, identity-claim lookups, and the history of a person's
+//! consent to AI processing (read with their proof, like their health data).
 
 use sqlx::Row;
 use uuid::Uuid;
 use vigil_domain::account::{BillingTier, Role, Settings};
 
-use super::{at, from_json, from_name, uuid};
+use super::subject::Scoped;
+use super::{Subject, at, from_json, from_name, uuid};
 use crate::db::ReadDb;
 use crate::error::Result;
 
@@ -117,4 +119,32 @@ pub async fn email_index_of(db: &ReadDb, user: Uuid) -> Result<Option<String>> {
     .bind(user.to_string())
     .fetch_optional(db.pool())
     .await?)
+}
+
+/// One change of a person's consent to AI processing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsentChange {
+    /// Given (`true`) or withdrawn.
+    pub given: bool,
+    /// When.
+    pub at: time::OffsetDateTime,
+}
+
+/// Every change of the person's consent to AI processing, oldest first (empty: never given).
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn ai_consent_changes(db: &ReadDb, subject: &Subject) -> Result<Vec<ConsentChange>> {
+    let rows = sqlx::query("select given, at from ai_consent_changes where user_id = $1 order by seq")
+        .bind(subject.id().to_string())
+        .fetch_all_for(db, subject)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ConsentChange {
+                given: r.try_get::<i64, _>("given")? != 0,
+                at: at(r.try_get("at")?)?,
+            })
+        })
+        .collect()
 }
