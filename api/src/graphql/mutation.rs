@@ -6,6 +6,7 @@ use vigil_domain::account::Settings;
 use vigil_projections::read;
 use zeroize::Zeroizing;
 
+use super::doses::DoseMutations;
 use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
 use super::logs::LogMutations;
@@ -27,6 +28,7 @@ pub struct MutationRoot(
     SignInMutations,
     StaffMutations,
     RecordMutations,
+    DoseMutations,
     LogMutations,
     super::maintenance::MaintenanceMutations,
 );
