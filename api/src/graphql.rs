@@ -9,6 +9,7 @@ mod inputs;
 mod logs;
 mod maintenance;
 mod mutation;
+mod privacy;
 mod query;
 mod records;
 mod signin;

@@ -13,6 +13,7 @@ mod idempotency;
 mod limits;
 mod maintenance;
 mod master_key;
+mod privacy;
 mod server;
 mod service;
 

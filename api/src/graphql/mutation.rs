@@ -31,6 +31,7 @@ pub struct MutationRoot(
     DoseMutations,
     LogMutations,
     super::maintenance::MaintenanceMutations,
+    super::privacy::PrivacyMutations,
 );
 
 #[derive(Default)]
@@ -172,7 +173,7 @@ impl AuthMutations {
     }
 }
 
-async fn me_payload(ctx: &Context<'_>, user: uuid::Uuid, position: u64) -> GqlResult<MePayload> {
+pub(super) async fn me_payload(ctx: &Context<'_>, user: uuid::Uuid, position: u64) -> GqlResult<MePayload> {
     let account = found(read::account(service(ctx)?.db(), user).await.gql()?)?;
     Ok(MePayload {
         me: Me::from(account),

@@ -29,6 +29,7 @@ pub fn connection<V, T: OutputType>(
 pub type Conn<T> = Connection<String, T, EmptyFields, EmptyFields>;
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Me {
     pub id: String,
     pub handle: String,

@@ -21,7 +21,8 @@ use super::Limiter;
 use super::operation;
 use crate::service::{ApiError, Caller, Service};
 
-/// Mutations that run while the service is read-only.
+/// Mutations that run while the service is read-only. Nothing that changes a person's
+/// account or data is here: `changeEmail` tries a password as sign-in does, but it is a write.
 pub const WHILE_READ_ONLY: &[&str] = &[
     "login",
     "completeLogin",
@@ -32,7 +33,9 @@ pub const WHILE_READ_ONLY: &[&str] = &[
     "setReadOnly",
 ];
 /// Root fields that are sign-in attempts (a password or a second factor is tried).
-pub const SIGN_IN: &[&str] = &["login", "completeLogin", "confirmTotpEnrolment"];
+/// `changeEmail` tries the signed-in person's password again, and its `CONFLICT` for a taken
+/// address says an account holds it: both are worth bounding like a sign-in.
+pub const SIGN_IN: &[&str] = &["login", "completeLogin", "confirmTotpEnrolment", "changeEmail"];
 /// Aliased fields one document may hold (each alias runs its field once more).
 pub const MAX_ALIASES: usize = 50;
 /// Longest query text accepted, in bytes.
@@ -166,11 +169,29 @@ pub async fn admit(
     if let Some(client) = who.client {
         keys.push((index.client(&client.to_string()), attempts));
     }
-    for email in login_emails(request) {
-        let key = match EmailAddress::parse(&email) {
+    let mut accounts: Vec<String> = login_emails(request)
+        .into_iter()
+        .map(|email| match EmailAddress::parse(&email) {
             Ok(email) => format!("account:{}", index.email(&email)),
             Err(_) => "account:malformed".to_owned(),
-        };
+        })
+        .collect();
+    // A password tried by `changeEmail` is counted on the signed-in person's account, in the
+    // same bucket as `login` with their address (they share the account's guesses).
+    let changes = operation.root_fields.iter().filter(|f| *f == "changeEmail").count();
+    if changes > 0
+        && let Some(caller) = who.caller
+    {
+        match vigil_projections::read::email_index_of(service.db(), caller.user).await {
+            Ok(Some(own)) => accounts.extend(std::iter::repeat_n(format!("account:{own}"), changes)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %ApiError::from(e), "cannot check the sign-in limit; refusing");
+                return Err(Refusal::limited("sign-in attempts (the limit cannot be checked)", 5));
+            }
+        }
+    }
+    for key in accounts {
         match keys.iter_mut().find(|(k, _)| *k == key) {
             Some((_, n)) => *n += 1,
             None => keys.push((key, 1)),

@@ -166,6 +166,23 @@ impl Service {
         Ok(())
     }
 
+    /// Releases `user`'s pending reservation of `index` after the change that made it failed.
+    /// A settled claim stays. Should the append have landed after all (an ambiguous failure),
+    /// the projection settles the claim again when it applies the event.
+    pub(crate) async fn release_claim(&self, kind: ClaimKind, index: &str, user: Uuid) {
+        let released = sqlx::query(
+            "delete from identity_claims where kind = $1 and claim = $2 and user_id = $3 and event_version is null",
+        )
+        .bind(kind.name())
+        .bind(index.to_owned())
+        .bind(user.to_string())
+        .execute(self.db().pool())
+        .await;
+        if let Err(e) = released {
+            tracing::warn!(error = %e, kind = kind.name(), "could not release the reservation of a failed change");
+        }
+    }
+
     /// Releases every claim of an account whose registration failed.
     pub(crate) async fn release_claims(&self, user: Uuid) {
         let released = sqlx::query("delete from identity_claims where user_id = $1")
