@@ -13,6 +13,7 @@ mod privacy;
 mod query;
 mod records;
 mod signin;
+mod site;
 mod staff;
 mod subscription;
 mod types;

@@ -1,11 +1,11 @@
-//! Mutations on the dose log: log a dose taken, skip, correct, retract. Each answers the
-//! dose as the read model has it after the change.
+//! Mutations on the dose log: log a dose taken (with its injection site), skip, correct,
+//! retract. Each answers the dose as the read model has it after the change.
 //! Must not read or write anyone's doses without the owner's proof (`Owner`).
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, MaybeUndefined, Object, SimpleObject};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use vigil_domain::dose::{DoseCommand, DoseLog};
+use vigil_domain::dose::{DoseCommand, DoseLog, DoseOutcome};
 use vigil_domain::values::{DoseId, ItemId, ProtocolId};
 use vigil_projections::{read, streams};
 
@@ -13,6 +13,7 @@ use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
 use super::logs::when;
 use super::query::{Owner, owner, service};
+use super::site::{self, InjectionSiteInput};
 use super::types::DoseOut;
 use crate::service::{ApiError, Service};
 
@@ -58,6 +59,7 @@ impl DoseMutations {
         route: Option<String>,
         scheduled_for: Option<String>,
         note: Option<String>,
+        #[graphql(desc = "Where the injection went: IM and SubQ doses only.")] site: Option<InjectionSiteInput>,
     ) -> GqlResult<DosePayload> {
         let c = owner(ctx)?;
         let svc = service(ctx)?;
@@ -88,6 +90,7 @@ impl DoseMutations {
             .transpose()
             .gql()?;
         let note = inputs::text("note", note, 1000).gql()?;
+        let site = site.as_ref().map(site::parse).transpose().gql()?;
         let id = c.new_id("dose");
         let position = run_doses(svc, &c, || DoseCommand::LogDoseTaken {
             dose_id: DoseId::from_uuid(id),
@@ -96,7 +99,7 @@ impl DoseMutations {
             compound: spec.compound.clone(),
             dose,
             route,
-            site: None,
+            site,
             taken_at,
             scheduled_for,
             note: note.clone(),
@@ -136,7 +139,7 @@ impl DoseMutations {
         dose_payload(svc, &c, id, position).await
     }
 
-    /// Corrects a taken dose's amount and time.
+    /// Corrects a taken dose's amount, route, time and injection site.
     #[allow(clippy::too_many_arguments)]
     async fn correct_dose(
         &self,
@@ -147,6 +150,9 @@ impl DoseMutations {
         route: String,
         #[graphql(desc = "RFC 3339; not in the future, not before 1900.")] taken_at: String,
         reason: Option<String>,
+        #[graphql(desc = "IM and SubQ doses only. Left out: the recorded site stays (dropped if the \
+                          route no longer takes one); null: no site.")]
+        site: MaybeUndefined<InjectionSiteInput>,
     ) -> GqlResult<DosePayload> {
         let c = owner(ctx)?;
         let svc = service(ctx)?;
@@ -157,12 +163,17 @@ impl DoseMutations {
         let route = inputs::route("route", &route).gql()?;
         let taken_at = inputs::instant("takenAt", &taken_at).gql()?;
         let reason = inputs::text("reason", reason, 500).gql()?;
+        let recorded = match &current.entry.outcome {
+            DoseOutcome::Taken { site, .. } => *site,
+            DoseOutcome::Skipped => None,
+        };
+        let site = site::corrected(site, recorded, route).gql()?;
         let now = OffsetDateTime::now_utc();
         let position = run_doses(svc, &c, || DoseCommand::CorrectDose {
             dose_id: DoseId::from_uuid(id),
             dose,
             route,
-            site: None,
+            site,
             taken_at,
             scheduled_for: current.entry.scheduled_for,
             reason: reason.clone(),
