@@ -3,15 +3,18 @@
 //! introspection outside `--dev`) are set here; HTTP conformance lives in `server::http`.
 //! Must not touch the database or the store except through `Service`.
 
+mod doses;
 mod erasure;
 mod error;
 mod inputs;
 mod logs;
 mod maintenance;
 mod mutation;
+mod privacy;
 mod query;
 mod records;
 mod signin;
+mod site;
 mod staff;
 mod subscription;
 mod types;

@@ -15,6 +15,7 @@ mod idempotency;
 mod limits;
 mod maintenance;
 mod master_key;
+mod privacy;
 mod server;
 mod service;
 

@@ -4,6 +4,7 @@
 //! and answers queries from read models. Must not know GraphQL or HTTP types.
 
 mod accounts;
+pub(crate) mod claims;
 mod dashboard;
 mod error;
 pub(crate) mod live;
@@ -12,7 +13,7 @@ mod rejections;
 pub(crate) mod sessions;
 mod states;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,8 +44,11 @@ const REPLAY_PAGE: u64 = 1_000;
 pub(crate) struct Committed {
     /// Position of the last event appended; the head when the command changed nothing.
     pub position: u64,
+    /// The stream's version after the command (its last event's, or the version the command
+    /// was decided on when it changed nothing).
+    pub version: u64,
     /// Whether anything was appended.
-    appended: bool,
+    pub appended: bool,
 }
 
 /// Everything a request needs; cheap to clone.
@@ -264,12 +268,9 @@ impl Service {
         ApiError: From<A::Error>,
     {
         if let Some(command_id) = metadata.command_id
-            && let Some(position) = self.retried(command_id, stream).await?
+            && let Some(landed) = self.retried(command_id, stream).await?
         {
-            return Ok(Committed {
-                position,
-                appended: true,
-            });
+            return Ok(landed);
         }
         let states = &self.inner.states;
         let mut attempt = 0;
@@ -299,17 +300,15 @@ impl Service {
                         // A retry racing its own first attempt: the rules now see what that
                         // attempt wrote; its outcome is the answer.
                         if let Some(command_id) = metadata.command_id
-                            && let Some(position) = self.retried(command_id, stream).await?
+                            && let Some(landed) = self.retried(command_id, stream).await?
                         {
-                            return Ok(Committed {
-                                position,
-                                appended: true,
-                            });
+                            return Ok(landed);
                         }
                         return Err(rejection);
                     }
                     return Ok(Committed {
                         position: self.inner.store.head_position().await?,
+                        version,
                         appended: false,
                     });
                 }
@@ -346,19 +345,20 @@ impl Service {
             );
             return Ok(Committed {
                 position: outcome.last_position,
+                version: outcome.last_version,
                 appended: true,
             });
         }
     }
 
-    /// When the command `command_id` already landed (a retry, see `idempotency`): its last
-    /// position (the caller waits for the read models). Nothing is decided again: the first outcome
+    /// When the command `command_id` already landed (a retry, see `idempotency`): where it
+    /// landed (the caller waits for the read models). Nothing is decided again: the first outcome
     /// is the answer, even where the rules would now refuse the command (the dose exists).
     ///
     /// # Errors
     /// `CONFLICT` when the id landed on another stream (a client reused a key across
     /// records; the derivation makes this a bug, not a retry); store errors.
-    async fn retried(&self, command_id: Uuid, stream: &str) -> ApiResult<Option<u64>> {
+    async fn retried(&self, command_id: Uuid, stream: &str) -> ApiResult<Option<Committed>> {
         let Some((landed_on, outcome)) = self.inner.store.command_outcome(command_id).await? else {
             return Ok(None);
         };
@@ -367,7 +367,11 @@ impl Service {
                 "this Idempotency-Key was used for a different record".into(),
             ));
         }
-        Ok(Some(outcome.last_position))
+        Ok(Some(Committed {
+            position: outcome.last_position,
+            version: outcome.last_version,
+            appended: true,
+        }))
     }
 
     /// Waits until the read models include `committed` (nothing to wait for when it

@@ -75,6 +75,19 @@ pub enum AccessEvent {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
+    /// The person moved their account to another email address (which is not repeated here:
+    /// it lives only in the account's sealed stream). The old address signs in no more.
+    EmailChanged {
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// The person chose another public handle.
+    HandleChanged {
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
     /// Two-factor sign-in was turned on.
     SecondFactorEnabled {
         /// When.
@@ -163,6 +176,8 @@ impl AccessEvent {
             | AccessEvent::SignedOut { at }
             | AccessEvent::RefreshTokenReuseDetected { at }
             | AccessEvent::PasswordChanged { at }
+            | AccessEvent::EmailChanged { at }
+            | AccessEvent::HandleChanged { at }
             | AccessEvent::SecondFactorEnabled { at }
             | AccessEvent::SecondFactorDisabled { at }
             | AccessEvent::AccountLocked { at, .. }
@@ -193,6 +208,8 @@ impl DomainEvent for AccessEvent {
             AccessEvent::SignedOut { .. } => "SignedOut",
             AccessEvent::RefreshTokenReuseDetected { .. } => "RefreshTokenReuseDetected",
             AccessEvent::PasswordChanged { .. } => "PasswordChanged",
+            AccessEvent::EmailChanged { .. } => "EmailChanged",
+            AccessEvent::HandleChanged { .. } => "HandleChanged",
             AccessEvent::SecondFactorEnabled { .. } => "SecondFactorEnabled",
             AccessEvent::SecondFactorDisabled { .. } => "SecondFactorDisabled",
             AccessEvent::AccountLocked { .. } => "AccountLocked",

@@ -25,6 +25,13 @@ pub enum Route {
     Transdermal,
 }
 
+impl Route {
+    /// Whether a dose by this route goes in at an injection site (IM and SubQ do).
+    pub fn takes_injection_site(self) -> bool {
+        matches!(self, Route::Im | Route::Subq)
+    }
+}
+
 /// Whether a compound is dosed by mass or in international units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

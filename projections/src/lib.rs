@@ -10,7 +10,8 @@
 //! - [`read`] holds the queries, always scoped by the owner's id.
 //! - [`cache`] keeps each person's dashboard sources in memory, kept fresh by the runner.
 //! - [`streams`] names the streams the API writes and the runner routes by.
-//! - [`identity`] computes blind indexes so an email is never stored.
+//! - [`identity`] computes blind indexes so an email is never stored; [`claims`] settles who
+//!   holds which one.
 //!
 //! Must not know HTTP or GraphQL, read the clock inside an apply, or write to the event log.
 
@@ -18,6 +19,7 @@
 
 mod apply;
 pub mod cache;
+pub mod claims;
 pub mod db;
 pub mod error;
 pub mod identity;

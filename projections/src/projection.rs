@@ -82,7 +82,7 @@ impl Projection {
     /// The tables this projection owns. Each has a `user_id` column.
     pub(crate) fn tables(self) -> &'static [&'static str] {
         match self {
-            Projection::Accounts => &["accounts"],
+            Projection::Accounts => &["accounts", "ai_consent_changes"],
             Projection::Credentials => &["credentials"],
             Projection::Protocols => &["protocols", "protocol_versions", "protocol_status_changes"],
             Projection::Doses => &["doses"],

@@ -17,7 +17,10 @@ mod subject;
 pub use access::{
     AccessEntry, AccountMetadata, SignInFacts, access_events, access_log, account_metadata, sign_in_facts,
 };
-pub use accounts::{AccountView, account, claim_owner, password_hash, pending_erasures};
+pub use accounts::{
+    AccountView, ClaimHolder, ConsentChange, account, ai_consent_changes, claim_owner, email_index_of, password_hash,
+    pending_erasures,
+};
 pub use bloodwork::{MarkerPoint, PanelView, latest_panel, marker_series, panel, panels};
 pub use doses::{DoseView, dose, dose_log_state, doses};
 pub use health::{HealthLogView, health_log, health_logs, latest_vitals};

@@ -179,6 +179,30 @@ impl Service {
         Ok(tokens)
     }
 
+    /// Checks the password of a signed-in person before a change that needs it again
+    /// (`changeEmail`). It is a sign-in attempt like the password step of `login`: a wrong
+    /// password counts toward the account's lockout, and while the account is locked even the
+    /// right one is refused, with the same answer.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` ("the password is wrong") for a wrong password or a locked account.
+    pub(crate) async fn reauthenticate(&self, user: Uuid, password: Zeroizing<String>) -> ApiResult<()> {
+        let now = OffsetDateTime::now_utc();
+        let key = ThrottleKey::Account(user);
+        let locked = lockout::locked(self.db(), &key, now).await?;
+        let stored = read::password_hash(self.db(), user).await?;
+        let verification = self
+            .passwords()
+            .verify(password, stored)
+            .await
+            .map_err(ApiError::internal)?;
+        if locked || !verification.matched {
+            self.count_failure(&key, now).await?;
+            return Err(ApiError::Unauthenticated("the password is wrong"));
+        }
+        Ok(())
+    }
+
     /// Runs `check` (a code check for `user`) under the account's lockout: refused unchecked
     /// while the account is locked, and a refusal counts as a failed sign-in.
     async fn under_lockout<T>(

@@ -1,18 +1,17 @@
-//! Mutations on the dose log, vitals and bloodwork: record, correct, retract.
+//! Mutations on vitals and bloodwork: record, correct, retract (the dose log's are in `doses`).
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use vigil_domain::bloodwork::{Bloodwork, BloodworkCommand, LabRange, ResultInput};
-use vigil_domain::dose::{DoseCommand, DoseLog};
 use vigil_domain::health::{HealthCommand, HealthLog as HealthAggregate, VitalReading};
-use vigil_domain::values::{DoseId, EntryId, ItemId, PanelId, ProtocolId};
+use vigil_domain::values::{EntryId, PanelId};
 use vigil_projections::{read, streams};
 
 use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
 use super::query::{Owner, owner, service};
-use super::types::{DoseOut, HealthLog, Panel};
+use super::types::{HealthLog, Panel};
 use crate::service::{ApiError, Service};
 
 #[derive(Default)]
@@ -59,12 +58,6 @@ pub struct VitalInput {
 }
 
 #[derive(SimpleObject)]
-pub struct DosePayload {
-    pub dose: DoseOut,
-    pub position: u64,
-}
-
-#[derive(SimpleObject)]
 pub struct HealthLogPayload {
     pub health_log: HealthLog,
     pub position: u64,
@@ -76,7 +69,7 @@ pub struct BloodworkPayload {
     pub position: u64,
 }
 
-fn when(field: &str, value: Option<String>, now: OffsetDateTime) -> GqlResult<OffsetDateTime> {
+pub(super) fn when(field: &str, value: Option<String>, now: OffsetDateTime) -> GqlResult<OffsetDateTime> {
     value
         .map(|v| inputs::instant(field, &v))
         .transpose()
@@ -138,17 +131,6 @@ fn results(input: Vec<LabResultInput>) -> GqlResult<Vec<ResultInput>> {
         .gql()
 }
 
-async fn dose_payload(svc: &Service, c: &Owner, id: Uuid, position: u64) -> GqlResult<DosePayload> {
-    let view = read::dose(svc.db(), &c.me, id).await.gql()?;
-    Ok(DosePayload {
-        dose: view
-            .map(DoseOut::from)
-            .ok_or(ApiError::ProjectionLag { position })
-            .gql()?,
-        position,
-    })
-}
-
 async fn health_payload(svc: &Service, c: &Owner, id: Uuid, position: u64) -> GqlResult<HealthLogPayload> {
     // A new current reading is among the cached latest vitals the runner just merged it into.
     let view = match svc.runner().cache().latest_reading(c.me.id(), id) {
@@ -175,12 +157,6 @@ async fn panel_payload(svc: &Service, c: &Owner, id: Uuid, position: u64) -> Gql
     })
 }
 
-async fn run_doses(svc: &Service, c: &Owner, command: impl Fn() -> DoseCommand) -> GqlResult<u64> {
-    let stream = streams::doses(c.me.id());
-    let r = svc.execute::<DoseLog>(&stream, c.me.id(), c.metadata(), |_| Ok(command()));
-    r.await.gql()
-}
-
 async fn run_health(svc: &Service, c: &Owner, command: impl Fn() -> HealthCommand) -> GqlResult<u64> {
     let stream = streams::health(c.me.id());
     let r = svc.execute::<HealthAggregate>(&stream, c.me.id(), c.metadata(), |_| Ok(command()));
@@ -195,151 +171,6 @@ async fn run_bloodwork(svc: &Service, c: &Owner, command: impl Fn() -> Bloodwork
 
 #[Object]
 impl LogMutations {
-    /// Logs a dose taken for an item of one of the caller's protocols. Amount, unit and route
-    /// default to the item's as of `takenAt`.
-    #[allow(clippy::too_many_arguments)]
-    async fn log_dose(
-        &self,
-        ctx: &Context<'_>,
-        protocol_id: String,
-        item_id: String,
-        #[graphql(desc = "RFC 3339 (default now); not in the future, not before 1900.")] taken_at: Option<String>,
-        #[graphql(desc = "At most 10 000 mg, 100 000 mcg, 1 000 000 IU or 100 mL per dose.")] amount: Option<String>,
-        unit: Option<String>,
-        route: Option<String>,
-        scheduled_for: Option<String>,
-        note: Option<String>,
-    ) -> GqlResult<DosePayload> {
-        let c = owner(ctx)?;
-        let svc = service(ctx)?;
-        let now = OffsetDateTime::now_utc();
-        let protocol = inputs::id("protocolId", &protocol_id).gql()?;
-        let item = ItemId::from_uuid(inputs::id("itemId", &item_id).gql()?);
-        let taken_at = when("takenAt", taken_at, now)?;
-        let state = read::protocol_state(svc.db(), &c.me, protocol).await.gql()?;
-        let state = found(state)?;
-        let spec = state
-            .item_at(item, taken_at.date())
-            .or_else(|| state.current().and_then(|v| v.items.iter().find(|i| i.item_id == item)))
-            .ok_or_else(|| ApiError::bad("itemId", "no such item in this protocol"))
-            .gql()?
-            .clone();
-        let dose = match (&amount, &unit) {
-            (Some(a), Some(u)) => inputs::dose("amount", a, "unit", u).gql()?,
-            (None, None) => spec.dose,
-            _ => return Err(ApiError::bad("amount", "give both amount and unit, or neither")).gql(),
-        };
-        let route = route
-            .map(|r| inputs::route("route", &r))
-            .transpose()
-            .gql()?
-            .unwrap_or(spec.route);
-        let scheduled_for = scheduled_for
-            .map(|s| inputs::instant("scheduledFor", &s))
-            .transpose()
-            .gql()?;
-        let note = inputs::text("note", note, 1000).gql()?;
-        let id = c.new_id("dose");
-        let position = run_doses(svc, &c, || DoseCommand::LogDoseTaken {
-            dose_id: DoseId::from_uuid(id),
-            protocol_id: ProtocolId::from_uuid(protocol),
-            item_id: item,
-            compound: spec.compound.clone(),
-            dose,
-            route,
-            site: None,
-            taken_at,
-            scheduled_for,
-            note: note.clone(),
-            recorded_at: now,
-        })
-        .await?;
-        dose_payload(svc, &c, id, position).await
-    }
-
-    /// Records a scheduled dose as skipped.
-    async fn skip_dose(
-        &self,
-        ctx: &Context<'_>,
-        protocol_id: String,
-        item_id: String,
-        scheduled_for: String,
-        reason: Option<String>,
-    ) -> GqlResult<DosePayload> {
-        let c = owner(ctx)?;
-        let svc = service(ctx)?;
-        let protocol = inputs::id("protocolId", &protocol_id).gql()?;
-        found(read::protocol_state(svc.db(), &c.me, protocol).await.gql()?)?;
-        let item = ItemId::from_uuid(inputs::id("itemId", &item_id).gql()?);
-        let scheduled_for = inputs::instant("scheduledFor", &scheduled_for).gql()?;
-        let reason = inputs::text("reason", reason, 500).gql()?;
-        let now = OffsetDateTime::now_utc();
-        let id = c.new_id("dose");
-        let position = run_doses(svc, &c, || DoseCommand::LogDoseSkipped {
-            dose_id: DoseId::from_uuid(id),
-            protocol_id: ProtocolId::from_uuid(protocol),
-            item_id: item,
-            scheduled_for,
-            reason: reason.clone(),
-            recorded_at: now,
-        })
-        .await?;
-        dose_payload(svc, &c, id, position).await
-    }
-
-    /// Corrects a taken dose's amount and time.
-    #[allow(clippy::too_many_arguments)]
-    async fn correct_dose(
-        &self,
-        ctx: &Context<'_>,
-        id: String,
-        #[graphql(desc = "At most 10 000 mg, 100 000 mcg, 1 000 000 IU or 100 mL per dose.")] amount: String,
-        unit: String,
-        route: String,
-        #[graphql(desc = "RFC 3339; not in the future, not before 1900.")] taken_at: String,
-        reason: Option<String>,
-    ) -> GqlResult<DosePayload> {
-        let c = owner(ctx)?;
-        let svc = service(ctx)?;
-        let id = inputs::id("id", &id).gql()?;
-        let current = read::dose(svc.db(), &c.me, id).await.gql()?;
-        let current = found(current)?;
-        let dose = inputs::dose("amount", &amount, "unit", &unit).gql()?;
-        let route = inputs::route("route", &route).gql()?;
-        let taken_at = inputs::instant("takenAt", &taken_at).gql()?;
-        let reason = inputs::text("reason", reason, 500).gql()?;
-        let now = OffsetDateTime::now_utc();
-        let position = run_doses(svc, &c, || DoseCommand::CorrectDose {
-            dose_id: DoseId::from_uuid(id),
-            dose,
-            route,
-            site: None,
-            taken_at,
-            scheduled_for: current.entry.scheduled_for,
-            reason: reason.clone(),
-            corrected_at: now,
-        })
-        .await?;
-        dose_payload(svc, &c, id, position).await
-    }
-
-    /// Withdraws a dose entry.
-    async fn retract_dose(&self, ctx: &Context<'_>, id: String, reason: Option<String>) -> GqlResult<DosePayload> {
-        let c = owner(ctx)?;
-        let svc = service(ctx)?;
-        let id = inputs::id("id", &id).gql()?;
-        found(read::dose(svc.db(), &c.me, id).await.gql()?)?;
-        let reason = inputs::text("reason", reason, 500).gql()?;
-        let now = OffsetDateTime::now_utc();
-        let position = run_doses(svc, &c, || DoseCommand::RetractDose {
-            dose_id: DoseId::from_uuid(id),
-            reason: reason.clone(),
-            retracted_at: now,
-        })
-        .await?;
-        dose_payload(svc, &c, id, position).await
-    }
-
     /// Records a vital sign.
     async fn record_health_log(&self, ctx: &Context<'_>, input: VitalInput) -> GqlResult<HealthLogPayload> {
         let c = owner(ctx)?;

@@ -6,6 +6,7 @@ use vigil_domain::account::Settings;
 use vigil_projections::read;
 use zeroize::Zeroizing;
 
+use super::doses::DoseMutations;
 use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
 use super::logs::LogMutations;
@@ -27,9 +28,11 @@ pub struct MutationRoot(
     SignInMutations,
     StaffMutations,
     RecordMutations,
+    DoseMutations,
     LogMutations,
     super::maintenance::MaintenanceMutations,
     super::erasure::ErasureMutations,
+    super::privacy::PrivacyMutations,
 );
 
 #[derive(Default)]
@@ -171,7 +174,7 @@ impl AuthMutations {
     }
 }
 
-async fn me_payload(ctx: &Context<'_>, user: uuid::Uuid, position: u64) -> GqlResult<MePayload> {
+pub(super) async fn me_payload(ctx: &Context<'_>, user: uuid::Uuid, position: u64) -> GqlResult<MePayload> {
     let account = found(read::account(service(ctx)?.db(), user).await.gql()?)?;
     Ok(MePayload {
         me: Me::from(account),

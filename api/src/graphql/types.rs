@@ -29,6 +29,7 @@ pub fn connection<V, T: OutputType>(
 pub type Conn<T> = Connection<String, T, EmptyFields, EmptyFields>;
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Me {
     pub id: String,
     pub handle: String,
@@ -172,6 +173,8 @@ pub struct DoseOut {
     pub amount: Option<String>,
     pub unit: Option<String>,
     pub route: Option<String>,
+    /// Where an IM or SubQ dose went, if recorded.
+    pub site: Option<super::site::InjectionSiteOut>,
     pub taken_at: Option<String>,
     pub scheduled_for: Option<String>,
     pub note: Option<String>,
@@ -181,16 +184,21 @@ pub struct DoseOut {
 
 impl From<DoseView> for DoseOut {
     fn from(d: DoseView) -> Self {
-        let (amount, unit, route, taken_at) = match &d.entry.outcome {
+        let (amount, unit, route, site, taken_at) = match &d.entry.outcome {
             DoseOutcome::Taken {
-                dose, route, taken_at, ..
+                dose,
+                route,
+                site,
+                taken_at,
+                ..
             } => (
                 Some(dose.amount.to_string()),
                 Some(dose.unit.symbol().to_owned()),
                 Some(name_of(route)),
+                site.map(Into::into),
                 Some(rfc3339(*taken_at)),
             ),
-            DoseOutcome::Skipped => (None, None, None, None),
+            DoseOutcome::Skipped => (None, None, None, None, None),
         };
         DoseOut {
             id: d.dose_id.to_string(),
@@ -201,6 +209,7 @@ impl From<DoseView> for DoseOut {
             amount,
             unit,
             route,
+            site,
             taken_at,
             scheduled_for: d.entry.scheduled_for.map(rfc3339),
             note: d.note,

@@ -21,7 +21,8 @@ use super::Limiter;
 use super::operation;
 use crate::service::{ApiError, Caller, Service};
 
-/// Mutations that run while the service is read-only.
+/// Mutations that run while the service is read-only. Nothing that changes a person's
+/// account or data is here: `changeEmail` tries a password as sign-in does, but it is a write.
 pub const WHILE_READ_ONLY: &[&str] = &[
     "login",
     "completeLogin",
@@ -33,12 +34,14 @@ pub const WHILE_READ_ONLY: &[&str] = &[
 ];
 /// Root fields that are sign-in attempts (a password or a second factor is tried). Those run
 /// with a session (a password asked again) also count against the person, so a stolen access
-/// token cannot guess its way to erasing or taking over the account.
+/// token cannot guess its way to erasing or taking over the account; `changeEmail`'s
+/// `CONFLICT` for a taken address also says an account holds it.
 pub const SIGN_IN: &[&str] = &[
     "login",
     "completeLogin",
     "confirmTotpEnrolment",
     "changePassword",
+    "changeEmail",
     "deleteMyAccount",
 ];
 /// Aliased fields one document may hold (each alias runs its field once more).
@@ -177,11 +180,29 @@ pub async fn admit(
     if let Some(caller) = who.caller {
         keys.push((format!("person:{}", index.person(&caller.user)), attempts));
     }
-    for email in login_emails(request) {
-        let key = match EmailAddress::parse(&email) {
+    let mut accounts: Vec<String> = login_emails(request)
+        .into_iter()
+        .map(|email| match EmailAddress::parse(&email) {
             Ok(email) => format!("account:{}", index.email(&email)),
             Err(_) => "account:malformed".to_owned(),
-        };
+        })
+        .collect();
+    // A password tried by `changeEmail` is counted on the signed-in person's account, in the
+    // same bucket as `login` with their address (they share the account's guesses).
+    let changes = operation.root_fields.iter().filter(|f| *f == "changeEmail").count();
+    if changes > 0
+        && let Some(caller) = who.caller
+    {
+        match vigil_projections::read::email_index_of(service.db(), caller.user).await {
+            Ok(Some(own)) => accounts.extend(std::iter::repeat_n(format!("account:{own}"), changes)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %ApiError::from(e), "cannot check the sign-in limit; refusing");
+                return Err(Refusal::limited("sign-in attempts (the limit cannot be checked)", 5));
+            }
+        }
+    }
+    for key in accounts {
         match keys.iter_mut().find(|(k, _)| *k == key) {
             Some((_, n)) => *n += 1,
             None => keys.push((key, 1)),

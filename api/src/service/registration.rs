@@ -5,7 +5,8 @@
 //!
 //! The email exists only inside the person's sealed `AccountRegistered` event and as a keyed
 //! blind index in `identity_claims`, reserved before anything is appended so two
-//! registrations cannot both win.
+//! registrations cannot both win (`claims`); the projection settles the reservation when it
+//! applies the registration.
 
 use std::time::Duration;
 
@@ -17,15 +18,13 @@ use vigil_domain::credentials::{Credentials, CredentialsCommand, PasswordSetReas
 use vigil_domain::values::{EmailAddress, Handle, UserId};
 use vigil_eventstore::Metadata;
 use vigil_projections::read;
-use vigil_projections::read::micros;
 use vigil_projections::streams;
 use zeroize::Zeroizing;
 
+use super::claims::{CLAIM_DEADLINE, ClaimKind};
 use super::{ApiError, ApiResult, Service};
 use crate::auth::check_password_policy;
 
-/// A claim with no account behind it after this long was left by a failed registration.
-const STALE_CLAIM_MICROS: i64 = 10 * 60 * 1_000_000;
 /// The claim's refusal inside `create_account` (never answered to a registration).
 const EMAIL_TAKEN: &str = "this email cannot be registered";
 /// No registration answers sooner than this after it arrived, whichever way it went. The
@@ -60,19 +59,19 @@ impl Service {
         let now = OffsetDateTime::now_utc();
         let index = self.index().email(&parsed);
         let owner = match read::claim_owner(self.db(), "email", &index).await? {
-            // A claim with an account behind it; one without is a failed registration's,
-            // which `create_account` takes over once it is stale.
-            Some((owner, _)) if read::account(self.db(), owner).await?.is_some() => owner,
+            // A claim an account holds; any other (a failed registration's or change's, or one
+            // under way) is for `create_account`, which takes it over once it is abandoned.
+            Some(holder) if holder.settled && read::account(self.db(), holder.user).await?.is_some() => holder.user,
             _ => match self
                 .create_account(email, password.clone(), handle.clone(), Role::User, now)
                 .await
             {
                 Err(ApiError::Conflict(message)) if message == EMAIL_TAKEN => {
                     // Claimed by a registration running at the same moment.
-                    let Some((owner, _)) = read::claim_owner(self.db(), "email", &index).await? else {
+                    let Some(holder) = read::claim_owner(self.db(), "email", &index).await? else {
                         return Err(ApiError::Conflict(message));
                     };
-                    owner
+                    holder.user
                 }
                 other => return other.map(|_| ()),
             },
@@ -108,14 +107,22 @@ impl Service {
         let email = EmailAddress::parse(email).map_err(|e| ApiError::bad("email", e))?;
         let user = Uuid::now_v7();
         let email_index = self.index().email(&email);
-        self.claim("email", &email_index, user, now, EMAIL_TAKEN).await?;
-        let result = self.register_claimed(user, &email, password, handle, role, now).await;
-        if result.is_err() {
+        // A reservation is good for `CLAIM_DEADLINE` from here (see `claims`).
+        let deadline = tokio::time::Instant::now() + CLAIM_DEADLINE;
+        self.claim(ClaimKind::Email, &email_index, user, now, EMAIL_TAKEN)
+            .await?;
+        let result = self
+            .register_claimed(user, &email, password, handle, role, now, deadline)
+            .await;
+        // A lag means the registration is in the log: its claims stay (the projection settles
+        // them). Any other failure wrote no account, and its reservations go.
+        if result.is_err() && !matches!(result, Err(ApiError::ProjectionLag { .. })) {
             self.release_claims(user).await;
         }
         result.map(|position| (user, position))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn register_claimed(
         &self,
         user: Uuid,
@@ -124,6 +131,7 @@ impl Service {
         handle: Option<String>,
         role: Role,
         now: OffsetDateTime,
+        deadline: tokio::time::Instant,
     ) -> ApiResult<u64> {
         // Decide first (pure) to learn the handle, generated or typed, and claim it.
         let mut chosen = None;
@@ -146,7 +154,10 @@ impl Service {
                 return Err(ApiError::internal(anyhow::anyhow!("registration produced no handle")));
             };
             let index = self.index().handle(h.as_str());
-            match self.claim("handle", &index, user, now, "this handle is taken").await {
+            match self
+                .claim(ClaimKind::Handle, &index, user, now, "this handle is taken")
+                .await
+            {
                 Ok(()) => {
                     chosen = Some(command);
                     break;
@@ -169,59 +180,13 @@ impl Service {
             })
         })
         .await?;
-        self.execute::<Account>(&streams::account(user), user, metadata, |_| Ok(command.clone()))
-            .await
-    }
-
-    /// Reserves a blind index for `user`; a stale reservation of a failed registration is
-    /// taken over.
-    async fn claim(&self, kind: &str, index: &str, user: Uuid, now: OffsetDateTime, taken: &str) -> ApiResult<()> {
-        let db = self.db();
-        let inserted = sqlx::query(
-            "insert into identity_claims (kind, claim, user_id, claimed_at) values ($1, $2, $3, $4) \
-             on conflict (kind, claim) do nothing",
-        )
-        .bind(kind.to_owned())
-        .bind(index.to_owned())
-        .bind(user.to_string())
-        .bind(micros(now))
-        .execute(db.pool())
-        .await
-        .map_err(ApiError::internal)?;
-        if inserted.rows_affected() == 1 {
-            return Ok(());
-        }
-        let Some((owner, claimed_at)) = read::claim_owner(db, kind, index).await? else {
-            return Err(ApiError::Conflict(taken.into()));
-        };
-        let abandoned = read::account(db, owner).await?.is_none() && micros(now) - claimed_at > STALE_CLAIM_MICROS;
-        if abandoned {
-            let moved = sqlx::query(
-                "update identity_claims set user_id = $3, claimed_at = $4 where kind = $1 and claim = $2 and user_id = $5",
-            )
-            .bind(kind.to_owned())
-            .bind(index.to_owned())
-            .bind(user.to_string())
-            .bind(micros(now))
-            .bind(owner.to_string())
-            .execute(db.pool())
-            .await
-            .map_err(ApiError::internal)?;
-            if moved.rows_affected() == 1 {
-                return Ok(());
+        self.execute::<Account>(&streams::account(user), user, metadata, |_| {
+            if tokio::time::Instant::now() > deadline {
+                return Err(ApiError::Conflict("the registration took too long; try again".into()));
             }
-        }
-        Err(ApiError::Conflict(taken.into()))
-    }
-
-    async fn release_claims(&self, user: Uuid) {
-        let released = sqlx::query("delete from identity_claims where user_id = $1")
-            .bind(user.to_string())
-            .execute(self.db().pool())
-            .await;
-        if let Err(e) = released {
-            tracing::warn!(error = %e, "could not release the claims of a failed registration");
-        }
+            Ok(command.clone())
+        })
+        .await
     }
 }
 

@@ -43,6 +43,9 @@ fn attempts(person: &str, person_handle: &str) -> Vec<(&'static str, String, Val
         "mutation { recordBloodwork(drawnAt: \"x\", results: []) { position } }".to_owned(),
         "mutation { correctBloodwork(id: \"x\", drawnAt: \"x\", results: []) { position } }".to_owned(),
         "mutation { retractBloodwork(id: \"x\") { position } }".to_owned(),
+        // Staff hold no data to process: no consent to give, none to read.
+        "mutation { setAiProcessingConsent(consent: true) { position } }".to_owned(),
+        "{ me { aiProcessingConsent { given } } }".to_owned(),
     ]
     .into_iter()
     .map(|document| ("health", document, json!({})))

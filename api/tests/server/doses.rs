@@ -2,8 +2,9 @@
 //! retracted, each visible in `doses` and counted by `adherence` as the domain's policy says
 //! (two hours' grace, a skip names its slot, a retracted dose leaves its slot missed); and
 //! `estimatedLevels` drawing a curve from the doses: nothing before the first, a rise after
-//! each, a decay after the last. What the rules refuse is `CONFLICT`; someone else's protocol
-//! is `NOT_FOUND`; bad ranges name their argument.
+//! each, a decay after the last; injection sites logged, corrected and read back. What the
+//! rules refuse is `CONFLICT`; someone else's protocol is `NOT_FOUND`; bad ranges and sites
+//! name their argument.
 
 use serde_json::{Value, json};
 
@@ -275,6 +276,59 @@ async fn levels(backend: Backend) {
     server.stop();
 }
 
+const LOG_AT: &str = "mutation($p: String!, $i: String!, $s: InjectionSiteInput) { logDose(protocolId: $p, itemId: $i, takenAt: \"2026-03-01T21:10:00Z\", site: $s) { dose { id route site { area side } } } }";
+const CORRECT_AT: &str = "mutation($id: String!, $r: String!, $s: InjectionSiteInput) { correctDose(id: $id, amount: \"125\", unit: \"mg\", route: $r, takenAt: \"2026-03-01T21:10:00Z\", site: $s) { dose { route site { area side } } } }";
+const CORRECT_KEEP: &str = "mutation($id: String!, $r: String!) { correctDose(id: $id, amount: \"120\", unit: \"mg\", route: $r, takenAt: \"2026-03-01T21:10:00Z\") { dose { amount route site { area side } } } }";
+
+/// A dose's injection site goes in through `logDose` and `correctDose` and comes back in
+/// `doses`; what the rules refuse names `site` (or `site.area`, `site.side`).
+async fn sites(backend: Backend) {
+    let server = Server::start(&backend);
+    let (client, _, _) = register(&server, "sites@example.org").await;
+    let (protocol, te, ai) = start_protocol(&client, "Sites").await;
+    let glute = json!({ "area": "glute", "side": "left" });
+    let logged = client.ok(LOG_AT, json!({ "p": protocol, "i": te, "s": glute })).await;
+    let dose = &logged["logDose"]["dose"];
+    assert_eq!(dose["site"], glute, "{logged}");
+    let id = dose["id"].as_str().unwrap().to_owned();
+    let listed = client
+        .ok("{ doses { edges { node { id site { area side } } } } }", json!({}))
+        .await;
+    assert_eq!(listed["doses"]["edges"][0]["node"]["site"], glute, "{listed}");
+
+    // Refusals name the field: an oral dose takes no site, an unknown area or side is named.
+    for (vars, field) in [
+        (json!({ "p": protocol, "i": ai, "s": { "area": "glute" } }), "site"),
+        (json!({ "p": protocol, "i": te, "s": { "area": "elbow" } }), "site.area"),
+        (
+            json!({ "p": protocol, "i": te, "s": { "area": "quad", "side": "middle" } }),
+            "site.side",
+        ),
+    ] {
+        let body = client.raw(LOG_AT, vars).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+    }
+
+    // A correction moves the site; one that leaves it out keeps it; null removes it; a route
+    // that takes none drops it; a site on an oral correction is refused naming `site`.
+    let delt = json!({ "area": "deltoid", "side": "right" });
+    let moved = client.ok(CORRECT_AT, json!({ "id": id, "r": "im", "s": delt })).await;
+    assert_eq!(moved["correctDose"]["dose"]["site"], delt, "{moved}");
+    let kept = client.ok(CORRECT_KEEP, json!({ "id": id, "r": "subq" })).await;
+    assert_eq!(kept["correctDose"]["dose"]["site"], delt, "{kept}");
+    let cleared = client.ok(CORRECT_AT, json!({ "id": id, "r": "im", "s": null })).await;
+    assert_eq!(cleared["correctDose"]["dose"]["site"], Value::Null, "{cleared}");
+    client.ok(CORRECT_AT, json!({ "id": id, "r": "im", "s": delt })).await;
+    let oral = client.ok(CORRECT_KEEP, json!({ "id": id, "r": "oral" })).await;
+    assert_eq!(oral["correctDose"]["dose"]["site"], Value::Null, "{oral}");
+    let refused = client
+        .raw(CORRECT_AT, json!({ "id": id, "r": "oral", "s": delt }))
+        .await;
+    assert_eq!(refused["errors"][0]["extensions"]["field"], "site", "{refused}");
+    server.stop();
+}
+
 #[tokio::test]
 async fn doses_are_skipped_corrected_and_retracted_and_adherence_counts_them_on_sqlite() {
     let (_tmp, dir) = sqlite_dir();
@@ -301,4 +355,18 @@ async fn estimated_levels_follow_the_doses_on_postgres() {
         return;
     };
     levels(Backend::Postgres(url)).await;
+}
+
+#[tokio::test]
+async fn injection_sites_go_in_and_come_back_on_sqlite() {
+    let (_tmp, dir) = sqlite_dir();
+    sites(Backend::Sqlite(dir)).await;
+}
+
+#[tokio::test]
+async fn injection_sites_go_in_and_come_back_on_postgres() {
+    let Some(url) = vigil_tests::fresh_pg_database().await else {
+        return;
+    };
+    sites(Backend::Postgres(url)).await;
 }

@@ -22,6 +22,7 @@ mod maintenance;
 mod pagination;
 mod protocols;
 mod records;
+mod rectification;
 mod resources;
 mod revocation;
 mod scenario;

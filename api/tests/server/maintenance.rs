@@ -124,6 +124,14 @@ async fn switch_across(backend: &Backend, a: &Server, b: &Server, label: &str) {
         (503, &json!("READ_ONLY")),
         "{body}"
     );
+    // Moving an email checks a password as sign-in does, but it is a write: refused whole.
+    let moved = on_a
+        .raw(
+            "mutation { changeEmail(newEmail: \"fay.elsewhere@example.org\", password: \"violet-lantern-orbit-42\") { position } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(moved["errors"][0]["extensions"]["code"], "READ_ONLY", "{moved}");
 
     // Off from the command line (a third process): both accept writes again.
     let out = cli(backend, &["maintenance", "read-only", "off"]);

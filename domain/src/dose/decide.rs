@@ -147,7 +147,7 @@ fn check_dose(
             compound: key.info().name,
         });
     }
-    if site.is_some() && !matches!(route, Route::Im | Route::Subq) {
+    if site.is_some() && !route.takes_injection_site() {
         return Err(DoseLogError::SiteNotApplicable);
     }
     Ok(ActiveAmount { amount, unit })

@@ -84,6 +84,8 @@ pub(super) async fn apply_access(ctx: Ctx<'_>, position: u64, event: AccessEvent
         | AccessEvent::RegistrationAttempted { .. }
         | AccessEvent::RefreshTokenReuseDetected { .. }
         | AccessEvent::PasswordChanged { .. }
+        | AccessEvent::EmailChanged { .. }
+        | AccessEvent::HandleChanged { .. }
         | AccessEvent::SecondFactorEnabled { .. }
         | AccessEvent::SecondFactorDisabled { .. } => Row::default(),
     };

@@ -1,5 +1,8 @@
-//! Accounts and credentials: the profile (never the email) and the password hash, plus the
-//! identity claims a rebuild must restore when the read database was lost.
+//! Accounts and credentials: the profile (never the email), the AI-processing consent and its
+//! history, the password hash, and the settling of identity claims (see `crate::claims`: the
+//! api reserved them before appending; applying the event makes them the account's, also
+//! after a crash between the api's append and its own settle, or when the read database was
+//! lost).
 //! Must not store an email address: only its blind index, inside `identity_claims`.
 
 use vigil_domain::account::AccountEvent;
@@ -17,11 +20,14 @@ static ACCOUNTS: Insert = Insert::new(
     "on conflict (user_id) do nothing",
 );
 
-static CLAIMS: Insert = Insert::new(
-    "identity_claims",
-    "insert into identity_claims (kind, claim, user_id, claimed_at)",
+/// Identity claims are settled by statements of their own (`claims::settle`), never buffered.
+const CLAIMS: &str = "identity_claims";
+
+static CONSENTS: Insert = Insert::new(
+    "ai_consent_changes",
+    "insert into ai_consent_changes (user_id, seq, given, at)",
     "(?, ?, ?, ?)",
-    "on conflict (kind, claim) do nothing",
+    "on conflict (user_id, seq) do nothing",
 );
 
 pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<()> {
@@ -47,28 +53,27 @@ pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<(
                 ],
             )
             .await?;
-            claim(w, "email", ctx.index_key.email(&email), &ctx.user, at).await?;
-            claim(w, "handle", ctx.index_key.handle(handle.as_str()), &ctx.user, at).await?;
+            let version = ctx.stream_version;
+            claim(w, "email", &ctx.index_key.email(&email), &ctx.user, version, at).await?;
+            claim(
+                w,
+                "handle",
+                &ctx.index_key.handle(handle.as_str()),
+                &ctx.user,
+                version,
+                at,
+            )
+            .await?;
         }
-        AccountEvent::HandleChanged { from, to, changed_at } => {
+        AccountEvent::HandleChanged { to, changed_at, .. } => {
             let at = micros(changed_at);
             set(w, "handle", Value::Text(to.as_str().to_owned()), &ctx.user, at).await?;
-            sqlx::query("delete from identity_claims where kind = 'handle' and claim = $1 and user_id = $2")
-                .bind(ctx.index_key.handle(from.as_str()))
-                .bind(&ctx.user)
-                .execute(w.touch(CLAIMS.table).await?)
-                .await?;
-            claim(w, "handle", ctx.index_key.handle(to.as_str()), &ctx.user, at).await?;
+            let index = ctx.index_key.handle(to.as_str());
+            claim(w, "handle", &index, &ctx.user, ctx.stream_version, at).await?;
         }
         AccountEvent::EmailChanged { email, changed_at } => {
-            let at = micros(changed_at);
             let index = ctx.index_key.email(&email);
-            sqlx::query("delete from identity_claims where kind = 'email' and user_id = $1 and claim <> $2")
-                .bind(&ctx.user)
-                .bind(&index)
-                .execute(w.touch(CLAIMS.table).await?)
-                .await?;
-            claim(w, "email", index, &ctx.user, at).await?;
+            claim(w, "email", &index, &ctx.user, ctx.stream_version, micros(changed_at)).await?;
         }
         AccountEvent::RoleChanged { to, changed_at, .. } => {
             set(w, "role", Value::Text(name_of(&to)?), &ctx.user, micros(changed_at)).await?;
@@ -90,10 +95,10 @@ pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<(
             .await?;
         }
         AccountEvent::AiProcessingConsentGiven { at } => {
-            set(w, "ai_consent", Value::Int(1), &ctx.user, micros(at)).await?;
+            consent(w, &ctx.user, ctx.stream_version, true, micros(at)).await?;
         }
         AccountEvent::AiProcessingConsentWithdrawn { at } => {
-            set(w, "ai_consent", Value::Int(0), &ctx.user, micros(at)).await?;
+            consent(w, &ctx.user, ctx.stream_version, false, micros(at)).await?;
         }
         AccountEvent::BillingTierChanged { to, changed_at, .. } => {
             set(w, "tier", Value::Text(name_of(&to)?), &ctx.user, micros(changed_at)).await?;
@@ -140,9 +145,19 @@ async fn set(w: &mut Writer, column: &'static str, value: Value, user: &str, at:
     Ok(())
 }
 
-/// Restores a claim if it is missing. The API normally made it before appending; a claim held
-/// by someone else is left alone (the API refused that registration before it was written).
-async fn claim(w: &mut Writer, kind: &str, claim: String, user: &str, at: i64) -> Result<()> {
-    w.insert(&CLAIMS, [kind.into(), claim.into(), user.into(), at.into()])
+/// Settles a claim the event gives the account (see `crate::claims`). The api normally reserved
+/// it before appending and settled it after; a claim held by someone else is left alone, and
+/// then so are the account's older claims, so the account keeps the one it could sign in with.
+async fn claim(w: &mut Writer, kind: &str, claim: &str, user: &str, version: i64, at: i64) -> Result<()> {
+    let backend = w.backend();
+    crate::claims::settle(w.touch(CLAIMS).await?, backend, kind, claim, user, version, at).await
+}
+
+/// The consent now (on the account row) and one more line of its history, keyed by the
+/// event's version so a replay writes it once.
+async fn consent(w: &mut Writer, user: &str, version: i64, given: bool, at: i64) -> Result<()> {
+    let flag = i64::from(given);
+    set(w, "ai_consent", Value::Int(flag), user, at).await?;
+    w.insert(&CONSENTS, [user.into(), version.into(), flag.into(), at.into()])
         .await
 }

@@ -170,6 +170,11 @@ impl Writer {
         }
     }
 
+    /// The database it writes to (for the few statements whose SQL differs).
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// Queues one row of `insert`; writes the table's rows once they fill a statement.
     pub(crate) async fn insert<const N: usize>(&mut self, insert: &'static Insert, row: [Arg; N]) -> Result<()> {
         debug_assert_eq!(N, insert.arity, "row of {} does not match its template", insert.table);

@@ -191,7 +191,9 @@ pub struct SignInFacts {
 }
 
 /// The facts for the email blind index `email_index`; `unknown_key` is the lockout key to
-/// use when no account holds it.
+/// use when no account holds it. Only a settled claim counts (see `crate::claims`): an address
+/// an email change has reserved but not yet moved to signs nobody in, and the one it moved
+/// away from is gone, so either looks exactly like an unknown email, by the same one query.
 ///
 /// # Errors
 /// Database and decode errors.
@@ -199,7 +201,7 @@ pub async fn sign_in_facts(db: &ReadDb, email_index: &str, unknown_key: &str) ->
     let r = sqlx::query(
         "select c.user_id, p.password_hash, a.role, a.disabled, a.erasure_requested, t.locked_until, \
          coalesce(f.enabled, 0) as second_factor from (select 1 as one) d \
-         left join identity_claims c on c.kind = 'email' and c.claim = $1 \
+         left join identity_claims c on c.kind = 'email' and c.claim = $1 and c.event_version is not null \
          left join credentials p on p.user_id = c.user_id \
          left join accounts a on a.user_id = c.user_id \
          left join second_factors f on f.user_id = c.user_id \

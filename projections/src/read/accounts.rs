@@ -1,10 +1,12 @@
-//! Account profile, password hash and identity-claim lookups.
+//! Account profile, password hash, identity-claim lookups, and the history of a person's
+//! consent to AI processing (read with their proof, like their health data).
 
 use sqlx::Row;
 use uuid::Uuid;
 use vigil_domain::account::{BillingTier, Role, Settings};
 
-use super::{at, from_json, from_name, uuid};
+use super::subject::Scoped;
+use super::{Subject, at, from_json, from_name, uuid};
 use crate::db::ReadDb;
 use crate::error::Result;
 
@@ -85,21 +87,77 @@ pub async fn password_hash(db: &ReadDb, user: Uuid) -> Result<Option<String>> {
     )
 }
 
-/// Who holds a claim (`email`/`handle` blind index), and since when (µs).
+/// Who holds an identity claim, since when, and whether an event gave it to them yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimHolder {
+    /// The account.
+    pub user: Uuid,
+    /// When it was reserved (µs).
+    pub claimed_at: i64,
+    /// Whether an event of the account gave it to them (`false`: reserved ahead of its event,
+    /// see `crate::claims`).
+    pub settled: bool,
+}
+
+/// Who holds a claim (`email`/`handle` blind index).
 ///
 /// # Errors
 /// Database and decode errors.
-pub async fn claim_owner(db: &ReadDb, kind: &str, claim: &str) -> Result<Option<(Uuid, i64)>> {
-    let row = sqlx::query("select user_id, claimed_at from identity_claims where kind = $1 and claim = $2")
-        .bind(kind.to_owned())
-        .bind(claim.to_owned())
-        .fetch_optional(db.pool())
-        .await?;
+pub async fn claim_owner(db: &ReadDb, kind: &str, claim: &str) -> Result<Option<ClaimHolder>> {
+    let row =
+        sqlx::query("select user_id, claimed_at, event_version from identity_claims where kind = $1 and claim = $2")
+            .bind(kind.to_owned())
+            .bind(claim.to_owned())
+            .fetch_optional(db.pool())
+            .await?;
     row.map(|r| {
-        Ok((
-            uuid("user id", &r.try_get::<String, _>("user_id")?)?,
-            r.try_get("claimed_at")?,
-        ))
+        Ok(ClaimHolder {
+            user: uuid("user id", &r.try_get::<String, _>("user_id")?)?,
+            claimed_at: r.try_get("claimed_at")?,
+            settled: r.try_get::<Option<i64>, _>("event_version")?.is_some(),
+        })
     })
     .transpose()
+}
+
+/// The blind index of the email `user` signs in with (their settled claim), if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn email_index_of(db: &ReadDb, user: Uuid) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "select claim from identity_claims where kind = 'email' and user_id = $1 and event_version is not null \
+         order by event_version desc limit 1",
+    )
+    .bind(user.to_string())
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+/// One change of a person's consent to AI processing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsentChange {
+    /// Given (`true`) or withdrawn.
+    pub given: bool,
+    /// When.
+    pub at: time::OffsetDateTime,
+}
+
+/// Every change of the person's consent to AI processing, oldest first (empty: never given).
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn ai_consent_changes(db: &ReadDb, subject: &Subject) -> Result<Vec<ConsentChange>> {
+    let rows = sqlx::query("select given, at from ai_consent_changes where user_id = $1 order by seq")
+        .bind(subject.id().to_string())
+        .fetch_all_for(db, subject)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ConsentChange {
+                given: r.try_get::<i64, _>("given")? != 0,
+                at: at(r.try_get("at")?)?,
+            })
+        })
+        .collect()
 }

@@ -86,6 +86,9 @@ pub(crate) mod account {
     pub fn consent_given(user: Uuid) -> Event {
         account(user, AccountEvent::AiProcessingConsentGiven { at: at() })
     }
+    pub fn consent_withdrawn(user: Uuid) -> Event {
+        account(user, AccountEvent::AiProcessingConsentWithdrawn { at: at() })
+    }
     pub fn tier_changed(user: Uuid) -> Event {
         let e = AccountEvent::BillingTierChanged {
             from: BillingTier::Free,

@@ -14,8 +14,9 @@ use crate::runner::{ProjectionRunner, rebuild};
 use crate::{ReadDb, runner};
 
 /// Every read-model table with its key, in a fixed order (checkpoints hold the clock: left out).
-const TABLES: [(&str, &str); 10] = [
+const TABLES: [(&str, &str); 11] = [
     ("accounts", "user_id"),
+    ("ai_consent_changes", "user_id, seq"),
     ("credentials", "user_id"),
     ("identity_claims", "kind, claim"),
     ("protocols", "protocol_id"),
