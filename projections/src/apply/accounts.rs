@@ -101,7 +101,9 @@ pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<(
         AccountEvent::ErasureRequested { requested_at } => {
             set(w, "erasure_requested", Value::Int(1), &ctx.user, micros(requested_at)).await?;
         }
-        AccountEvent::ErasureCompleted { .. } => {}
+        AccountEvent::ErasureCompleted { .. }
+        | AccountEvent::ActiveOn { .. }
+        | AccountEvent::InactivityNoticeRecorded { .. } => {}
     }
     Ok(())
 }
