@@ -17,7 +17,9 @@ mod subject;
 pub use access::{
     AccessEntry, AccountMetadata, SignInFacts, access_events, access_log, account_metadata, sign_in_facts,
 };
-pub use accounts::{AccountView, account, claim_owner, password_hash, pending_erasures};
+pub use accounts::{
+    AccountView, InactiveAccount, account, claim_owner, inactive_accounts, password_hash, pending_erasures,
+};
 pub use bloodwork::{MarkerPoint, PanelView, latest_panel, marker_series, panel, panels};
 pub use doses::{DoseView, dose, dose_log_state, doses};
 pub use health::{HealthLogView, health_log, health_logs, latest_vitals};
@@ -44,6 +46,12 @@ fn at(micros: i64) -> Result<time::OffsetDateTime> {
 pub(crate) fn at_micros(micros: i64) -> Result<time::OffsetDateTime> {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
         .map_err(|e| ProjectionError::decode("timestamp", e))
+}
+
+/// A day as read models store it (ISO text).
+fn date(text: &str) -> Result<time::Date> {
+    time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|e| ProjectionError::decode("date", e))
 }
 
 fn uuid(what: &'static str, text: &str) -> Result<uuid::Uuid> {
