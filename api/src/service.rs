@@ -4,6 +4,7 @@
 //! and answers queries from read models. Must not know GraphQL or HTTP types.
 
 mod accounts;
+pub(crate) mod activity;
 mod dashboard;
 mod error;
 pub(crate) mod live;
@@ -12,7 +13,7 @@ mod rejections;
 pub(crate) mod sessions;
 mod states;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +45,7 @@ pub(crate) struct Committed {
     /// Position of the last event appended; the head when the command changed nothing.
     pub position: u64,
     /// Whether anything was appended.
-    appended: bool,
+    pub appended: bool,
 }
 
 /// Everything a request needs; cheap to clone.
@@ -64,6 +65,7 @@ struct Inner {
     maintenance: Arc<ReadOnlySwitch>,
     sockets: Arc<crate::limits::sockets::Connections>,
     states: Arc<states::AggregateStates>,
+    recorded: activity::Recorded,
     lag_timeout: Duration,
     gate: Gate,
     feed: crate::feed::Feed,
@@ -148,6 +150,7 @@ impl Service {
                 maintenance,
                 sockets: Arc::default(),
                 states,
+                recorded: activity::Recorded::default(),
                 lag_timeout,
                 gate,
             }),
@@ -219,7 +222,8 @@ impl Service {
     }
 
     /// Runs `command` (built from the current state) on an aggregate's stream sealed under
-    /// `subject`'s key, retrying on a concurrent write, then waits for the read models.
+    /// `subject`'s key, retrying on a concurrent write, then waits for the read models. A
+    /// person's write on their own data is their activity (see `activity`).
     /// Returns the position of the last event (the head position when the command changed
     /// nothing).
     ///
@@ -263,6 +267,9 @@ impl Service {
         A::Event: Serialize + DeserializeOwned,
         ApiError: From<A::Error>,
     {
+        if Self::own_write(&metadata, subject) {
+            self.touch(subject, time::OffsetDateTime::now_utc().date());
+        }
         if let Some(command_id) = metadata.command_id
             && let Some(position) = self.retried(command_id, stream).await?
         {

@@ -14,7 +14,8 @@ use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, ProjectionRunner, ReadDb, s
 use super::{ApiError, Service};
 use crate::auth::TokenKey;
 
-async fn service(dir: &std::path::Path) -> (EventStore, Service) {
+/// A service over a fresh SQLite store in `dir` (also used by other modules' tests).
+pub(crate) async fn service(dir: &std::path::Path) -> (EventStore, Service) {
     let location = Location::Sqlite(dir.to_path_buf());
     vigil_eventstore::migrate(&location).await.expect("migrate");
     let store = EventStore::open(StoreConfig::new(location.clone(), MasterKey::generate().expect("key")))
