@@ -11,8 +11,9 @@
 //! 3. the data key is shredded: the erasure ledger gets its entry (who asked is the entry's
 //!    actor, and so the reason: `user:<id>` for the person's own request, `system:cli` for an
 //!    operator, `system:inactivity` for an account nobody used for the inactivity period,
-//!    `system:resume` for an erasure finished after a crash), and every version of the key is
-//!    destroyed, so the person's events read as erased in every copy of the log;
+//!    `system:resume` for an erasure finished after a crash, whose first cause stays readable as
+//!    the actor of the account's `ErasureRequested` envelope, kept in clear), and every version
+//!    of the key is destroyed, so the person's events read as erased in every copy of the log;
 //! 4. the read models apply the ledger entry: the person's rows, sessions, refresh tokens and
 //!    identity claims (the email's blind index: the address can register again) are deleted,
 //!    and every server's caches forget them as their projections pass the entry.
