@@ -54,6 +54,9 @@ pub enum Command {
     /// answers READ_ONLY; reads, subscriptions and sign-in keep working.
     #[command(subcommand)]
     Maintenance(MaintenanceCommand),
+    /// People's accounts as a whole: the inactivity check.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
     /// Print the GraphQL schema (SDL), as committed in api/schema.graphql.
     Schema,
 }
@@ -82,6 +85,57 @@ pub enum MaintenanceCommand {
     },
     /// Whether read-only mode is on, since when, by whom and why.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Run the inactivity check once, now (servers run it every hour, one at a time): a
+    /// user account nobody used for the period gets a notice 30 days before, and is erased
+    /// (ledger actor `system:inactivity`) once the day its notice named has come. Staff
+    /// accounts are never erased for inactivity.
+    EraseInactive(EraseInactiveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EraseInactiveArgs {
+    /// The day to judge by (YYYY-MM-DD, UTC); today when omitted. A later day does now what
+    /// the check would do on that day, notices and erasures included.
+    #[arg(long, value_parser = day)]
+    pub today: Option<time::Date>,
+    #[command(flatten)]
+    pub inactivity: InactivityArgs,
+}
+
+/// The inactivity period, shared by `serve` and `accounts erase-inactive`.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct InactivityArgs {
+    /// Erase user accounts nobody used (signed in, refreshed a session or wrote anything) for
+    /// this many days, each after a notice 30 days before.
+    #[arg(long, default_value_t = crate::erasure::inactivity::DEFAULT_DAYS, env = "VIGIL_ERASE_INACTIVE_AFTER",
+          value_parser = clap::value_parser!(u32).range(31..=36_500))]
+    pub erase_inactive_after: u32,
+}
+
+impl InactivityArgs {
+    /// The policy these flags describe.
+    ///
+    /// # Errors
+    /// A period outside the domain's bounds (clap's range already refuses it).
+    pub fn policy(self) -> anyhow::Result<vigil_domain::account::InactivityPolicy> {
+        vigil_domain::account::InactivityPolicy::after_days(self.erase_inactive_after).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--erase-inactive-after must be {} to {} days",
+                vigil_domain::account::InactivityPolicy::MIN_DAYS,
+                vigil_domain::account::InactivityPolicy::MAX_DAYS
+            )
+        })
+    }
+}
+
+/// A day written `YYYY-MM-DD`.
+fn day(text: &str) -> Result<time::Date, String> {
+    time::Date::parse(text.trim(), time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|e| format!("{text:?}: expected a day as YYYY-MM-DD ({e})"))
 }
 
 #[derive(Debug, Subcommand)]

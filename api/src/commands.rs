@@ -1,6 +1,7 @@
 //! Runs each CLI command against the store. Opening the store (location, master key, pending
 //! dev-key rotation) happens here once for every command.
 
+mod accounts;
 mod events;
 mod keys;
 mod maintenance;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Projections(cmd) => projections::run(&cli.store, cmd).await,
         Command::Staff(cmd) => staff::run(&cli.store, cmd).await,
         Command::Maintenance(cmd) => maintenance::run(&cli.store, cmd).await,
+        Command::Accounts(cmd) => accounts::run(&cli.store, cmd).await,
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(ExitCode::SUCCESS)

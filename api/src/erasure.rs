@@ -1,6 +1,6 @@
 //! Erasing a person: one flow for every cause (the person's own `deleteMyAccount`, an
-//! operator's `vigil keys shred`, a resumed erasure after a crash), so each gets the same
-//! guarantees.
+//! operator's `vigil keys shred`, the inactivity check, a resumed erasure after a crash), so
+//! each gets the same guarantees.
 //!
 //! Steps, each safe to repeat, in an order where a crash between any two leaves either a
 //! person untouched but signed out, or one who cannot sign in and whose erasure finishes at the
@@ -9,21 +9,30 @@
 //! 2. the request is recorded on the account (`ErasureRequested`): from here sign-in answers as
 //!    for an unknown account, and `resume` will find the person;
 //! 3. the data key is shredded: the erasure ledger gets its entry (who asked is the entry's
-//!    actor: `user:<id>`, `system:cli`, `system:resume`), and every version of the key is
-//!    destroyed, so the person's events read as erased in every copy of the log;
+//!    actor, and so the reason: `user:<id>` for the person's own request, `system:cli` for an
+//!    operator, `system:inactivity` for an account nobody used for the inactivity period,
+//!    `system:resume` for an erasure finished after a crash, whose first cause stays readable as
+//!    the actor of the account's `ErasureRequested` envelope, kept in clear), and every version
+//!    of the key is destroyed, so the person's events read as erased in every copy of the log;
 //! 4. the read models apply the ledger entry: the person's rows, sessions, refresh tokens and
 //!    identity claims (the email's blind index: the address can register again) are deleted,
 //!    and every server's caches forget them as their projections pass the entry.
+//!
+//! For inactivity the request of step 2 is the domain's `RequestErasureForInactivity`, which
+//! refuses a person who used the account since their notice, atomically with its append; the
+//! same rule is checked once before step 1, so such a person is not even signed out.
 //!
 //! Owns: the order of those steps and the receipt. Must not: decide who may erase whom (the
 //! caller proves it: the person re-authenticated, or an operator holds the keys), or keep
 //! anything about the person (the receipt names the ledger position, not the person's data).
 
+pub mod inactivity;
 pub mod resume;
 
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
-use vigil_domain::account::{Account, AccountCommand};
+use vigil_domain::account::{Account, AccountCommand, InactivityPolicy};
+use vigil_domain::aggregate::Aggregate;
 use vigil_eventstore::Metadata;
 use vigil_projections::{read, streams};
 use zeroize::Zeroizing;
@@ -40,6 +49,14 @@ pub enum Cause {
     Operator,
     /// A server finishing an erasure that a crash interrupted.
     Resumed,
+    /// The inactivity check (`inactivity`): nobody used the account for the policy's period
+    /// as of `on`, and a notice named `on` or an earlier day.
+    Inactivity {
+        /// The period in force.
+        policy: InactivityPolicy,
+        /// Today, as the check reads it.
+        on: Date,
+    },
 }
 
 impl Cause {
@@ -48,6 +65,19 @@ impl Cause {
             Cause::Requested => format!("user:{person}"),
             Cause::Operator => "system:cli".to_owned(),
             Cause::Resumed => "system:resume".to_owned(),
+            Cause::Inactivity { .. } => inactivity::ACTOR.to_owned(),
+        }
+    }
+
+    /// The request recorded on the account (step 2).
+    fn request(self, now: OffsetDateTime) -> AccountCommand {
+        match self {
+            Cause::Inactivity { policy, on } => AccountCommand::RequestErasureForInactivity {
+                policy,
+                on,
+                requested_at: now,
+            },
+            _ => AccountCommand::RequestErasure { requested_at: now },
         }
     }
 }
@@ -107,23 +137,27 @@ impl Service {
     ///
     /// # Errors
     /// `NOT_FOUND` for someone who never had an account when the person asked (an operator may
-    /// shred any subject); store and database errors (the flow is then resumed at the next start
+    /// shred any subject); `CONFLICT` for an inactivity erasure the account is not due for
+    /// (nothing is erased); store and database errors (the flow is then resumed at the next start
     /// when its request was recorded).
     pub async fn erase(&self, person: Uuid, cause: Cause) -> ApiResult<Receipt> {
         let now = OffsetDateTime::now_utc();
         let metadata = Metadata::actor(cause.actor(person));
+        let stream = streams::account(person);
+        if let Cause::Inactivity { .. } = cause {
+            let (state, _) = self.catch_up::<Account>(&stream, None).await?;
+            Account::decide(&state, cause.request(now))?;
+        }
         sessions::revoke_all(self.db(), self.live(), person, "erasure", now).await?;
         let requested = self
-            .commit::<Account>(&streams::account(person), person, metadata.clone(), |_| {
-                Ok(AccountCommand::RequestErasure { requested_at: now })
-            })
+            .commit::<Account>(&stream, person, metadata.clone(), |_| Ok(cause.request(now)))
             .await;
         match requested {
             Ok(_) => {}
             // Already shredded: its events read as erased; the steps below answer from the ledger.
             Err(ApiError::Forbidden(_)) => {}
             // Not an account (an operator shredding some other subject).
-            Err(ApiError::NotFound) if cause != Cause::Requested => {}
+            Err(ApiError::NotFound) if matches!(cause, Cause::Operator | Cause::Resumed) => {}
             Err(e) => return Err(e),
         }
         crate::failpoint::hit("erasure-after-request");

@@ -52,6 +52,13 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     // Erasures a crash interrupted (here or on another server) finish now, and are looked
     // for again every minute.
     let resumer = crate::erasure::resume::spawn(stack.service.clone());
+    // Accounts nobody used for the period: noticed, then erased (one server at a time).
+    let inactivity = crate::erasure::inactivity::spawn(
+        stack.service.clone(),
+        args.inactivity.policy()?,
+        args.inactivity_check,
+        Arc::new(crate::erasure::inactivity::LogNotice),
+    );
     let idle = Duration::from_secs(args.idle_timeout);
     let listener = tokio::net::TcpListener::bind(args.listen.as_str())
         .await
@@ -62,6 +69,7 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     tracing::info!(%bound, dev = args.dev, "vigil serving");
     listen::serve(listener, app, idle, shutdown_signal()).await;
     resumer.abort();
+    inactivity.abort();
     tracing::info!("shutting down: stopping projections");
     stack.close().await;
     store.close().await;

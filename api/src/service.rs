@@ -4,6 +4,7 @@
 //! and answers queries from read models. Must not know GraphQL or HTTP types.
 
 mod accounts;
+pub(crate) mod activity;
 pub(crate) mod claims;
 mod dashboard;
 mod error;
@@ -68,6 +69,7 @@ struct Inner {
     maintenance: Arc<ReadOnlySwitch>,
     sockets: Arc<crate::limits::sockets::Connections>,
     states: Arc<states::AggregateStates>,
+    recorded: activity::Recorded,
     lag_timeout: Duration,
     gate: Gate,
     feed: crate::feed::Feed,
@@ -152,6 +154,7 @@ impl Service {
                 maintenance,
                 sockets: Arc::default(),
                 states,
+                recorded: activity::Recorded::default(),
                 lag_timeout,
                 gate,
             }),
@@ -223,7 +226,8 @@ impl Service {
     }
 
     /// Runs `command` (built from the current state) on an aggregate's stream sealed under
-    /// `subject`'s key, retrying on a concurrent write, then waits for the read models.
+    /// `subject`'s key, retrying on a concurrent write, then waits for the read models. A
+    /// person's write on their own data is their activity (see `activity`).
     /// Returns the position of the last event (the head position when the command changed
     /// nothing).
     ///
@@ -267,6 +271,9 @@ impl Service {
         A::Event: Serialize + DeserializeOwned,
         ApiError: From<A::Error>,
     {
+        if Self::own_write(&metadata, subject) {
+            self.touch(subject, time::OffsetDateTime::now_utc().date());
+        }
         if let Some(command_id) = metadata.command_id
             && let Some(landed) = self.retried(command_id, stream).await?
         {

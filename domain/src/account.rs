@@ -1,13 +1,15 @@
 //! The account aggregate: one per user.
 //!
 //! Owns: registration (handle, email secret, role), settings and consent, billing tier
-//! changes (by external transaction reference only) and erasure. Must not: authenticate,
-//! authorise, or hold payment details; those belong to the api and the payment provider.
+//! changes (by external transaction reference only), the last active day and inactivity
+//! notices (see `inactivity`), and erasure. Must not: authenticate, authorise, or hold
+//! payment details; those belong to the api and the payment provider.
 
 mod command;
 mod decide;
 mod error;
 mod event;
+pub mod inactivity;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -15,6 +17,7 @@ mod tests;
 pub use command::AccountCommand;
 pub use error::AccountError;
 pub use event::AccountEvent;
+pub use inactivity::InactivityPolicy;
 pub use state::{
     AccountState, AccountStatus, BillingTier, ExternalTransactionId, Role, Settings, UnitSystem, WeightUnit,
 };

@@ -154,6 +154,11 @@ impl ReadDb {
         self.subjects.as_ref()
     }
 
+    /// The data dir holding `read.db` (SQLite only), for lock files beside it.
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        self.file.as_ref().and_then(|(path, _)| path.parent())
+    }
+
     /// The backend.
     pub fn backend(&self) -> Backend {
         self.backend

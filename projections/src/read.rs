@@ -18,8 +18,8 @@ pub use access::{
     AccessEntry, AccountMetadata, SignInFacts, access_events, access_log, account_metadata, sign_in_facts,
 };
 pub use accounts::{
-    AccountView, ClaimHolder, ConsentChange, account, ai_consent_changes, claim_owner, email_index_of, password_hash,
-    pending_erasures,
+    AccountView, ClaimHolder, ConsentChange, InactiveAccount, account, ai_consent_changes, claim_owner, email_index_of,
+    inactive_accounts, password_hash, pending_erasures,
 };
 pub use bloodwork::{MarkerPoint, PanelView, latest_panel, marker_series, panel, panels};
 pub use doses::{DoseView, dose, dose_log_state, doses};
@@ -47,6 +47,12 @@ fn at(micros: i64) -> Result<time::OffsetDateTime> {
 pub(crate) fn at_micros(micros: i64) -> Result<time::OffsetDateTime> {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
         .map_err(|e| ProjectionError::decode("timestamp", e))
+}
+
+/// A day as read models store it (ISO text).
+fn date(text: &str) -> Result<time::Date> {
+    time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|e| ProjectionError::decode("date", e))
 }
 
 fn uuid(what: &'static str, text: &str) -> Result<uuid::Uuid> {

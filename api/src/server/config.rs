@@ -78,6 +78,31 @@ pub struct ServeArgs {
     /// from a browser; none by default.
     #[arg(long = "cors-origin", env = "VIGIL_CORS_ORIGINS", value_delimiter = ',', value_parser = cors_origin)]
     pub cors_origins: Vec<String>,
+    #[command(flatten)]
+    pub inactivity: crate::cli::InactivityArgs,
+    /// How often this server runs the inactivity check (`30m`, `1h`, `6h`; 1 second to 24
+    /// hours); it also runs once at start. One server at a time runs it.
+    #[arg(long, default_value = "1h", env = "VIGIL_INACTIVITY_CHECK", value_parser = interval)]
+    pub inactivity_check: std::time::Duration,
+}
+
+/// An interval written as a count and a unit: `90s`, `30m`, `1h`.
+fn interval(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{text:?}: write an interval as a number and s, m or h, such as 30m or 1h");
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (amount, unit) = text.split_at(split);
+    let amount: u64 = amount.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "s" => amount,
+        "m" => amount.saturating_mul(60),
+        "h" => amount.saturating_mul(3_600),
+        _ => return Err(bad()),
+    };
+    if seconds == 0 || seconds > 86_400 {
+        return Err(format!("{text:?}: the interval must be 1 second to 24 hours"));
+    }
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 /// An origin as browsers send it: scheme and host (and port), nothing else.
@@ -175,6 +200,8 @@ const KNOWN: &[&str] = &[
     "VIGIL_LIMIT_WRITES",
     "VIGIL_TRUSTED_PROXIES",
     "VIGIL_CORS_ORIGINS",
+    "VIGIL_ERASE_INACTIVE_AFTER",
+    "VIGIL_INACTIVITY_CHECK",
     "VIGIL_TEST_PG_URL",
 ];
 
@@ -262,4 +289,19 @@ fn dev_token_key(dir: &Path) -> anyhow::Result<TokenKey> {
         std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?,
     );
     TokenKey::from_base64(text.trim()).map_err(|e| anyhow::anyhow!("token key file {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interval;
+
+    #[test]
+    fn intervals_parse_as_operators_write_them() {
+        assert_eq!(interval("90s").unwrap().as_secs(), 90);
+        assert_eq!(interval("30m").unwrap().as_secs(), 1_800);
+        assert_eq!(interval(" 1h ").unwrap().as_secs(), 3_600);
+        for bad in ["", "1", "h", "0m", "25h", "1d", "-1h", "1.5h"] {
+            assert!(interval(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
 }

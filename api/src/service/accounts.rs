@@ -40,6 +40,8 @@ impl Service {
         self.issue(user, family, now, position).await
     }
 
+    /// Tokens for `user`'s session `family`. Every sign-in and refresh comes here, so this is
+    /// where signing in counts as activity (see `activity`).
     async fn issue(&self, user: Uuid, family: Uuid, now: OffsetDateTime, position: u64) -> ApiResult<Tokens> {
         let refresh = RefreshToken::generate().map_err(ApiError::internal)?;
         sessions::store_refresh(
@@ -56,6 +58,7 @@ impl Service {
             .issue_access_token(user, family, now)
             .map_err(ApiError::internal)?;
         sessions::honour_only(&self.inner.db, &self.inner.live, family, access.claims.token_id).await?;
+        self.touch(user, now.to_offset(time::UtcOffset::UTC).date());
         Ok(Tokens {
             access_token: access.expose_secret().to_owned(),
             refresh_token: refresh.expose_secret(),

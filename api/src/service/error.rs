@@ -67,6 +67,14 @@ impl ApiError {
         }
     }
 
+    /// What the server log says: an internal error's causes too (never sent to a client).
+    pub fn detail(&self) -> String {
+        match self {
+            ApiError::Internal(cause) => format!("{cause:#}"),
+            other => other.to_string(),
+        }
+    }
+
     /// Wraps an infrastructure failure.
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         ApiError::Internal(e.into())

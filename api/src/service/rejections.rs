@@ -18,9 +18,13 @@ impl From<AccountError> for ApiError {
         use AccountError as E;
         match e {
             E::NotRegistered => ApiError::NotFound,
-            E::AlreadyRegistered | E::TierUnchanged | E::ErasurePending | E::Erased | E::ErasureNotRequested => {
-                ApiError::Conflict(e.to_string())
-            }
+            E::AlreadyRegistered
+            | E::TierUnchanged
+            | E::ErasurePending
+            | E::Erased
+            | E::ErasureNotRequested
+            | E::NotDueForErasure
+            | E::StaffExempt => ApiError::Conflict(e.to_string()),
             E::InvalidHandle(_) => ApiError::bad("handle", e),
             E::InvalidEmail(_) => ApiError::bad("email", e),
             E::InvalidTransactionId => ApiError::bad("externalTransactionId", e),

@@ -14,7 +14,7 @@ use vigil_projections::{INDEX_KEY_CONTEXT, IndexKey, ProjectionRunner, ReadDb, s
 use super::{ApiError, Service};
 use crate::auth::TokenKey;
 
-/// A service on a fresh SQLite store in `dir`, its runner started.
+/// A service over a fresh SQLite store in `dir` (also used by other modules' tests).
 pub(crate) async fn service(dir: &std::path::Path) -> (EventStore, Service) {
     let location = Location::Sqlite(dir.to_path_buf());
     vigil_eventstore::migrate(&location).await.expect("migrate");

@@ -18,6 +18,15 @@ fn unknown_flags_and_values_are_usage_errors() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     let run = vigil(dir.path(), &["keys", "shred", "--subject", "not-a-uuid"], &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
+    for args in [
+        &["accounts", "erase-inactive", "--today", "2026-13-01"][..],
+        &["accounts", "erase-inactive", "--erase-inactive-after", "30"],
+        &["serve", "--inactivity-check", "0m"],
+        &["serve", "--inactivity-check", "1d"],
+    ] {
+        let run = vigil(dir.path(), args, &[]);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+    }
     assert!(!dir.path().join("vigil-data").exists(), "usage errors write nothing");
 }
 

@@ -25,7 +25,7 @@ fn on(server: &Server, token: &str) -> Client {
 }
 
 /// What signing in with `email` answers (the error, or the status).
-async fn sign_in_answer(server: &Server, email: &str) -> Value {
+pub async fn sign_in_answer(server: &Server, email: &str) -> Value {
     let body = Client::new(server)
         .raw(LOGIN, json!({ "e": email, "p": PASSWORD }))
         .await;
@@ -36,7 +36,7 @@ async fn sign_in_answer(server: &Server, email: &str) -> Value {
 }
 
 /// Whether `email` can register and sign in again: its old claim is gone.
-async fn registers_again(server: &Server, email: &str) -> bool {
+pub async fn registers_again(server: &Server, email: &str) -> bool {
     let client = Client::new(server);
     client
         .ok(

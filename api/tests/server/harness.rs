@@ -146,6 +146,33 @@ pub fn cli(backend: &Backend, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `vigil args` in `n` processes started together (each launched before any is waited
+/// for); each must succeed. Their standard outputs, in launch order.
+pub fn cli_concurrently(backend: &Backend, args: &[&str], n: usize) -> Vec<String> {
+    let children: Vec<Child> = (0..n)
+        .map(|_| {
+            vigil(backend)
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "vigil {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+        .collect()
+}
+
 /// Runs `vigil` with `input` on standard input; must succeed.
 pub fn cli_with_input(backend: &Backend, args: &[&str], input: &str) -> String {
     use std::io::Write;

@@ -13,6 +13,7 @@ mod hardening;
 mod harness;
 mod http;
 mod idempotency;
+mod inactivity;
 mod input_rules;
 mod internal;
 mod lag;

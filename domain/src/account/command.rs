@@ -1,8 +1,9 @@
 //! Account commands. Raw user input (handle, email) arrives as text and is validated in
 //! `decide`, so a rejection names the rule that failed.
 
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
+use super::inactivity::InactivityPolicy;
 use super::state::{BillingTier, Role, Settings};
 use crate::values::UserId;
 
@@ -103,5 +104,33 @@ pub enum AccountCommand {
     CompleteErasure {
         /// Now.
         completed_at: OffsetDateTime,
+    },
+    /// Record that the person used the account on `on` (signed in, or wrote something).
+    /// Changes nothing when a later or equal day is already recorded and no inactivity notice
+    /// is pending, so callers may repeat it freely.
+    RecordActivity {
+        /// The day of the activity (UTC), as read by the caller.
+        on: Date,
+    },
+    /// Record that the person is told their account will be erased for inactivity. Changes
+    /// nothing when a notice is already pending or the person was active too recently for
+    /// one under `policy` (the caller's list may be a moment old).
+    RecordInactivityNotice {
+        /// The period in force.
+        policy: InactivityPolicy,
+        /// Today (UTC), as read by the caller.
+        on: Date,
+        /// Now.
+        at: OffsetDateTime,
+    },
+    /// Ask for the erasure of an account nobody used for `policy`'s period: accepted only
+    /// when a pending notice names `on` or an earlier day and the person was not active since.
+    RequestErasureForInactivity {
+        /// The period in force.
+        policy: InactivityPolicy,
+        /// Today (UTC), as read by the caller.
+        on: Date,
+        /// Now.
+        requested_at: OffsetDateTime,
     },
 }

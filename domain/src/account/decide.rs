@@ -1,10 +1,13 @@
 //! Account rules. Repeating a change that is already in effect yields no events, so a
 //! retried request is harmless; billing is the exception because it cites a payment.
+//! Inactivity (see `inactivity`): staff accounts are never noticed or erased for it; their
+//! access is managed by admins, and erasing one would take its audit trail's actor with it.
 
 use super::command::AccountCommand;
 use super::error::AccountError;
 use super::event::AccountEvent;
-use super::state::{AccountState, AccountStatus, ExternalTransactionId};
+use super::inactivity::InactivityPolicy;
+use super::state::{AccountState, AccountStatus, ExternalTransactionId, Role};
 use crate::values::{EmailAddress, Handle};
 
 /// The aggregate's `decide`.
@@ -43,8 +46,12 @@ pub(super) fn decide(state: &AccountState, command: AccountCommand) -> Result<Ve
                 AccountCommand::CompleteErasure { completed_at } => {
                     Ok(vec![AccountEvent::ErasureCompleted { completed_at }])
                 }
-                // A second request while one is pending changes nothing.
-                AccountCommand::RequestErasure { .. } => Ok(vec![]),
+                // A second request while one is pending changes nothing, and neither does
+                // activity racing it or a second look of the inactivity check.
+                AccountCommand::RequestErasure { .. }
+                | AccountCommand::RequestErasureForInactivity { .. }
+                | AccountCommand::RecordActivity { .. }
+                | AccountCommand::RecordInactivityNotice { .. } => Ok(vec![]),
                 _ => Err(AccountError::ErasurePending),
             };
         }
@@ -142,6 +149,53 @@ pub(super) fn decide(state: &AccountState, command: AccountCommand) -> Result<Ve
         }
         AccountCommand::RequestErasure { requested_at } => Ok(vec![AccountEvent::ErasureRequested { requested_at }]),
         AccountCommand::CompleteErasure { .. } => Err(AccountError::ErasureNotRequested),
+        AccountCommand::RecordActivity { on } => {
+            let recorded = state.last_active_on.is_some_and(|last| last >= on);
+            Ok(if recorded && state.inactivity_notice.is_none() {
+                vec![]
+            } else {
+                vec![AccountEvent::ActiveOn { on }]
+            })
+        }
+        AccountCommand::RecordInactivityNotice { policy, on, at } => {
+            exempt_staff(state)?;
+            let last = match state.last_active_on {
+                Some(last) if state.inactivity_notice.is_none() && notice_due(policy, last, on) => last,
+                _ => return Ok(vec![]),
+            };
+            let erase_on = policy.erase_on(last, on).ok_or(AccountError::NotDueForErasure)?;
+            Ok(vec![AccountEvent::InactivityNoticeRecorded { erase_on, at }])
+        }
+        AccountCommand::RequestErasureForInactivity {
+            policy,
+            on,
+            requested_at,
+        } => {
+            exempt_staff(state)?;
+            let inactive = state
+                .last_active_on
+                .zip(policy.erasure_due_for_last_active_by(on))
+                .is_some_and(|(last, by)| last <= by);
+            match state.inactivity_notice {
+                Some(erase_on) if erase_on <= on && inactive => {
+                    Ok(vec![AccountEvent::ErasureRequested { requested_at }])
+                }
+                _ => Err(AccountError::NotDueForErasure),
+            }
+        }
+    }
+}
+
+/// Whether a person last active on `last` is due a notice on `on`.
+fn notice_due(policy: InactivityPolicy, last: time::Date, on: time::Date) -> bool {
+    policy.notice_due_for_last_active_by(on).is_some_and(|by| last <= by)
+}
+
+/// Staff accounts are not erased for inactivity (see the module).
+fn exempt_staff(state: &AccountState) -> Result<(), AccountError> {
+    match state.role {
+        Some(Role::User) => Ok(()),
+        _ => Err(AccountError::StaffExempt),
     }
 }
 

@@ -35,4 +35,10 @@ pub enum AccountError {
     /// `CompleteErasure` without a prior request.
     #[error("erasure was not requested")]
     ErasureNotRequested,
+    /// An erasure for inactivity before a notice named the day, or after activity since.
+    #[error("the account is not due for erasure for inactivity")]
+    NotDueForErasure,
+    /// A staff account asked to be noticed or erased for inactivity.
+    #[error("staff accounts are not erased for inactivity")]
+    StaffExempt,
 }

@@ -1,7 +1,7 @@
 //! Account events: past tense, each with a stable type name and schema version.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use super::state::{BillingTier, ExternalTransactionId, Role, Settings};
 use crate::aggregate::DomainEvent;
@@ -126,6 +126,22 @@ pub enum AccountEvent {
         #[serde(with = "time::serde::rfc3339")]
         completed_at: OffsetDateTime,
     },
+    /// The person used the account on this day (at most one such event per account and day;
+    /// the time of day is deliberately not kept).
+    ActiveOn {
+        /// The day (UTC).
+        #[serde(with = "crate::values::serde_time::date")]
+        on: Date,
+    },
+    /// The person is told the account will be erased on `erase_on` unless they use it before.
+    InactivityNoticeRecorded {
+        /// The first day the account may be erased.
+        #[serde(with = "crate::values::serde_time::date")]
+        erase_on: Date,
+        /// When the notice was recorded.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
 }
 
 impl DomainEvent for AccountEvent {
@@ -143,6 +159,8 @@ impl DomainEvent for AccountEvent {
             AccountEvent::BillingTierChanged { .. } => "BillingTierChanged",
             AccountEvent::ErasureRequested { .. } => "ErasureRequested",
             AccountEvent::ErasureCompleted { .. } => "ErasureCompleted",
+            AccountEvent::ActiveOn { .. } => "ActiveOn",
+            AccountEvent::InactivityNoticeRecorded { .. } => "InactivityNoticeRecorded",
         }
     }
 

@@ -1,7 +1,7 @@
 //! Account state and its small value types; `apply` is the aggregate's `evolve`.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime, UtcOffset};
 
 use super::event::AccountEvent;
 use crate::values::{EmailAddress, Handle, UserId};
@@ -150,6 +150,10 @@ pub struct AccountState {
     pub registered_at: Option<OffsetDateTime>,
     /// Disabled by staff: no sign-in, no session, until enabled again.
     pub disabled: bool,
+    /// The last day the person used the account (UTC); registration counts.
+    pub last_active_on: Option<Date>,
+    /// The day a pending inactivity notice names for the erasure; activity withdraws it.
+    pub inactivity_notice: Option<Date>,
 }
 
 impl AccountState {
@@ -170,6 +174,7 @@ impl AccountState {
                 self.email = Some(email.clone());
                 self.role = Some(*role);
                 self.registered_at = Some(*registered_at);
+                self.last_active_on = Some(registered_at.to_offset(UtcOffset::UTC).date());
             }
             AccountEvent::HandleChanged { to, .. } => self.handle = Some(to.clone()),
             AccountEvent::EmailChanged { email, .. } => self.email = Some(email.clone()),
@@ -183,6 +188,14 @@ impl AccountState {
             }
             AccountEvent::BillingTierChanged { to, .. } => self.tier = *to,
             AccountEvent::ErasureRequested { .. } => self.status = AccountStatus::ErasureRequested,
+            AccountEvent::ActiveOn { on } => {
+                // Two servers near midnight may record days out of order: keep the later.
+                self.last_active_on = self.last_active_on.max(Some(*on));
+                self.inactivity_notice = None;
+            }
+            AccountEvent::InactivityNoticeRecorded { erase_on, .. } => {
+                self.inactivity_notice = Some(*erase_on);
+            }
             AccountEvent::ErasureCompleted { .. } => {
                 // The secret is gone from the state too; only the fact of erasure remains.
                 self.status = AccountStatus::Erased;

@@ -1,6 +1,6 @@
 use proptest::prelude::*;
-use time::OffsetDateTime;
-use time::macros::datetime;
+use time::macros::{date, datetime};
+use time::{Date, OffsetDateTime};
 
 use super::*;
 use crate::test_support::{assert_events_round_trip, assert_replay_is_deterministic, uuid};
@@ -398,8 +398,15 @@ fn every_account_event_round_trips_through_serde() {
             },
             erasure_requested(),
             AccountEvent::ErasureCompleted { completed_at: T1 },
+            AccountEvent::ActiveOn {
+                on: date!(2026 - 03 - 02),
+            },
+            AccountEvent::InactivityNoticeRecorded {
+                erase_on: date!(2028 - 03 - 01),
+                at: T1,
+            },
         ],
-        12,
+        14,
     );
 }
 
@@ -453,6 +460,19 @@ fn any_command() -> impl Strategy<Value = AccountCommand> {
         }),
         Just(AccountCommand::RequestErasure { requested_at: T1 }),
         Just(AccountCommand::CompleteErasure { completed_at: T1 }),
+        (0..1_000i64).prop_map(|days| AccountCommand::RecordActivity {
+            on: REGISTERED_ON + time::Duration::days(days)
+        }),
+        (0..1_000i64).prop_map(|days| AccountCommand::RecordInactivityNotice {
+            policy: two_years(),
+            on: REGISTERED_ON + time::Duration::days(days),
+            at: T1,
+        }),
+        (0..1_000i64).prop_map(|days| AccountCommand::RequestErasureForInactivity {
+            policy: two_years(),
+            on: REGISTERED_ON + time::Duration::days(days),
+            requested_at: T1,
+        }),
     ]
 }
 
@@ -460,5 +480,169 @@ proptest! {
     #[test]
     fn replaying_any_accepted_account_history_is_deterministic(commands in prop::collection::vec(any_command(), 0..30)) {
         assert_replay_is_deterministic::<Account>(commands);
+    }
+}
+
+// Inactivity: the last active day, notices and the erasure they lead to.
+
+/// The day `registered()` happened.
+const REGISTERED_ON: Date = date!(2026 - 03 - 01);
+
+fn two_years() -> InactivityPolicy {
+    InactivityPolicy::after_days(730).unwrap()
+}
+
+fn notice(on: Date) -> AccountCommand {
+    AccountCommand::RecordInactivityNotice {
+        policy: two_years(),
+        on,
+        at: T1,
+    }
+}
+
+fn erase_for_inactivity(on: Date) -> AccountCommand {
+    AccountCommand::RequestErasureForInactivity {
+        policy: two_years(),
+        on,
+        requested_at: T1,
+    }
+}
+
+fn noticed(erase_on: Date) -> AccountEvent {
+    AccountEvent::InactivityNoticeRecorded { erase_on, at: T1 }
+}
+
+#[test]
+fn registration_counts_as_activity() {
+    let state = given::<Account>([registered()]).state().clone();
+    assert_eq!(state.last_active_on, Some(REGISTERED_ON));
+    assert_eq!(state.inactivity_notice, None);
+}
+
+#[test]
+fn activity_is_recorded_once_per_day_and_never_moves_back() {
+    given::<Account>([registered()])
+        .when(AccountCommand::RecordActivity { on: REGISTERED_ON })
+        .then_events([]);
+    let later = date!(2026 - 04 - 10);
+    let state = given::<Account>([registered()])
+        .when(AccountCommand::RecordActivity { on: later })
+        .then_events([AccountEvent::ActiveOn { on: later }]);
+    assert_eq!(state.last_active_on, Some(later));
+    let history = [registered(), AccountEvent::ActiveOn { on: later }];
+    given::<Account>(history.clone())
+        .when(AccountCommand::RecordActivity { on: later })
+        .then_events([]);
+    given::<Account>(history)
+        .when(AccountCommand::RecordActivity {
+            on: date!(2026 - 04 - 09),
+        })
+        .then_events([]);
+}
+
+#[test]
+fn no_notice_while_the_erasure_is_more_than_thirty_days_away() {
+    // 730 days after 2026-03-01 is 2028-02-29; thirty days before it, 2028-01-30.
+    given::<Account>([registered()])
+        .when(notice(date!(2028 - 01 - 29)))
+        .then_events([]);
+}
+
+#[test]
+fn a_notice_names_the_end_of_the_period_and_is_recorded_once() {
+    let state = given::<Account>([registered()])
+        .when(notice(date!(2028 - 01 - 30)))
+        .then_events([noticed(date!(2028 - 02 - 29))]);
+    assert_eq!(state.inactivity_notice, Some(date!(2028 - 02 - 29)));
+    given::<Account>([registered(), noticed(date!(2028 - 02 - 29))])
+        .when(notice(date!(2028 - 02 - 10)))
+        .then_events([]);
+}
+
+#[test]
+fn a_late_notice_still_gives_thirty_days() {
+    given::<Account>([registered()])
+        .when(notice(date!(2029 - 06 - 01)))
+        .then_events([noticed(date!(2029 - 07 - 01))]);
+    // Without a notice, an account long past the period is not erased.
+    given::<Account>([registered()])
+        .when(erase_for_inactivity(date!(2029 - 06 - 01)))
+        .then_rejected(AccountError::NotDueForErasure);
+}
+
+#[test]
+fn an_account_is_erased_on_the_day_its_notice_names_not_before() {
+    let history = [registered(), noticed(date!(2028 - 02 - 29))];
+    given::<Account>(history.clone())
+        .when(erase_for_inactivity(date!(2028 - 02 - 28)))
+        .then_rejected(AccountError::NotDueForErasure);
+    let state = given::<Account>(history)
+        .when(erase_for_inactivity(date!(2028 - 02 - 29)))
+        .then_events([erasure_requested()]);
+    assert_eq!(state.status, AccountStatus::ErasureRequested);
+}
+
+#[test]
+fn activity_after_a_notice_withdraws_it_even_on_the_same_day() {
+    let history = [registered(), noticed(date!(2028 - 02 - 29))];
+    let state = given::<Account>(history.clone())
+        .when(AccountCommand::RecordActivity { on: REGISTERED_ON })
+        .then_events([AccountEvent::ActiveOn { on: REGISTERED_ON }]);
+    assert_eq!(state.inactivity_notice, None);
+    let active = date!(2028 - 02 - 01);
+    let history = [
+        registered(),
+        noticed(date!(2028 - 02 - 29)),
+        AccountEvent::ActiveOn { on: active },
+    ];
+    given::<Account>(history.clone())
+        .when(erase_for_inactivity(date!(2028 - 03 - 01)))
+        .then_rejected(AccountError::NotDueForErasure);
+    // A new period starts from that day.
+    given::<Account>(history)
+        .when(notice(date!(2028 - 03 - 01)))
+        .then_events([]);
+}
+
+#[test]
+fn a_longer_period_set_after_the_notice_postpones_the_erasure() {
+    let three_years = InactivityPolicy::after_days(1_095).unwrap();
+    given::<Account>([registered(), noticed(date!(2028 - 02 - 29))])
+        .when(AccountCommand::RequestErasureForInactivity {
+            policy: three_years,
+            on: date!(2028 - 03 - 01),
+            requested_at: T1,
+        })
+        .then_rejected(AccountError::NotDueForErasure);
+}
+
+#[test]
+fn staff_accounts_are_never_noticed_or_erased_for_inactivity() {
+    let admin = AccountEvent::RoleChanged {
+        from: Role::User,
+        to: Role::Admin,
+        by: "system:cli".into(),
+        reason: "operations".into(),
+        changed_at: T1,
+    };
+    given::<Account>([registered(), admin.clone()])
+        .when(notice(date!(2029 - 01 - 01)))
+        .then_rejected(AccountError::StaffExempt);
+    given::<Account>([registered(), noticed(date!(2028 - 02 - 29)), admin])
+        .when(erase_for_inactivity(date!(2029 - 01 - 01)))
+        .then_rejected(AccountError::StaffExempt);
+}
+
+#[test]
+fn activity_and_inactivity_change_nothing_once_erasure_is_pending() {
+    let history = [registered(), noticed(date!(2028 - 02 - 29)), erasure_requested()];
+    for command in [
+        AccountCommand::RecordActivity {
+            on: date!(2028 - 03 - 01),
+        },
+        notice(date!(2028 - 03 - 01)),
+        erase_for_inactivity(date!(2028 - 03 - 01)),
+    ] {
+        given::<Account>(history.clone()).when(command).then_events([]);
     }
 }

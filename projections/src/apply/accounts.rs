@@ -5,6 +5,7 @@
 //! lost).
 //! Must not store an email address: only its blind index, inside `identity_claims`.
 
+use time::UtcOffset;
 use vigil_domain::account::AccountEvent;
 use vigil_domain::credentials::CredentialsEvent;
 
@@ -15,8 +16,8 @@ use crate::error::Result;
 static ACCOUNTS: Insert = Insert::new(
     "accounts",
     "insert into accounts (user_id, handle, role, tier, settings, ai_consent, erasure_requested, registered_at, \
-     updated_at)",
-    "(?, ?, ?, 'free', ?, 0, 0, ?, ?)",
+     updated_at, last_active_on)",
+    "(?, ?, ?, 'free', ?, 0, 0, ?, ?, ?)",
     "on conflict (user_id) do nothing",
 );
 
@@ -50,6 +51,7 @@ pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<(
                     json(&vigil_domain::account::Settings::default())?.into(),
                     at.into(),
                     at.into(),
+                    registered_at.to_offset(UtcOffset::UTC).date().to_string().into(),
                 ],
             )
             .await?;
@@ -107,6 +109,25 @@ pub(super) async fn apply_account(ctx: Ctx<'_>, event: AccountEvent) -> Result<(
             set(w, "erasure_requested", Value::Int(1), &ctx.user, micros(requested_at)).await?;
         }
         AccountEvent::ErasureCompleted { .. } => {}
+        // Not a change of the profile: `updated_at` stays. ISO dates compare as text.
+        AccountEvent::ActiveOn { on } => {
+            sqlx::query(
+                "update accounts set inactivity_erase_on = null, last_active_on = case \
+                 when last_active_on is null or last_active_on < $2 then $2 else last_active_on end \
+                 where user_id = $1",
+            )
+            .bind(&ctx.user)
+            .bind(on.to_string())
+            .execute(w.touch(ACCOUNTS.table).await?)
+            .await?;
+        }
+        AccountEvent::InactivityNoticeRecorded { erase_on, .. } => {
+            sqlx::query("update accounts set inactivity_erase_on = $2 where user_id = $1")
+                .bind(&ctx.user)
+                .bind(erase_on.to_string())
+                .execute(w.touch(ACCOUNTS.table).await?)
+                .await?;
+        }
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ mod kit;
 
 use std::time::Duration;
 
+use time::macros::date;
 use uuid::Uuid;
 use vigil_domain::values::{DoseId, EntryId, PanelId};
 
@@ -232,6 +233,34 @@ async fn an_account_keeps_only_the_claims_of_its_last_moves_and_the_history_of_i
     }
 }
 
+#[tokio::test]
+async fn the_last_active_day_only_moves_forward_and_activity_withdraws_a_notice() {
+    for env in Env::all().await {
+        let (active, noticed) = (Uuid::now_v7(), Uuid::now_v7());
+        // Both registered on 2026-01-01 (`events::at`).
+        env.append_each(vec![
+            account::registered(active),
+            account::registered(noticed),
+            account::noticed(active, date!(2027 - 12 - 01)),
+            account::active_on(active, date!(2026 - 02 - 01)),
+            // Another server, just before midnight, recorded its day late.
+            account::active_on(active, date!(2026 - 01 - 31)),
+            account::noticed(noticed, date!(2027 - 12 - 02)),
+        ])
+        .await;
+        env.rebuild_in_one_batch().await;
+        let sql = "select last_active_on, inactivity_erase_on from accounts where user_id = $1";
+        assert_eq!(env.row(sql, active).await, ["2026-02-01", "null"], "{}", env.name);
+        assert_eq!(
+            env.row(sql, noticed).await,
+            ["2026-01-01", "2027-12-02"],
+            "{}",
+            env.name
+        );
+        env.close().await;
+    }
+}
+
 /// One person's history touching every table and every statement the apply functions run.
 fn mixed_log(user: Uuid) -> Vec<events::Event> {
     let (e1, e2) = (EntryId::from(Uuid::now_v7()), EntryId::from(Uuid::now_v7()));
@@ -244,6 +273,7 @@ fn mixed_log(user: Uuid) -> Vec<events::Event> {
     let proto = Uuid::now_v7();
     vec![
         account::registered(user),
+        account::noticed(user, date!(2027 - 12 - 01)),
         account::password_set(user, "$argon2id$v=19$first"),
         protocol::defined(user, proto),
         health::recorded(user, e1, "87.3"),
@@ -267,6 +297,7 @@ fn mixed_log(user: Uuid) -> Vec<events::Event> {
         bloodwork::retracted(user, p2),
         dose::taken(user, d3, "125"),
         account::consent_given(user),
+        account::active_on(user, date!(2026 - 02 - 01)),
         account::tier_changed(user),
         protocol::ended(user, proto),
     ]

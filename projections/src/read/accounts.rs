@@ -6,7 +6,7 @@ use uuid::Uuid;
 use vigil_domain::account::{BillingTier, Role, Settings};
 
 use super::subject::Scoped;
-use super::{Subject, at, from_json, from_name, uuid};
+use super::{Subject, at, date, from_json, from_name, uuid};
 use crate::db::ReadDb;
 use crate::error::Result;
 
@@ -31,6 +31,10 @@ pub struct AccountView {
     pub disabled: bool,
     /// When registered.
     pub registered_at: time::OffsetDateTime,
+    /// The last day the person used the account (UTC; registration counts).
+    pub last_active_on: Option<time::Date>,
+    /// The day a pending inactivity notice names for the erasure.
+    pub inactivity_erase_on: Option<time::Date>,
 }
 
 /// The account of `user`.
@@ -39,8 +43,8 @@ pub struct AccountView {
 /// Database and decode errors.
 pub async fn account(db: &ReadDb, user: Uuid) -> Result<Option<AccountView>> {
     let row = sqlx::query(
-        "select user_id, handle, role, tier, settings, ai_consent, erasure_requested, disabled, registered_at \
-         from accounts where user_id = $1",
+        "select user_id, handle, role, tier, settings, ai_consent, erasure_requested, disabled, registered_at, \
+         last_active_on, inactivity_erase_on from accounts where user_id = $1",
     )
     .bind(user.to_string())
     .fetch_optional(db.pool())
@@ -56,9 +60,59 @@ pub async fn account(db: &ReadDb, user: Uuid) -> Result<Option<AccountView>> {
             erasure_requested: r.try_get::<i64, _>("erasure_requested")? != 0,
             disabled: r.try_get::<i64, _>("disabled")? != 0,
             registered_at: at(r.try_get("registered_at")?)?,
+            last_active_on: optional_date(r.try_get("last_active_on")?)?,
+            inactivity_erase_on: optional_date(r.try_get("inactivity_erase_on")?)?,
         })
     })
     .transpose()
+}
+
+fn optional_date(text: Option<String>) -> Result<Option<time::Date>> {
+    text.as_deref().map(date).transpose()
+}
+
+/// A user account the inactivity check looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InactiveAccount {
+    /// The person.
+    pub user_id: Uuid,
+    /// The last day they used it.
+    pub last_active_on: time::Date,
+    /// The day a pending notice names for the erasure.
+    pub erase_on: Option<time::Date>,
+}
+
+/// At most `limit` accounts of role `user` without a pending erasure whose last active day
+/// is on or before `last_active_by`, in id order after `after` (a page of the inactivity
+/// check; staff accounts are never erased for inactivity).
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn inactive_accounts(
+    db: &ReadDb,
+    last_active_by: time::Date,
+    after: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<InactiveAccount>> {
+    let rows = sqlx::query(
+        "select user_id, last_active_on, inactivity_erase_on from accounts \
+         where role = 'user' and erasure_requested = 0 and last_active_on <= $1 and user_id > $2 \
+         order by user_id limit $3",
+    )
+    .bind(last_active_by.to_string())
+    .bind(after.map(|id| id.to_string()).unwrap_or_default())
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(InactiveAccount {
+                user_id: uuid("user id", &r.try_get::<String, _>("user_id")?)?,
+                last_active_on: date(&r.try_get::<String, _>("last_active_on")?)?,
+                erase_on: optional_date(r.try_get("inactivity_erase_on")?)?,
+            })
+        })
+        .collect()
 }
 
 /// People whose erasure was requested but whose account rows remain: an erasure a crash

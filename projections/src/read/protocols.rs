@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use time::Date;
 use uuid::Uuid;
 use vigil_domain::protocol::{ProtocolItem, ProtocolState, ProtocolStatus, ProtocolVersion, StatusChange};
 use vigil_domain::values::{ProtocolId, UserId};
@@ -12,9 +11,9 @@ use vigil_domain::values::{ProtocolId, UserId};
 use super::Subject;
 use super::page::{Cursor, Page, PageRequest};
 use super::subject::Scoped;
-use super::{at, from_json, from_name, uuid};
+use super::{at, date, from_json, from_name, uuid};
 use crate::db::ReadDb;
-use crate::error::{ProjectionError, Result};
+use crate::error::Result;
 
 /// A protocol with its whole history.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,9 +163,4 @@ async fn histories(db: &ReadDb, subject: &Subject, only: Option<Uuid>) -> Result
         }
     }
     Ok(states)
-}
-
-fn date(text: &str) -> Result<Date> {
-    Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|e| ProjectionError::decode("date", e))
 }

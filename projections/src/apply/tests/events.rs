@@ -98,6 +98,12 @@ pub(crate) mod account {
         };
         account(user, e)
     }
+    pub fn active_on(user: Uuid, on: time::Date) -> Event {
+        account(user, AccountEvent::ActiveOn { on })
+    }
+    pub fn noticed(user: Uuid, erase_on: time::Date) -> Event {
+        account(user, AccountEvent::InactivityNoticeRecorded { erase_on, at: at() })
+    }
     pub fn password_set(user: Uuid, hash: &str) -> Event {
         let e = CredentialsEvent::PasswordSet {
             password_hash: hash.into(),
