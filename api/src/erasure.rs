@@ -38,6 +38,19 @@ use vigil_projections::{read, streams};
 use zeroize::Zeroizing;
 
 use crate::access::SecondFactorProof;
+
+/// How long a job waits for the read models to reach the log's head before it looks at them.
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Waits until the read models include everything the log held when called, so the jobs
+/// (`resume`, `inactivity`) decide on what the log says, not on a read side still replaying.
+///
+/// # Errors
+/// Store errors; `PROJECTION_LAG` after [`CATCH_UP`].
+async fn caught_up(service: &Service) -> ApiResult<()> {
+    let head = service.store().head_position().await?;
+    service.runner().wait_for(head, CATCH_UP).await.map_err(ApiError::from)
+}
 use crate::service::{ApiError, ApiResult, Caller, Service, sessions};
 
 /// Who set an erasure going.

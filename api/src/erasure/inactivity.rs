@@ -45,8 +45,6 @@ pub const ACTOR: &str = "system:inactivity";
 pub const DEFAULT_DAYS: u32 = 730;
 /// Accounts looked at per read-model query.
 const PAGE: u32 = 500;
-/// How long a run waits for the read models to reach the log's head before looking.
-const CATCH_UP: Duration = Duration::from_secs(300);
 
 /// Where a recorded notice goes next. The notice is an event already when this is called; a
 /// crash in between loses the call, not the notice, so a sender that must not miss one
@@ -130,12 +128,7 @@ async fn look_at_everyone(
     policy: InactivityPolicy,
     notice: &dyn InactivityNotice,
 ) -> ApiResult<Report> {
-    let head = service.store().head_position().await?;
-    service
-        .runner()
-        .wait_for(head, CATCH_UP)
-        .await
-        .map_err(ApiError::from)?;
+    super::caught_up(service).await?;
     let mut report = Report::default();
     let Some(by) = policy.notice_due_for_last_active_by(today) else {
         return Ok(report);

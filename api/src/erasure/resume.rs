@@ -10,24 +10,17 @@ use std::time::Duration;
 use vigil_projections::read;
 
 use super::Cause;
-use crate::service::{ApiError, ApiResult, Service};
+use crate::service::{ApiResult, Service};
 
 /// How often a running server looks again.
 pub const EVERY: Duration = Duration::from_secs(60);
-/// How long the first look waits for the read models to reach the log's head.
-const CATCH_UP: Duration = Duration::from_secs(300);
 
 /// Finishes every pending erasure; how many it finished.
 ///
 /// # Errors
 /// Store and database errors (the next look tries again).
 pub async fn resume_pending(service: &Service) -> ApiResult<usize> {
-    let head = service.store().head_position().await?;
-    service
-        .runner()
-        .wait_for(head, CATCH_UP)
-        .await
-        .map_err(ApiError::from)?;
+    super::caught_up(service).await?;
     let pending = read::pending_erasures(service.db()).await?;
     for person in &pending {
         let receipt = service.erase(*person, Cause::Resumed).await?;

@@ -28,6 +28,17 @@ impl Rate {
     }
 }
 
+/// `amount` of `unit` (`s`, `m` or `h`) in seconds; `None` for another unit. The one reading
+/// of a span for every flag that takes one (rates, check intervals).
+pub fn span_seconds(amount: u64, unit: &str) -> Option<u64> {
+    match unit {
+        "s" => Some(amount),
+        "m" => Some(amount.saturating_mul(60)),
+        "h" => Some(amount.saturating_mul(3_600)),
+        _ => None,
+    }
+}
+
 impl FromStr for Rate {
     type Err = String;
 
@@ -44,12 +55,7 @@ impl FromStr for Rate {
         } else {
             amount.parse().map_err(|_| bad())?
         };
-        let seconds = match unit {
-            "s" => amount,
-            "m" => amount.saturating_mul(60),
-            "h" => amount.saturating_mul(3_600),
-            _ => return Err(bad()),
-        };
+        let seconds = span_seconds(amount, unit).ok_or_else(bad)?;
         if seconds == 0 || seconds > 86_400 {
             return Err(format!("{text:?}: the period must be 1 second to 24 hours"));
         }

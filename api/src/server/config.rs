@@ -93,12 +93,7 @@ fn interval(text: &str) -> Result<std::time::Duration, String> {
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (amount, unit) = text.split_at(split);
     let amount: u64 = amount.parse().map_err(|_| bad())?;
-    let seconds = match unit {
-        "s" => amount,
-        "m" => amount.saturating_mul(60),
-        "h" => amount.saturating_mul(3_600),
-        _ => return Err(bad()),
-    };
+    let seconds = crate::limits::rate::span_seconds(amount, unit).ok_or_else(bad)?;
     if seconds == 0 || seconds > 86_400 {
         return Err(format!("{text:?}: the interval must be 1 second to 24 hours"));
     }

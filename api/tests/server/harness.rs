@@ -211,15 +211,7 @@ impl Client {
 
     /// Runs an operation and returns the whole response body.
     pub async fn raw(&self, query: &str, variables: Value) -> Value {
-        let mut req = self
-            .http
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        req.send().await.unwrap().json().await.unwrap()
+        self.with_headers(query, variables, &[]).await.1
     }
 
     /// Runs an operation with extra request headers: the HTTP status and the whole body.
