@@ -18,9 +18,9 @@ pub use access::{
     AccessEntry, AccountMetadata, SignInFacts, access_events, access_log, account_metadata, sign_in_facts,
 };
 pub use accounts::{AccountView, account, claim_owner, password_hash};
-pub use bloodwork::{MarkerPoint, PanelView, latest_panel, marker_series, panel, panels};
+pub use bloodwork::{MarkerPoint, PanelView, latest_panel, marker_series, panel, panel_history, panels};
 pub use doses::{DoseView, dose, dose_log_state, doses};
-pub use health::{HealthLogView, health_log, health_logs, latest_vitals};
+pub use health::{HealthLogView, health_log, health_log_history, health_logs, latest_vitals};
 pub use page::{Cursor, Page, PageRequest};
 pub use protocols::{ProtocolView, protocol, protocol_state, protocols};
 pub(crate) use subject::MintSlot;
