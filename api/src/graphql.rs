@@ -4,6 +4,7 @@
 //! Must not touch the database or the store except through `Service`.
 
 mod error;
+mod export;
 mod inputs;
 mod logs;
 mod maintenance;

@@ -7,6 +7,7 @@ mod bench;
 mod cli;
 mod cluster;
 mod commands;
+mod export;
 mod feed;
 mod graphql;
 mod idempotency;

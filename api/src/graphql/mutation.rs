@@ -29,6 +29,7 @@ pub struct MutationRoot(
     RecordMutations,
     LogMutations,
     super::maintenance::MaintenanceMutations,
+    super::export::ExportMutations,
 );
 
 #[derive(Default)]
