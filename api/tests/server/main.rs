@@ -7,6 +7,7 @@ mod account;
 mod coverage;
 mod doses;
 mod erasure;
+mod export;
 mod first_start;
 mod hardening;
 mod harness;
