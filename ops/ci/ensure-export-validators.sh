@@ -12,6 +12,13 @@ if [ -x "$python" ] && "$python" -c 'import fhir.resources, jsonschema; assert f
   exit 0
 fi
 mkdir -p "$(dirname "$dir")"
+# Two test processes may get here at once: one installs, the other waits and finds it done.
+exec 9>"$dir.lock"
+flock 9
+if [ -x "$python" ] && "$python" -c 'import fhir.resources, jsonschema; assert fhir.resources.__fhir_version__ == "4.0.1"' 2>/dev/null; then
+  echo "$python"
+  exit 0
+fi
 python3 -m venv "$dir" >&2
 "$python" -m pip install --quiet --disable-pip-version-check 'fhir.resources==5.1.1' 'jsonschema>=4.18,<5' >&2
 "$python" -c 'import fhir.resources, jsonschema; assert fhir.resources.__fhir_version__ == "4.0.1"' >&2
