@@ -76,9 +76,10 @@ async fn panels_where(db: &ReadDb, subject: &Subject, page: &PageRequest, live: 
     // A literal, not a parameter: SQLite re-prepares a statement whose LIMIT is a bound
     // parameter every time it is bound (see `vigil_eventstore` log reads).
     let limit = page.limit();
+    // The cursor as a row value: the index seeks straight past it (see `doses`).
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from bloodwork_panels where user_id = $1 {live} \
-         and (drawn_at < $2 or (drawn_at = $2 and panel_id < $3)) order by drawn_at desc, panel_id desc limit {limit}"
+         and (drawn_at, panel_id) < ($2, $3) order by drawn_at desc, panel_id desc limit {limit}"
     )))
     .bind(user.to_string())
     .bind(bound_at)

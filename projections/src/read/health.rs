@@ -80,9 +80,9 @@ pub async fn health_logs(
 pub async fn health_log_history(db: &ReadDb, subject: &Subject, page: &PageRequest) -> Result<Page<HealthLogView>> {
     let (bound_at, bound_id) = page.bound();
     let limit = page.limit();
+    // The cursor as a row value: the index seeks straight past it (see `doses`).
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from health_logs where user_id = $1 \
-         and (measured_at < $2 or (measured_at = $2 and entry_id < $3)) \
+        "select {COLUMNS} from health_logs where user_id = $1 and (measured_at, entry_id) < ($2, $3) \
          order by measured_at desc, entry_id desc limit {limit}"
     )))
     .bind(subject.id().to_string())
