@@ -1,9 +1,10 @@
 //! `vigil bench export`: one person with `--events` events (default 100 000; a tenth of them
 //! first), the time and peak memory of downloading their JSON export through the real server
 //! (in-process, on loopback, the body read and dropped chunk by chunk), beside the raw
-//! baseline of reading the same events from the store (decrypted, a page at a time). Peak
-//! memory is the process's VmHWM, reset before each phase (`/proc/self/clear_refs`), so each
-//! phase reports its own peak; the two history sizes show whether memory grows with it.
+//! baseline of reading the same events from the store (decrypted, a page at a time). Memory:
+//! the process's VmHWM, reset before each phase (`/proc/self/clear_refs`), and the peak of
+//! its anonymous memory (RssAnon, sampled), which leaves out file pages; the two history
+//! sizes show whether memory grows with the history.
 //! The person registers over GraphQL; their history is appended to the store directly (health
 //! readings, a blood pressure and a weight in turn), then the read models catch up.
 
@@ -56,8 +57,8 @@ pub async fn export(db: &BenchDb, store: &EventStore, a: &BenchArgs) -> anyhow::
             started.elapsed().as_secs_f64()
         );
         for _ in 0..a.runs {
-            let (read_time, read_peak, before) = measured(raw_read(store, user)).await?;
-            let ((bytes, export_time), export_peak, _) = measured(download(&gql, &token, addr)).await?;
+            let (read_time, read) = measured(raw_read(store, user)).await?;
+            let ((bytes, export_time), export) = measured(download(&gql, &token, addr)).await?;
             let rate = |secs: f64| events as f64 / secs.max(1e-9);
             println!(
                 "    JSON export {:>7.2} s {:>9.0} ev/s {:>7.1} MiB | raw read_subject {:>6.2} s {:>9.0} ev/s | ratio {:.2}",
@@ -69,10 +70,13 @@ pub async fn export(db: &BenchDb, store: &EventStore, a: &BenchArgs) -> anyhow::
                 rate(export_time) / rate(read_time),
             );
             println!(
-                "      peak RSS (VmHWM) during the export {:>6.1} MiB, during the raw read {:>6.1} MiB; {:>6.1} MiB before",
-                mib(export_peak),
-                mib(read_peak),
-                mib(before),
+                "      export: peak RSS (VmHWM) {:>6.1} MiB, heap (RssAnon) {:>6.1} -> peak {:>6.1} MiB | raw read: VmHWM {:>6.1} MiB, RssAnon {:>6.1} -> {:>6.1} MiB",
+                mib(export.hwm),
+                mib(export.anon_before),
+                mib(export.anon_peak),
+                mib(read.hwm),
+                mib(read.anon_before),
+                mib(read.anon_peak),
             );
         }
     }
@@ -85,13 +89,43 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// Runs `work` with the peak RSS reset first: its result, the peak (KiB) and the RSS before.
-async fn measured<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<(T, u64, u64)> {
+/// Memory of one phase (KiB): the process's peak RSS (VmHWM, reset as the phase starts) and
+/// the peak of its anonymous memory (RssAnon, sampled every 2 ms: the heap, without file
+/// pages), beside the anonymous memory when the phase started.
+struct Memory {
+    hwm: u64,
+    anon_peak: u64,
+    anon_before: u64,
+}
+
+/// Runs `work` and measures its [`Memory`].
+async fn measured<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<(T, Memory)> {
     // "5" resets the peak to the current RSS (Linux 4.0 and later).
     std::fs::write("/proc/self/clear_refs", "5").context("cannot reset VmHWM through /proc/self/clear_refs")?;
-    let before = status_kib("VmRSS:")?;
-    let out = work.await?;
-    Ok((out, status_kib("VmHWM:")?, before))
+    let anon_before = status_kib("RssAnon:")?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(status_kib("RssAnon:").unwrap_or(0));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            peak
+        })
+    };
+    let out = work.await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let anon_peak = sampler.join().unwrap_or(0).max(status_kib("RssAnon:")?);
+    Ok((
+        out?,
+        Memory {
+            hwm: status_kib("VmHWM:")?,
+            anon_peak,
+            anon_before,
+        },
+    ))
 }
 
 fn status_kib(field: &str) -> anyhow::Result<u64> {
