@@ -4,6 +4,7 @@
 //! Figures are medians of `--runs` runs; the machines are noisy, so read ratios.
 
 mod api;
+mod export;
 mod figures;
 mod flood;
 mod login;
@@ -113,6 +114,7 @@ pub async fn run(args: &StoreArgs, cmd: BenchCommand) -> anyhow::Result<ExitCode
         BenchCommand::Api(a) => api::api(&db, &store, &a).await,
         BenchCommand::Login(a) => login::login(&db, &store, &a).await,
         BenchCommand::Flood(a) => flood::flood(&db, &store, &a).await,
+        BenchCommand::Export(a) => export::export(&db, &store, &a).await,
     };
     store.close().await;
     db.dispose().await?;

@@ -268,6 +268,9 @@ pub enum BenchCommand {
     /// requests without a session from one address, while `/healthz` is probed and memory
     /// sampled. Prints the figures; asserts nothing.
     Flood(FloodBenchArgs),
+    /// One person with --events events (default 100 000): time and peak memory (VmHWM) of
+    /// downloading their JSON export, beside reading the same events from the store.
+    Export(BenchArgs),
 }
 
 #[derive(Debug, Args, Clone)]

@@ -6,6 +6,7 @@
 mod doses;
 mod erasure;
 mod error;
+mod export;
 mod inputs;
 mod logs;
 mod maintenance;

@@ -8,6 +8,7 @@ mod cli;
 mod cluster;
 mod commands;
 mod erasure;
+mod export;
 mod failpoint;
 mod feed;
 mod graphql;

@@ -26,6 +26,18 @@ pub enum SignInMethod {
     PasswordAndRecoveryCode,
 }
 
+/// The shape of a data export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// One versioned JSON document.
+    Json,
+    /// A zip of CSV files, one per kind of record.
+    Csv,
+    /// A FHIR R4 `Bundle` of type `collection`.
+    Fhir,
+}
+
 /// Who acted on someone else's account: an id for auditors, a role and a public handle for the
 /// person (never a staff member's name or email).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +177,15 @@ pub enum AccessEvent {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
+    /// The person asked for a copy of their data: a one-time download was issued (recorded
+    /// before it exists, because it moves data out).
+    ExportRequested {
+        /// In which shape.
+        format: ExportFormat,
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
 }
 
 impl AccessEvent {
@@ -184,7 +205,8 @@ impl AccessEvent {
             | AccessEvent::AccountUnlocked { at, .. }
             | AccessEvent::AccountChangedByStaff { at, .. }
             | AccessEvent::BreakGlassOpened { at, .. }
-            | AccessEvent::DataAccessed { at, .. } => *at,
+            | AccessEvent::DataAccessed { at, .. }
+            | AccessEvent::ExportRequested { at, .. } => *at,
         }
     }
 
@@ -217,6 +239,7 @@ impl DomainEvent for AccessEvent {
             AccessEvent::AccountChangedByStaff { .. } => "AccountChangedByStaff",
             AccessEvent::BreakGlassOpened { .. } => "BreakGlassOpened",
             AccessEvent::DataAccessed { .. } => "DataAccessed",
+            AccessEvent::ExportRequested { .. } => "ExportRequested",
         }
     }
 

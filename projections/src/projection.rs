@@ -95,7 +95,7 @@ impl Projection {
 }
 
 /// Authentication state that is not a projection but must go when its person is erased.
-pub(crate) const PERSONAL_AUTH_TABLES: [&str; 7] = [
+pub(crate) const PERSONAL_AUTH_TABLES: [&str; 8] = [
     "identity_claims",
     "sessions",
     "refresh_tokens",
@@ -103,6 +103,7 @@ pub(crate) const PERSONAL_AUTH_TABLES: [&str; 7] = [
     "totp_steps",
     "mfa_challenges",
     "break_glass_grants",
+    "export_tokens",
 ];
 
 #[cfg(test)]

@@ -21,9 +21,9 @@ pub use accounts::{
     AccountView, ClaimHolder, ConsentChange, InactiveAccount, account, ai_consent_changes, claim_owner, email_index_of,
     inactive_accounts, password_hash, pending_erasures,
 };
-pub use bloodwork::{MarkerPoint, PanelView, latest_panel, marker_series, panel, panels};
+pub use bloodwork::{MarkerPoint, PanelView, latest_panel, marker_series, panel, panel_history, panels};
 pub use doses::{DoseView, dose, dose_log_state, doses};
-pub use health::{HealthLogView, health_log, health_logs, latest_vitals};
+pub use health::{HealthLogView, health_log, health_log_history, health_logs, latest_vitals};
 pub use page::{Cursor, Page, PageRequest};
 pub use protocols::{ProtocolView, protocol, protocol_state, protocols};
 pub(crate) use subject::MintSlot;

@@ -1,7 +1,7 @@
 //! The gate: the one holder of the read database's [`SubjectMint`], so the only place a
-//! [`Subject`] (the proof a health-data read needs) is made. Owners get theirs for free;
-//! anyone else needs an open break-glass grant, and their read is on the person's access log
-//! before the proof exists.
+//! [`Subject`] (the proof a health-data read needs) is made. Owners get theirs for free (and
+//! the download of an export token they were issued); anyone else needs an open break-glass
+//! grant, and their read is on the person's access log before the proof exists.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -55,6 +55,13 @@ impl Service {
             return Err(ApiError::Forbidden(STAFF_HOLD_NO_HEALTH_DATA));
         }
         Ok(self.gate().mint.vouch(caller.user))
+    }
+
+    /// The right to read the rows of a spent export token's owner: the token was issued to
+    /// that person for their own data (see `export::tokens`), and its download is the read.
+    /// Asked once per page, so no database scope outlives a page of a long download.
+    pub fn export_subject(&self, ticket: &crate::export::Ticket) -> Subject {
+        self.gate().mint.vouch(ticket.user())
     }
 
     /// The caller's right to read `subject`'s health data. For someone else's data: an admin

@@ -20,6 +20,8 @@ use super::secret_key::SecretKey;
 const REFRESH_HASH_CONTEXT: &str = "vigil refresh token hash v1";
 /// The same for second-factor challenge tokens, so one can never stand in for the other.
 const CHALLENGE_HASH_CONTEXT: &str = "vigil mfa challenge hash v1";
+/// Context of the key that hashes one-time export download tokens.
+const EXPORT_HASH_CONTEXT: &str = "vigil export token hash v1";
 
 /// Why 32 bytes cannot have come from a random generator, if they cannot: all one value
 /// (an all-zero key, say), or fewer than 8 distinct byte values (random keys have about 30;
@@ -46,6 +48,7 @@ pub struct TokenKey {
     /// independent of the signing use by blake3's domain separation.
     refresh_hash: SecretKey,
     challenge_hash: SecretKey,
+    export_hash: SecretKey,
 }
 
 impl TokenKey {
@@ -91,10 +94,12 @@ impl TokenKey {
             CHALLENGE_HASH_CONTEXT,
             signing.bytes(),
         )));
+        let export_hash = SecretKey::new(Zeroizing::new(blake3::derive_key(EXPORT_HASH_CONTEXT, signing.bytes())));
         TokenKey {
             signing,
             refresh_hash,
             challenge_hash,
+            export_hash,
         }
     }
 
@@ -102,6 +107,13 @@ impl TokenKey {
     /// same reason as [`TokenKey::refresh_token_hash`]).
     pub fn challenge_hash(&self, random: &[u8; 32]) -> [u8; 32] {
         *blake3::keyed_hash(self.challenge_hash.bytes(), random).as_bytes()
+    }
+
+    /// The value the export-token table keeps for a download token's random bytes (keyed for
+    /// the same reason as [`TokenKey::refresh_token_hash`]; its own key, so a hash from one
+    /// table never matches in another).
+    pub fn export_hash(&self, random: &[u8; 32]) -> [u8; 32] {
+        *blake3::keyed_hash(self.export_hash.bytes(), random).as_bytes()
     }
 
     /// The value the session store keeps for `token`: a keyed blake3 of its 32 random bytes.

@@ -33,6 +33,7 @@ pub struct MutationRoot(
     super::maintenance::MaintenanceMutations,
     super::erasure::ErasureMutations,
     super::privacy::PrivacyMutations,
+    super::export::ExportMutations,
 );
 
 #[derive(Default)]

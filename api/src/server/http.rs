@@ -11,7 +11,7 @@ use async_graphql::parser::types::OperationType;
 use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -79,6 +79,7 @@ pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> R
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(super::ws::handler))
+        .route("/export/{token}", get(export))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route(
@@ -320,6 +321,12 @@ async fn execute(
             plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
     }
+}
+
+/// A one-time export download (`export::download`). The path holds the token: nothing here or
+/// below logs it.
+async fn export(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    crate::export::download(&state.service, &token, &headers).await
 }
 
 async fn healthz() -> Response {

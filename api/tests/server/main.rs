@@ -8,6 +8,7 @@ mod coverage;
 mod deletion;
 mod doses;
 mod erasure;
+mod export;
 mod first_start;
 mod hardening;
 mod harness;

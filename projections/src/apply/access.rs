@@ -80,6 +80,10 @@ pub(super) async fn apply_access(ctx: Ctx<'_>, position: u64, event: AccessEvent
             reason: Some(justification),
             detail: Some(request_id),
         },
+        AccessEvent::ExportRequested { format, .. } => Row {
+            detail: Some(name_of(&format)?),
+            ..Row::default()
+        },
         AccessEvent::SignedOut { .. }
         | AccessEvent::RegistrationAttempted { .. }
         | AccessEvent::RefreshTokenReuseDetected { .. }

@@ -57,14 +57,29 @@ const COLUMNS: &str = "panel_id, drawn_at, lab_name, results, corrections, retra
 /// # Errors
 /// Database and decode errors.
 pub async fn panels(db: &ReadDb, subject: &Subject, page: &PageRequest) -> Result<Page<PanelView>> {
+    panels_where(db, subject, page, "and retracted = 0").await
+}
+
+/// A page of every panel of the owner, retracted ones included (flagged), newest first: what
+/// an export of their data holds.
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn panel_history(db: &ReadDb, subject: &Subject, page: &PageRequest) -> Result<Page<PanelView>> {
+    panels_where(db, subject, page, "").await
+}
+
+/// `live` is a constant of this module (never input).
+async fn panels_where(db: &ReadDb, subject: &Subject, page: &PageRequest, live: &str) -> Result<Page<PanelView>> {
     let user = subject.id();
     let (bound_at, bound_id) = page.bound();
     // A literal, not a parameter: SQLite re-prepares a statement whose LIMIT is a bound
     // parameter every time it is bound (see `vigil_eventstore` log reads).
     let limit = page.limit();
+    // The cursor as a row value: the index seeks straight past it (see `doses`).
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from bloodwork_panels where user_id = $1 and retracted = 0 \
-         and (drawn_at < $2 or (drawn_at = $2 and panel_id < $3)) order by drawn_at desc, panel_id desc limit {limit}"
+        "select {COLUMNS} from bloodwork_panels where user_id = $1 {live} \
+         and (drawn_at, panel_id) < ($2, $3) order by drawn_at desc, panel_id desc limit {limit}"
     )))
     .bind(user.to_string())
     .bind(bound_at)

@@ -72,6 +72,27 @@ pub async fn health_logs(
     Page::decode(&rows, page, "measured_at", view, |v| v.entry_id)
 }
 
+/// A page of every reading of the owner, retracted ones included (flagged), newest first:
+/// what an export of their data holds.
+///
+/// # Errors
+/// Database and decode errors.
+pub async fn health_log_history(db: &ReadDb, subject: &Subject, page: &PageRequest) -> Result<Page<HealthLogView>> {
+    let (bound_at, bound_id) = page.bound();
+    let limit = page.limit();
+    // The cursor as a row value: the index seeks straight past it (see `doses`).
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from health_logs where user_id = $1 and (measured_at, entry_id) < ($2, $3) \
+         order by measured_at desc, entry_id desc limit {limit}"
+    )))
+    .bind(subject.id().to_string())
+    .bind(bound_at)
+    .bind(bound_id)
+    .fetch_all_for(db, subject)
+    .await?;
+    Page::decode(&rows, page, "measured_at", view, |v| v.entry_id)
+}
+
 /// One of the owner's readings (retracted included).
 ///
 /// # Errors

@@ -1,0 +1,16 @@
+-- One-time download tokens of data exports: the token itself is never stored, only its keyed
+-- hash; a row is deleted when the download starts (at most once) and is worthless after
+-- expires_at (microseconds since the epoch). Erasing the person deletes their rows.
+create table export_tokens (
+    token_hash text primary key,
+    user_id text not null,
+    format text not null,
+    expires_at integer not null,
+    created_at integer not null
+);
+create index export_tokens_by_expiry on export_tokens (expires_at);
+
+-- Every reading of a person in time order, whatever the vital (an export's pages, and
+-- `healthLogs` without a vital): the older index leads with the kind, so such a page sorted
+-- all of the person's readings each time.
+create index health_logs_by_user_time on health_logs (user_id, measured_at, entry_id);
