@@ -23,7 +23,7 @@ fi
 # The export tests check their documents with outside validators (FHIR R4 models, JSON Schema)
 # in a virtualenv of their own; with CI=true one that cannot be installed is a failure.
 if python=$(ops/ci/ensure-export-validators.sh); then
-  export VIGIL_EXPORT_PYTHON="$python"
+  export VIGIL_TEST_EXPORT_PYTHON="$python"
 elif [ "${CI:-}" = "true" ]; then
   echo "FAIL: the export validators could not be installed, and CI=true forbids skipping them" >&2
   exit 1

@@ -197,7 +197,9 @@ const KNOWN: &[&str] = &[
     "VIGIL_CORS_ORIGINS",
     "VIGIL_ERASE_INACTIVE_AFTER",
     "VIGIL_INACTIVITY_CHECK",
+    // The test suite's own settings (`ops/test.sh`), which servers started by the tests inherit.
     "VIGIL_TEST_PG_URL",
+    "VIGIL_TEST_EXPORT_PYTHON",
 ];
 
 /// Warns about unknown `VIGIL_*` variables (names only; values may be secrets).

@@ -6,8 +6,8 @@
 //! documents pass outside validators (the committed JSON Schema, FHIR R4 models, Python's zip
 //! and CSV readers) besides the checks here. The token never reaches the server log.
 
-mod contents;
-mod formats;
+pub mod contents;
+pub mod formats;
 
 use serde_json::{Value, json};
 
@@ -21,7 +21,7 @@ const EXPORT: &str = "mutation($f: ExportFormat!) { exportMyData(format: $f) { u
 
 /// Writes one of everything: a protocol amended once, two doses and a skip, a blood pressure
 /// and a weight, a panel whose testosterone is high.
-async fn write_history(client: &Client) {
+pub async fn write_history(client: &Client) {
     let (protocol, te, ai) = start_protocol(client, "Cycle").await;
     client
         .ok(
@@ -62,7 +62,7 @@ async fn write_history(client: &Client) {
 }
 
 /// Asks for an export; answers the link's absolute URL and the token.
-async fn ask(client: &Client, server: &Server, format: &str) -> (String, String) {
+pub async fn ask(client: &Client, server: &Server, format: &str) -> (String, String) {
     let data = client.ok(EXPORT, json!({ "f": format })).await;
     let offer = &data["exportMyData"];
     assert_eq!(offer["format"], format);
@@ -73,7 +73,7 @@ async fn ask(client: &Client, server: &Server, format: &str) -> (String, String)
 }
 
 /// GETs a link, with a bearer or none: the status, the headers and the body.
-async fn get(url: &str, bearer: Option<&str>) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+pub async fn get(url: &str, bearer: Option<&str>) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let mut request = reqwest::Client::new().get(url);
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
@@ -85,7 +85,7 @@ async fn get(url: &str, bearer: Option<&str>) -> (u16, reqwest::header::HeaderMa
 }
 
 /// Downloads a link once (no bearer): checks the download headers, and that it is spent.
-async fn download(url: &str, content_type: &str) -> Vec<u8> {
+pub async fn download(url: &str, content_type: &str) -> Vec<u8> {
     let (status, headers, body) = get(url, None).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     assert_eq!(headers["content-type"], content_type);

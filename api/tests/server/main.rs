@@ -27,6 +27,7 @@ mod records;
 mod rectification;
 mod resources;
 mod revocation;
+mod rights;
 mod scenario;
 mod signin;
 mod sockets;

@@ -91,7 +91,7 @@ fn repo() -> PathBuf {
 
 /// The validators' python, or `None` (skipping those checks) outside CI.
 pub fn validators() -> Option<PathBuf> {
-    if let Ok(python) = std::env::var("VIGIL_EXPORT_PYTHON") {
+    if let Ok(python) = std::env::var("VIGIL_TEST_EXPORT_PYTHON") {
         return Some(PathBuf::from(python));
     }
     let out = Command::new(repo().join("ops/ci/ensure-export-validators.sh")).output();
