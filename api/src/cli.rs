@@ -31,7 +31,8 @@ pub enum Command {
     Migrate,
     /// Write realistic test events (deterministic content with --seed).
     Seed(SeedArgs),
-    /// Verify the whole hash chain; exit 0 when intact, 3 when broken.
+    /// Verify the whole hash chain; exit 0 when intact, 3 when broken. Needs no key, opens
+    /// the log read-only and writes nothing (an auditor's copy of events.db is enough).
     Verify,
     /// Auditors' replay: one JSON object per event and line.
     Events(EventsArgs),
