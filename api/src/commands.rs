@@ -2,6 +2,7 @@
 //! dev-key rotation) happens here once for every command.
 
 mod accounts;
+mod checkpoint;
 mod events;
 mod keys;
 mod maintenance;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Staff(cmd) => staff::run(&cli.store, cmd).await,
         Command::Maintenance(cmd) => maintenance::run(&cli.store, cmd).await,
         Command::Accounts(cmd) => accounts::run(&cli.store, cmd).await,
+        Command::Checkpoint(cmd) => checkpoint::run(&cli.store, cmd),
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(ExitCode::SUCCESS)
