@@ -29,14 +29,16 @@ impl std::fmt::Debug for ReadOnlyLog {
     }
 }
 
-/// Whether a write-ahead log or its index sits beside the SQLite log: a live store, or a copy
-/// taken while one ran. Its newest events may then be in the `-wal` file only.
+/// Whether the SQLite log may have content outside `events.db`: a write-ahead log with
+/// frames in it, or its shared-memory index (a live store, or a copy taken while one ran).
+/// An empty `-wal` left without an index holds nothing, and the file alone is the log.
 fn has_write_ahead_log(path: &Path) -> bool {
-    ["-wal", "-shm"].iter().any(|suffix| {
+    let beside = |suffix: &str| {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
-        Path::new(&name).exists()
-    })
+        std::path::PathBuf::from(name)
+    };
+    beside("-shm").exists() || std::fs::metadata(beside("-wal")).is_ok_and(|m| m.len() > 0)
 }
 
 impl ReadOnlyLog {

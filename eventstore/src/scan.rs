@@ -345,3 +345,20 @@ fn hash_row(row: &Row<'_>) -> Result<HashedRow> {
         content_matches: computed == stored,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::immutable_uri;
+
+    #[test]
+    fn an_immutable_uri_keeps_the_path_whatever_it_holds() {
+        assert_eq!(
+            immutable_uri(std::path::Path::new("./audit copy/a?b#c%d/events.db")),
+            "file:./audit%20copy/a%3Fb%23c%25d/events.db?immutable=1"
+        );
+        assert_eq!(
+            immutable_uri(std::path::Path::new("/data/é/events.db")),
+            "file:/data/%C3%A9/events.db?immutable=1"
+        );
+    }
+}
