@@ -31,7 +31,8 @@ pub enum Command {
     Migrate,
     /// Write realistic test events (deterministic content with --seed).
     Seed(SeedArgs),
-    /// Verify the whole hash chain; exit 0 when intact, 3 when broken.
+    /// Verify the whole hash chain; exit 0 when intact, 3 when broken. Needs no key, opens
+    /// the log read-only and writes nothing (an auditor's copy of events.db is enough).
     Verify,
     /// Auditors' replay: one JSON object per event and line.
     Events(EventsArgs),
@@ -57,8 +58,39 @@ pub enum Command {
     /// People's accounts as a whole: the inactivity check.
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// The log's checkpoint key: print its public verifier key, or make a new one.
+    #[command(subcommand)]
+    Checkpoint(CheckpointCommand),
     /// Print the GraphQL schema (SDL), as committed in api/schema.graphql.
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckpointCommand {
+    /// Print the verifier key line (`<origin>+<keyid>+<base64>`) of the checkpoint key
+    /// (VIGIL_CHECKPOINT_KEY or _FILE, else the dev key in the data dir): what auditors and
+    /// witnesses verify signed checkpoints with. Writes nothing, never generates a key.
+    PublicKey,
+    /// Generate a new checkpoint signer key for an origin and print it on stdout (a secret:
+    /// store it as VIGIL_CHECKPOINT_KEY or in the file VIGIL_CHECKPOINT_KEY_FILE names); its
+    /// verifier key goes to stderr. A new key means a new origin (`…/vigil/2`): that is how
+    /// the checkpoint key rotates.
+    NewKey {
+        /// The origin the key signs for, a schema-less URL such as `vigil.example.org/vigil/1`
+        /// (no spaces, no `+`).
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Checkpoint settings of `serve`.
+#[derive(Debug, Args, Clone)]
+pub struct CheckpointArgs {
+    /// The origin line of this log's checkpoints (`vigil.example.org/vigil/1`). It must be the
+    /// checkpoint key's name; by default it is. `--dev` generates its key for this origin
+    /// (default `localhost/vigil/1`).
+    #[arg(long, env = "VIGIL_CHECKPOINT_ORIGIN")]
+    pub checkpoint_origin: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

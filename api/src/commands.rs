@@ -2,6 +2,7 @@
 //! dev-key rotation) happens here once for every command.
 
 mod accounts;
+mod checkpoint;
 mod events;
 mod keys;
 mod maintenance;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Staff(cmd) => staff::run(&cli.store, cmd).await,
         Command::Maintenance(cmd) => maintenance::run(&cli.store, cmd).await,
         Command::Accounts(cmd) => accounts::run(&cli.store, cmd).await,
+        Command::Checkpoint(cmd) => checkpoint::run(&cli.store, cmd),
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(ExitCode::SUCCESS)
@@ -126,14 +128,23 @@ pub fn progress(total: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// Verifies the chain of the log at the store's location. Needs no key (the chain covers
+/// ciphertext) and writes nothing: not into the data dir, not into the database. A master key
+/// set in the environment is not even read.
 async fn verify(args: &StoreArgs) -> anyhow::Result<ExitCode> {
-    let (store, _) = open(args).await?;
-    let total = store.head_position().await?;
+    let location = location(args)?;
+    let log = vigil_eventstore::ReadOnlyLog::open(&location)
+        .await
+        .context("cannot open the event log read-only")?;
+    let total = log
+        .head_position()
+        .await
+        .context("cannot read the chain head (is this a migrated vigil store?)")?;
     let bar = progress(total, "verifying");
-    let result = store.verify_chain(|done, _| bar.set_position(done)).await?;
+    let result = log.verify_chain(|done, _| bar.set_position(done)).await;
     bar.finish_and_clear();
-    store.close().await;
-    match result {
+    log.close().await;
+    match result? {
         Ok(report) => {
             println!(
                 "chain intact: {} events, head {}",

@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod bench;
+mod checkpoint;
 mod cli;
 mod cluster;
 mod commands;

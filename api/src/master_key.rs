@@ -90,6 +90,13 @@ pub async fn resolve(location: &Location) -> anyhow::Result<(MasterKey, KeySourc
 
 /// Writes a key file with mode 0600, durably, refusing to overwrite.
 pub fn write_key_file(path: &Path, key: &MasterKey) -> anyhow::Result<()> {
+    let text = zeroize::Zeroizing::new(STANDARD.encode(key.expose_bytes()));
+    write_secret_file(path, &text)
+}
+
+/// Writes `text` and a newline to a new file of mode 0600, durably, refusing to overwrite:
+/// every generated dev secret (master, token, checkpoint key) is written this way.
+pub fn write_secret_file(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
         vigil_eventstore::create_private_dir(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
@@ -103,7 +110,6 @@ pub fn write_key_file(path: &Path, key: &MasterKey) -> anyhow::Result<()> {
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot create key file {}", path.display()))?;
-    let text = zeroize::Zeroizing::new(STANDARD.encode(key.expose_bytes()));
     file.write_all(text.as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()?;

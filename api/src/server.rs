@@ -36,7 +36,14 @@ use crate::service::Service;
 pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     config::warn_unknown_env();
     let location = crate::commands::location(store_args)?;
-    let keys = config::resolve_keys(&location, args.dev).await?;
+    let keys = config::resolve_keys(&location, args.dev, args.checkpoint.checkpoint_origin.as_deref()).await?;
+    // The public identity of this log's checkpoints (origin and key id; never the secret).
+    // The periodic checkpoint job will sign with `keys.checkpoint`.
+    tracing::info!(
+        origin = keys.checkpoint.origin(),
+        key_id = format!("{:08x}", keys.checkpoint.verifier().key_id()),
+        "checkpoint key loaded"
+    );
     let store = EventStore::open(StoreConfig::new(location.clone(), keys.master))
         .await
         .context("cannot open the event store")?;

@@ -28,6 +28,7 @@ mod log;
 mod model;
 mod opening;
 mod plan;
+mod readonly;
 mod recent;
 mod scan;
 mod store;
@@ -48,6 +49,7 @@ pub use model::{
     AppendOutcome, AppendRequest, Envelope, ExpectedVersion, MAX_EVENTS_PER_APPEND, MAX_PAYLOAD_BYTES, Metadata,
     NewEvent, Payload, RecordedEvent, SYSTEM_SUBJECT,
 };
+pub use readonly::ReadOnlyLog;
 pub use store::{ERASURE_LEDGER, EventStore, SUBJECT_ERASED, ShredReport, StoreConfig};
 pub use upcast::{UpcastStep, Upcasters};
 pub use vault::MasterRotation;

@@ -37,6 +37,8 @@ pub(crate) struct Scanner {
     path: PathBuf,
     /// Idle connections for short reads, and (index 1) for long ones, which map the file.
     idle: [Mutex<Vec<Connection>>; 2],
+    /// Open the file as SQLite's `immutable=1`: no lock, no `-wal` or `-shm` file created.
+    immutable: bool,
 }
 
 impl Scanner {
@@ -44,7 +46,41 @@ impl Scanner {
         Arc::new(Scanner {
             path,
             idle: [Mutex::new(Vec::new()), Mutex::new(Vec::new())],
+            immutable: false,
         })
+    }
+
+    /// A scanner of a log file nothing writes (an auditor's copy, without a write-ahead log
+    /// beside it). SQLite then creates no file and takes no lock: reading it leaves the
+    /// directory exactly as it was. Only for such a copy: a file that changes under an
+    /// immutable connection reads as garbage.
+    pub(crate) fn immutable(path: PathBuf) -> Arc<Scanner> {
+        Arc::new(Scanner {
+            path,
+            idle: [Mutex::new(Vec::new()), Mutex::new(Vec::new())],
+            immutable: true,
+        })
+    }
+
+    /// The chain head (last position and hash) as the file records it.
+    pub(crate) async fn head(self: &Arc<Self>) -> Result<(u64, [u8; 32])> {
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let conn = this.open(false)?;
+            let (position, hash): (i64, Vec<u8>) = conn.query_row(
+                "select last_position, last_hash from chain_head where id = 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            let position =
+                u64::try_from(position).map_err(|_| StoreError::Corrupt("chain_head position is negative".into()))?;
+            let hash = hash
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("chain_head hash is not 32 bytes".into()))?;
+            Ok((position, hash))
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("scan thread: {e}")))?
     }
 
     /// Closes the idle connections (an open one keeps the log's WAL from being folded back and
@@ -135,10 +171,12 @@ impl Scanner {
     }
 
     fn open(&self, bulk: bool) -> Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = if self.immutable {
+            Connection::open_with_flags(immutable_uri(&self.path), flags | OpenFlags::SQLITE_OPEN_URI)?
+        } else {
+            Connection::open_with_flags(&self.path, flags)?
+        };
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "query_only", true)?;
         if bulk {
@@ -150,6 +188,21 @@ impl Scanner {
         }
         Ok(conn)
     }
+}
+
+/// `file:<path>?immutable=1`, the path percent-encoded where a URI would misread it
+/// (`?`, `#`, `%`, spaces, anything outside plain ASCII).
+fn immutable_uri(path: &std::path::Path) -> String {
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b'~') {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 /// Decodes one row as it is stepped.
@@ -291,4 +344,21 @@ fn hash_row(row: &Row<'_>) -> Result<HashedRow> {
         hash: stored,
         content_matches: computed == stored,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::immutable_uri;
+
+    #[test]
+    fn an_immutable_uri_keeps_the_path_whatever_it_holds() {
+        assert_eq!(
+            immutable_uri(std::path::Path::new("./audit copy/a?b#c%d/events.db")),
+            "file:./audit%20copy/a%3Fb%23c%25d/events.db?immutable=1"
+        );
+        assert_eq!(
+            immutable_uri(std::path::Path::new("/data/é/events.db")),
+            "file:/data/%C3%A9/events.db?immutable=1"
+        );
+    }
 }

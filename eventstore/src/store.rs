@@ -12,7 +12,7 @@ use crate::appender::{Appender, Job};
 use crate::crypto::MasterKey;
 use crate::db::{self, Db, Location};
 use crate::error::{Result, StoreError};
-use crate::log::{self, StoredRow};
+use crate::log;
 use crate::model::{
     AppendOutcome, AppendRequest, Envelope, ExpectedVersion, Metadata, NewEvent, RecordedEvent, SYSTEM_SUBJECT,
     validate_request,
@@ -267,12 +267,6 @@ impl EventStore {
     pub async fn read_subject(&self, subject: Uuid, from: u64, limit: u64) -> Result<Vec<RecordedEvent>> {
         self.open_rows(log::read_subject(&self.inner.log, subject, from, limit).await?)
             .await
-    }
-
-    /// Raw stored rows (envelope, nonce, ciphertext) through sqlx, for verification where
-    /// no scanner exists (Postgres).
-    pub(crate) async fn raw_range(&self, from: u64, limit: u64) -> Result<Vec<StoredRow>> {
-        log::read_range(&self.inner.log, from, limit).await
     }
 
     /// The last committed position (0 for an empty log).

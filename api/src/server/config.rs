@@ -1,6 +1,6 @@
 //! Server configuration: flags, `VIGIL_*` variables and `*_FILE` variants for secrets.
-//! Production (no `--dev`) refuses to start without an explicit master key and token key;
-//! `--dev` on a local SQLite store may generate both into the data dir, loudly.
+//! Production (no `--dev`) refuses to start without an explicit master key, token key and
+//! checkpoint key; `--dev` on a local SQLite store may generate them into the data dir, loudly.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -80,6 +80,8 @@ pub struct ServeArgs {
     pub cors_origins: Vec<String>,
     #[command(flatten)]
     pub inactivity: crate::cli::InactivityArgs,
+    #[command(flatten)]
+    pub checkpoint: crate::cli::CheckpointArgs,
     /// How often this server runs the inactivity check (`30m`, `1h`, `6h`; 1 second to 24
     /// hours); it also runs once at start. One server at a time runs it.
     #[arg(long, default_value = "1h", env = "VIGIL_INACTIVITY_CHECK", value_parser = interval)]
@@ -176,6 +178,9 @@ const KNOWN: &[&str] = &[
     "VIGIL_NEW_MASTER_KEY_FILE",
     "VIGIL_TOKEN_KEY",
     "VIGIL_TOKEN_KEY_FILE",
+    "VIGIL_CHECKPOINT_KEY",
+    "VIGIL_CHECKPOINT_KEY_FILE",
+    "VIGIL_CHECKPOINT_ORIGIN",
     "VIGIL_LISTEN",
     "VIGIL_DEV",
     "VIGIL_LOG",
@@ -219,6 +224,8 @@ pub struct Keys {
     pub master: MasterKey,
     /// Signs access tokens and keys refresh-token hashes.
     pub token: TokenKey,
+    /// Signs the log's checkpoints.
+    pub checkpoint: crate::checkpoint::CheckpointSigner,
 }
 
 fn set(var: &str) -> bool {
@@ -227,8 +234,8 @@ fn set(var: &str) -> bool {
         .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
 }
 
-/// Resolves both keys; production requires them explicitly.
-pub async fn resolve_keys(location: &Location, dev: bool) -> anyhow::Result<Keys> {
+/// Resolves the three keys; production requires them explicitly.
+pub async fn resolve_keys(location: &Location, dev: bool, origin: Option<&str>) -> anyhow::Result<Keys> {
     if !dev {
         let missing: Vec<&str> = ["VIGIL_MASTER_KEY", "VIGIL_TOKEN_KEY"]
             .into_iter()
@@ -253,7 +260,12 @@ pub async fn resolve_keys(location: &Location, dev: bool) -> anyhow::Result<Keys
     if token.is_the_same_secret_as(master.expose_bytes()) {
         bail!("VIGIL_TOKEN_KEY equals the master key: use two different random keys");
     }
-    Ok(Keys { master, token })
+    let checkpoint = crate::checkpoint::key::for_serve(location, dev, origin, &master, &token)?;
+    Ok(Keys {
+        master,
+        token,
+        checkpoint,
+    })
 }
 
 fn token_key(location: &Location) -> anyhow::Result<TokenKey> {

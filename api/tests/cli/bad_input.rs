@@ -58,7 +58,7 @@ fn a_postgres_store_refuses_to_start_without_an_explicit_master_key() {
     let dir = tempfile::tempdir().unwrap();
     let run = vigil(
         dir.path(),
-        &["verify"],
+        &["events", "--limit", "1"],
         &[("VIGIL_DATABASE_URL", "postgres://vigil@127.0.0.1:1/vigil")],
     );
     assert_refused(&run, "needs an explicit master key");
@@ -68,11 +68,15 @@ fn a_postgres_store_refuses_to_start_without_an_explicit_master_key() {
 fn corrupt_and_conflicting_key_settings_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     assert_refused(
-        &vigil(dir.path(), &["verify"], &[("VIGIL_MASTER_KEY", "not base64!")]),
+        &vigil(
+            dir.path(),
+            &["events", "--limit", "1"],
+            &[("VIGIL_MASTER_KEY", "not base64!")],
+        ),
         "not valid base64",
     );
     assert_refused(
-        &vigil(dir.path(), &["verify"], &[("VIGIL_MASTER_KEY", "AAEC")]),
+        &vigil(dir.path(), &["events", "--limit", "1"], &[("VIGIL_MASTER_KEY", "AAEC")]),
         "a master key is exactly 32 bytes",
     );
     let file = dir.path().join("key.txt");
@@ -80,7 +84,7 @@ fn corrupt_and_conflicting_key_settings_are_refused() {
     assert_refused(
         &vigil(
             dir.path(),
-            &["verify"],
+            &["events", "--limit", "1"],
             &[("VIGIL_MASTER_KEY_FILE", file.to_str().unwrap())],
         ),
         "not valid base64",
@@ -88,7 +92,7 @@ fn corrupt_and_conflicting_key_settings_are_refused() {
     assert_refused(
         &vigil(
             dir.path(),
-            &["verify"],
+            &["events", "--limit", "1"],
             &[("VIGIL_MASTER_KEY_FILE", "/nonexistent/key")],
         ),
         "cannot read master key file",
@@ -96,7 +100,7 @@ fn corrupt_and_conflicting_key_settings_are_refused() {
     assert_refused(
         &vigil(
             dir.path(),
-            &["verify"],
+            &["events", "--limit", "1"],
             &[
                 ("VIGIL_MASTER_KEY", KEY_A),
                 ("VIGIL_MASTER_KEY_FILE", file.to_str().unwrap()),
@@ -129,7 +133,7 @@ fn a_wrong_master_key_is_refused_and_writes_nothing() {
     );
     // Without any key, a data dir that already has a vault is not given a fresh dev key.
     assert_refused(
-        &vigil(dir.path(), &["verify"], &[]),
+        &vigil(dir.path(), &["events", "--limit", "1"], &[]),
         "holds a key vault but no master key",
     );
     assert!(!dir.path().join("vigil-data/master.key").exists());

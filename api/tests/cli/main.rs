@@ -4,7 +4,9 @@
 // A test crate: a failed expectation should panic with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit_copy;
 mod bad_input;
+mod checkpoint_key;
 mod tour;
 
 use std::path::Path;
@@ -58,3 +60,6 @@ pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
 
 pub const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub const KEY_B: &str = "HxAREhMUFRYXGBkaGxwdHh8AAQIDBAUGBwgJCgsMDQ4=";
+/// A checkpoint signer key made for the tests (`vigil checkpoint new-key`); a secret nowhere.
+pub const CHECKPOINT_KEY: &str =
+    "PRIVATE+KEY+test.vigil.invalid/vigil/1+5b8ed5ed+AR5JNcYtui2rtWyFCYNza0OrDSHgK6OG5Tce2cP61EQX";

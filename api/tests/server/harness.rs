@@ -20,6 +20,9 @@ pub struct Server {
 
 pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub const TOKEN_KEY: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+/// A checkpoint signer key made for the tests (`vigil checkpoint new-key`); a secret nowhere.
+pub const CHECKPOINT_KEY: &str =
+    "PRIVATE+KEY+test.vigil.invalid/vigil/1+5b8ed5ed+AR5JNcYtui2rtWyFCYNza0OrDSHgK6OG5Tce2cP61EQX";
 
 fn vigil(backend: &Backend) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
@@ -30,6 +33,7 @@ fn vigil(backend: &Backend) -> Command {
     // Production mode: explicit keys, as an operator would run it.
     cmd.env("VIGIL_MASTER_KEY", MASTER_KEY)
         .env("VIGIL_TOKEN_KEY", TOKEN_KEY)
+        .env("VIGIL_CHECKPOINT_KEY", CHECKPOINT_KEY)
         .env("VIGIL_LOG", "debug")
         // Suites sign in far more often than people do, all from 127.0.0.1: generous limits,
         // except where a test sets its own (`limits.rs`).
