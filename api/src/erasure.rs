@@ -177,7 +177,13 @@ impl Service {
         let report = self.store().shred(person, metadata).await?;
         crate::failpoint::hit("erasure-after-shred");
         let read_models_purged = match self.settle(report.ledger_position).await {
-            Ok(()) => true,
+            // The runner that applied the entry may be another server's, still vacuuming when
+            // this one sees the rows gone: the answer waits for a purge of its own, so "purged"
+            // also means no table or index file keeps the deleted rows (ADR 0008).
+            Ok(()) => {
+                self.db().purge_erased_files().await?;
+                true
+            }
             Err(ApiError::ProjectionLag { .. }) => false,
             Err(e) => return Err(e),
         };

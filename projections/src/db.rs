@@ -230,14 +230,48 @@ impl ReadDb {
         }
         if let Some(owner) = &self.owner {
             let mut conn = owner.connect().await?;
-            for table in tables {
-                // Names come from the fixed catalogue in `projection`, never from input.
-                conn.execute(sqlx::AssertSqlSafe(format!("vacuum vigil_read.{table}")))
-                    .await?;
+            let mut pending: Vec<String> = tables.iter().map(|t| (*t).to_owned()).collect();
+            // Vacuum cannot prune a page another backend holds pinned at that moment, nor a dead
+            // row an older snapshot may still see; it counts those as dead rows left. A table
+            // that reports some gets another pass, a moment later, a few times at most (a busy
+            // table may always have fresh dead rows of other people: that is not a reason to
+            // spin).
+            for pass in 0..PURGE_PASSES {
+                if pass > 0 {
+                    tokio::time::sleep(Duration::from_millis(50 * u64::from(pass))).await;
+                }
+                for table in &pending {
+                    // Names come from the fixed catalogue in `projection`, never from input.
+                    conn.execute(sqlx::AssertSqlSafe(format!("vacuum vigil_read.{table}")))
+                        .await?;
+                }
+                pending = sqlx::query_scalar(
+                    "select relname::text from pg_stat_user_tables \
+                     where schemaname = 'vigil_read' and relname = any(string_to_array($1, ',')) and n_dead_tup > 0",
+                )
+                .bind(pending.join(","))
+                .fetch_all(&mut conn)
+                .await?;
+                if pending.is_empty() {
+                    break;
+                }
+            }
+            if !pending.is_empty() {
+                tracing::debug!(tables = ?pending, "dead rows left after the erasure's vacuum passes");
             }
             sqlx::Connection::close(conn).await?;
         }
         Ok(())
+    }
+
+    /// [`purge_after_erasure`](Self::purge_after_erasure) of every table a person can have
+    /// rows in: what the runner does after applying an erasure, for a caller that must not
+    /// answer before it is done (the runner that applied it may be another server's).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn purge_erased_files(&self) -> Result<()> {
+        self.purge_after_erasure(&crate::runner::personal_tables()).await
     }
 
     /// Stops the background checkpointer and closes the pool.
@@ -251,6 +285,9 @@ impl ReadDb {
         }
     }
 }
+
+/// Vacuum passes over the tables an erasure touched, at most (see `purge_after_erasure`).
+const PURGE_PASSES: u32 = 3;
 
 /// A Postgres pool whose connections run `setup` first (role and search path).
 async fn pg_pool(options: AnyConnectOptions, size: u32, setup: &'static str) -> Result<AnyPool> {

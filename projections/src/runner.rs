@@ -21,6 +21,7 @@ use crate::error::{ProjectionError, Result};
 use crate::identity::IndexKey;
 use crate::projection::Projection;
 
+pub(crate) use batch::personal_tables;
 pub use batch::{CheckpointStatus, RebuildReport, checkpoints, rebuild, reset, status};
 
 /// Events applied per transaction at most.

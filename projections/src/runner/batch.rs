@@ -137,7 +137,7 @@ pub(crate) async fn apply_batch(
 }
 
 /// Every table a person can have rows in: what an erasure deletes from.
-fn personal_tables() -> Vec<&'static str> {
+pub(crate) fn personal_tables() -> Vec<&'static str> {
     Projection::ALL
         .iter()
         .flat_map(|p| p.tables().iter().copied())
