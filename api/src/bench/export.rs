@@ -51,6 +51,7 @@ pub async fn export(db: &BenchDb, store: &EventStore, a: &BenchArgs) -> anyhow::
         append_history(store, user, written, target - written).await?;
         written = target;
         stack.service.settle(store.head_position().await?).await?;
+        db.raw.analyze().await?;
         let events = count_events(store, user).await?;
         println!(
             "  {events} events of the person (history written and projected in {:.1} s)",

@@ -69,6 +69,17 @@ impl RawDb {
         Ok(())
     }
 
+    /// Postgres: refreshes the planner's statistics of every table, as autovacuum would have
+    /// for a history that grew over months; right after a bulk fill they still describe the
+    /// empty tables, and the plans chosen from them (a bitmap scan and a sort of all of a
+    /// person's remaining rows for every page) are not the ones a steady store gets.
+    pub async fn analyze(&self) -> anyhow::Result<()> {
+        if let RawDb::Postgres(p) = self {
+            sqlx::query("analyze").execute(p).await?;
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         on_raw!(self, p => p.close().await)
     }
