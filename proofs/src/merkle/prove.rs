@@ -30,7 +30,7 @@ fn split(n: u64) -> u64 {
 /// MTH of the leaves `[lo, hi)`, `hi > lo`, `lo` aligned as the RFC's recursion leaves it.
 fn range_hash<S: SubtreeSource>(src: &S, lo: u64, hi: u64) -> Result<Hash, S::Error> {
     let n = hi - lo;
-    if n.is_power_of_two() && lo % n == 0 {
+    if n.is_power_of_two() && lo.is_multiple_of(n) {
         let level = n.trailing_zeros();
         return src.subtree(NodeId::new(level, lo >> level));
     }
