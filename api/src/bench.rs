@@ -7,6 +7,7 @@ mod api;
 mod figures;
 mod flood;
 mod login;
+mod proofs;
 mod raw;
 mod rebuild;
 
@@ -113,6 +114,7 @@ pub async fn run(args: &StoreArgs, cmd: BenchCommand) -> anyhow::Result<ExitCode
         BenchCommand::Api(a) => api::api(&db, &store, &a).await,
         BenchCommand::Login(a) => login::login(&db, &store, &a).await,
         BenchCommand::Flood(a) => flood::flood(&db, &store, &a).await,
+        BenchCommand::Proofs(a) => proofs::proofs(&db, &a).await,
     };
     store.close().await;
     db.dispose().await?;

@@ -268,6 +268,10 @@ pub enum BenchCommand {
     /// requests without a session from one address, while `/healthz` is probed and memory
     /// sampled. Prints the figures; asserts nothing.
     Flood(FloodBenchArgs),
+    /// Merkle roots, inclusion and consistency proofs served by the store at 1 k, 10 k, … up
+    /// to --events (default 10 M) synthetic events filled in bulk (the tree is built by the
+    /// store's backfill); generation and verification p50/p99. 100 samples per --runs.
+    Proofs(BenchArgs),
 }
 
 #[derive(Debug, Args, Clone)]

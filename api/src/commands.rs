@@ -132,7 +132,6 @@ async fn verify(args: &StoreArgs) -> anyhow::Result<ExitCode> {
     let bar = progress(total, "verifying");
     let result = store.verify_chain(|done, _| bar.set_position(done)).await?;
     bar.finish_and_clear();
-    store.close().await;
     match result {
         Ok(report) => {
             println!(
@@ -140,10 +139,32 @@ async fn verify(args: &StoreArgs) -> anyhow::Result<ExitCode> {
                 report.events,
                 hex::encode(report.head_hash)
             );
+        }
+        Err(broken) => {
+            store.close().await;
+            println!("chain broken at position {}: {}", broken.position, broken.fault);
+            return Ok(ExitCode::from(3));
+        }
+    }
+    // The Merkle tree, recomputed from the chain hashes and compared node by node.
+    let bar = progress(total, "verifying the Merkle tree");
+    let tree = store.verify_tree(|done, _| bar.set_position(done)).await?;
+    bar.finish_and_clear();
+    store.close().await;
+    match tree {
+        Ok(report) => {
+            println!(
+                "merkle tree intact: {} leaves, root {}",
+                report.leaves,
+                hex::encode(report.root)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(broken) => {
-            println!("chain broken at position {}: {}", broken.position, broken.fault);
+            println!(
+                "merkle tree broken at position {} (level {}, index {}): {}",
+                broken.position, broken.level, broken.index, broken.fault
+            );
             Ok(ExitCode::from(3))
         }
     }

@@ -275,7 +275,7 @@ impl Appender {
             break (known, plan);
         };
         let mut known = known;
-        let mut edge = self.edge_at(&mut conn.tree(), known.head.position).await?;
+        let mut edge = merkle::edge_at(&mut self.edge, &mut conn.tree(), known.head.position).await?;
         let nodes = merkle::extend(&mut edge, &plan.rows)?;
         let mut writes = plan.writes();
         writes.nodes = &nodes;
@@ -307,7 +307,7 @@ impl Appender {
                 let head = log::lock_head_pg(&mut tx).await?;
                 let found = log::lookups_pg(&mut tx, &needs.streams, &needs.subjects, &needs.commands).await?;
                 let plan = plan(jobs, keys, head, found)?;
-                let mut edge = self.edge_at(&mut TreeConn::Pg(&mut tx), head.position).await?;
+                let mut edge = merkle::edge_at(&mut self.edge, &mut TreeConn::Pg(&mut tx), head.position).await?;
                 let nodes = merkle::extend(&mut edge, &plan.rows)?;
                 let mut writes = plan.writes();
                 writes.nodes = &nodes;
@@ -323,7 +323,7 @@ impl Appender {
                 let (head, found) =
                     log::head_and_lookups_sqlite(&mut tx, &needs.streams, &needs.subjects, &needs.commands).await?;
                 let plan = plan(jobs, keys, head, found)?;
-                let mut edge = self.edge_at(&mut TreeConn::Sqlite(&mut tx), head.position).await?;
+                let mut edge = merkle::edge_at(&mut self.edge, &mut TreeConn::Sqlite(&mut tx), head.position).await?;
                 let nodes = merkle::extend(&mut edge, &plan.rows)?;
                 let mut writes = plan.writes();
                 writes.nodes = &nodes;
@@ -337,20 +337,6 @@ impl Appender {
         known.learn(plan.head, &needs.streams, &needs.subjects, &plan.found);
         self.known = Some(known);
         Ok((plan.outcomes, plan.head.position, plan.rows))
-    }
-}
-
-impl Appender {
-    /// The tree's edge at `size` (the head a group is planned on): the remembered one, or read
-    /// through `tree` (the group's own connection or transaction). Nodes below a committed
-    /// head never change, so an edge read outside the lock is right for that size.
-    async fn edge_at(&mut self, tree: &mut TreeConn<'_>, size: u64) -> Result<CompactRange> {
-        if let Some(edge) = self.edge.as_ref().filter(|e| e.size() == size) {
-            return Ok(edge.clone());
-        }
-        let edge = merkle::load_edge(tree, size).await?;
-        self.edge = Some(edge.clone());
-        Ok(edge)
     }
 }
 

@@ -77,6 +77,26 @@ pub(crate) async fn load_edge(conn: &mut TreeConn<'_>, size: u64) -> Result<Comp
         .ok_or_else(|| StoreError::Corrupt("merkle: edge does not fit its size".into()))
 }
 
+/// The tree's edge at `size` (the head a group is planned on): `remembered` if it is at that
+/// size, else read through `tree` (the group's own connection or transaction) and remembered.
+/// Nodes below a committed head never change, so an edge read outside the lock is right for
+/// its size; the group's write is refused anyway if the head has moved.
+///
+/// # Errors
+/// As [`load_edge`].
+pub(crate) async fn edge_at(
+    remembered: &mut Option<CompactRange>,
+    tree: &mut TreeConn<'_>,
+    size: u64,
+) -> Result<CompactRange> {
+    if let Some(edge) = remembered.as_ref().filter(|e| e.size() == size) {
+        return Ok(edge.clone());
+    }
+    let edge = load_edge(tree, size).await?;
+    *remembered = Some(edge.clone());
+    Ok(edge)
+}
+
 /// The hashes of perfect subtrees `ids`: stored ones read by key, smaller ones hashed from the
 /// chain hashes under them (one range read per run of 16 leaves).
 ///
