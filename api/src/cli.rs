@@ -303,6 +303,10 @@ pub enum BenchCommand {
     /// One person with --events events (default 100 000): time and peak memory (VmHWM) of
     /// downloading their JSON export, beside reading the same events from the store.
     Export(BenchArgs),
+    /// Merkle roots, inclusion and consistency proofs served by the store at 1 k, 10 k, … up
+    /// to --events (default 10 M) synthetic events filled in bulk (the tree is built by the
+    /// store's backfill); generation and verification p50/p99. 100 samples per --runs.
+    Proofs(BenchArgs),
 }
 
 #[derive(Debug, Args, Clone)]

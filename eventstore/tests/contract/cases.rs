@@ -5,6 +5,7 @@ mod concurrency;
 mod erasure;
 mod integrity;
 mod keys;
+mod merkle;
 mod scans;
 
 pub use append::*;
@@ -12,6 +13,7 @@ pub use concurrency::*;
 pub use erasure::*;
 pub use integrity::*;
 pub use keys::*;
+pub use merkle::*;
 pub use scans::*;
 
 use uuid::Uuid;
