@@ -20,6 +20,7 @@ pub(crate) mod sql;
 mod verify;
 
 pub(crate) use backfill::backfill;
+pub(crate) use verify::verify_tree_on;
 pub use verify::{TreeBreak, TreeFault, TreeReport};
 
 pub(crate) use sql::{NodeRow, PooledConn, TreeConn};

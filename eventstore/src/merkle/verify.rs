@@ -78,54 +78,62 @@ impl EventStore {
     ///
     /// # Errors
     /// Database errors only; a bad tree is the `Ok(Err(TreeBreak))` case.
-    pub async fn verify_tree(&self, mut progress: impl FnMut(u64, u64)) -> Result<Result<TreeReport, TreeBreak>> {
-        let db = self.log_db();
-        let size = log::read_head(db).await?.position;
-        let mut conn = PooledConn::acquire(db).await?;
-        let mut edge = CompactRange::new();
-        while edge.size() < size {
-            let first = edge.size();
-            let end = (first + PAGE).min(size);
-            let (page, stored) = {
-                let mut expected: Vec<NodeRow> = Vec::new();
-                let page = conn.tree().chain_hashes(first, end).await?;
-                for (position, chain) in &page {
-                    if *position != edge.size() + 1 {
-                        return Ok(Err(broken(NodeId::new(0, edge.size()), TreeFault::NoEvent)));
-                    }
-                    push_leaf(&mut edge, chain, &mut expected);
-                }
-                let ids: Vec<NodeId> = expected.iter().map(|(l, i, _)| NodeId::new(*l, *i)).collect();
-                let found = conn.tree().nodes(&ids).await?;
-                (expected, found)
-            };
-            if edge.size() < end {
-                return Ok(Err(broken(NodeId::new(0, edge.size()), TreeFault::NoEvent)));
-            }
-            for (level, index, hash) in page {
-                let node = NodeId::new(level, index);
-                match stored.get(&node) {
-                    None => return Ok(Err(broken(node, TreeFault::Missing))),
-                    Some(h) if *h != hash => return Ok(Err(broken(node, TreeFault::Mismatch))),
-                    Some(_) => {}
-                }
-            }
-            progress(edge.size(), size);
-        }
-        // Nodes beyond the log can be told from a racing append only while the head stands.
-        if log::read_head(db).await?.position == size && beyond(db, size).await? > 0 {
-            return Ok(Err(TreeBreak {
-                position: size + 1,
-                level: 0,
-                index: size,
-                fault: TreeFault::BeyondLog,
-            }));
-        }
-        Ok(Ok(TreeReport {
-            leaves: size,
-            root: edge.root(),
-        }))
+    pub async fn verify_tree(&self, progress: impl FnMut(u64, u64)) -> Result<Result<TreeReport, TreeBreak>> {
+        verify_tree_on(self.log_db(), progress).await
     }
+}
+
+/// [`EventStore::verify_tree`] on any pool of the log: the store's, or the read-only one of
+/// [`crate::ReadOnlyLog`]. Only selects.
+pub(crate) async fn verify_tree_on(
+    db: &Db,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<Result<TreeReport, TreeBreak>> {
+    let size = log::read_head(db).await?.position;
+    let mut conn = PooledConn::acquire(db).await?;
+    let mut edge = CompactRange::new();
+    while edge.size() < size {
+        let first = edge.size();
+        let end = (first + PAGE).min(size);
+        let (page, stored) = {
+            let mut expected: Vec<NodeRow> = Vec::new();
+            let page = conn.tree().chain_hashes(first, end).await?;
+            for (position, chain) in &page {
+                if *position != edge.size() + 1 {
+                    return Ok(Err(broken(NodeId::new(0, edge.size()), TreeFault::NoEvent)));
+                }
+                push_leaf(&mut edge, chain, &mut expected);
+            }
+            let ids: Vec<NodeId> = expected.iter().map(|(l, i, _)| NodeId::new(*l, *i)).collect();
+            let found = conn.tree().nodes(&ids).await?;
+            (expected, found)
+        };
+        if edge.size() < end {
+            return Ok(Err(broken(NodeId::new(0, edge.size()), TreeFault::NoEvent)));
+        }
+        for (level, index, hash) in page {
+            let node = NodeId::new(level, index);
+            match stored.get(&node) {
+                None => return Ok(Err(broken(node, TreeFault::Missing))),
+                Some(h) if *h != hash => return Ok(Err(broken(node, TreeFault::Mismatch))),
+                Some(_) => {}
+            }
+        }
+        progress(edge.size(), size);
+    }
+    // Nodes beyond the log can be told from a racing append only while the head stands.
+    if log::read_head(db).await?.position == size && beyond(db, size).await? > 0 {
+        return Ok(Err(TreeBreak {
+            position: size + 1,
+            level: 0,
+            index: size,
+            fault: TreeFault::BeyondLog,
+        }));
+    }
+    Ok(Ok(TreeReport {
+        leaves: size,
+        root: edge.root(),
+    }))
 }
 
 async fn beyond(db: &Db, size: u64) -> Result<i64> {
