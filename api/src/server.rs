@@ -2,6 +2,7 @@
 //! graceful shutdown on SIGTERM/Ctrl-C (in-flight requests finish, then the runner commits
 //! its batch and stops). Must not hold business rules: it wires the service to HTTP.
 
+mod checkpoints;
 mod config;
 mod documents;
 mod edge;
@@ -38,7 +39,6 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     let location = crate::commands::location(store_args)?;
     let keys = config::resolve_keys(&location, args.dev, args.checkpoint.checkpoint_origin.as_deref()).await?;
     // The public identity of this log's checkpoints (origin and key id; never the secret).
-    // The periodic checkpoint job will sign with `keys.checkpoint`.
     tracing::info!(
         origin = keys.checkpoint.origin(),
         key_id = format!("{:08x}", keys.checkpoint.verifier().key_id()),
@@ -52,7 +52,10 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
         &location,
         keys.token,
         Duration::from_millis(args.lag_timeout_ms),
-        config::surface(&args)?,
+        Surface {
+            checkpoint_key: Some(keys.checkpoint.verifier()),
+            ..config::surface(&args)?
+        },
     )
     .await?;
     let app = stack.app.clone();
@@ -66,6 +69,15 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
         args.inactivity_check,
         Arc::new(crate::erasure::inactivity::LogNotice),
     );
+    // Signs and records checkpoints of the log; every node does, and they agree.
+    let checkpoints = crate::checkpoint::job::spawn(
+        store.clone(),
+        keys.checkpoint.clone(),
+        crate::checkpoint::job::Cadence {
+            every: args.checkpoint_every,
+            events: args.checkpoint_events,
+        },
+    );
     let idle = Duration::from_secs(args.idle_timeout);
     let listener = tokio::net::TcpListener::bind(args.listen.as_str())
         .await
@@ -77,6 +89,7 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     listen::serve(listener, app, idle, shutdown_signal()).await;
     resumer.abort();
     inactivity.abort();
+    checkpoints.abort();
     tracing::info!("shutting down: stopping projections");
     stack.close().await;
     store.close().await;
@@ -100,6 +113,8 @@ pub struct Surface {
     /// How long a connection may stay silent: an HTTP connection between requests, a
     /// WebSocket without subscriptions between messages.
     pub idle: Duration,
+    /// The checkpoint verifier key served at `/checkpoint/key` (public; `None`: not served).
+    pub checkpoint_key: Option<vigil_proofs::note::VerifierKey>,
 }
 
 impl Surface {
@@ -113,6 +128,7 @@ impl Surface {
             limits: None,
             cors_origins: Vec::new(),
             idle: Duration::from_secs(config::DEFAULT_IDLE_SECS),
+            checkpoint_key: None,
         }
     }
 }

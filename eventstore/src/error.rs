@@ -120,6 +120,14 @@ pub enum StoreError {
         /// Its index at that level.
         index: u64,
     },
+    /// A checkpoint of a size already recorded with another root: two trees of one size, a
+    /// fork that must never happen (tampering, or two logs sharing a database). Recorded
+    /// checkpoints stay as they are. HTTP 500 (opaque); the checkpoint job logs it loudly.
+    #[error("a checkpoint of tree size {size} is recorded with another root")]
+    CheckpointConflict {
+        /// The size both claim.
+        size: u64,
+    },
     /// The appender task is gone (the store is shutting down). HTTP 503.
     #[error("the event store is shutting down")]
     ShuttingDown,

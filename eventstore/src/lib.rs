@@ -20,6 +20,7 @@
 mod appender;
 pub mod chain;
 mod checked;
+mod checkpoints;
 mod crypto;
 mod db;
 mod error;
@@ -40,6 +41,7 @@ mod vault;
 mod verify;
 mod wal;
 
+pub use checkpoints::{Recorded, RecordedCheckpoint};
 pub use crypto::{MasterKey, random_key_bytes};
 pub use db::{
     Location, PG_MIGRATOR, SQLITE_EVENTS_MIGRATOR, SQLITE_MIGRATION_LOCK, SQLITE_VAULT_MIGRATOR, create_private_dir,

@@ -86,6 +86,14 @@ pub struct ServeArgs {
     /// hours); it also runs once at start. One server at a time runs it.
     #[arg(long, default_value = "1h", env = "VIGIL_INACTIVITY_CHECK", value_parser = interval)]
     pub inactivity_check: std::time::Duration,
+    /// How often this server signs a checkpoint of the log when events came in (`60s`, `5m`;
+    /// 1 second to 24 hours). Judged against the newest recorded checkpoint, so servers
+    /// sharing a log take turns.
+    #[arg(long, default_value = "60s", env = "VIGIL_CHECKPOINT_EVERY", value_parser = interval)]
+    pub checkpoint_every: std::time::Duration,
+    /// Sign sooner, as soon as this many events came in since the newest checkpoint.
+    #[arg(long, default_value_t = 1000, env = "VIGIL_CHECKPOINT_EVENTS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_events: u64,
 }
 
 /// An interval written as a count and a unit: `90s`, `30m`, `1h`.
@@ -145,6 +153,8 @@ pub fn surface(args: &ServeArgs) -> anyhow::Result<super::Surface> {
             writes: args.limit_writes,
             trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
         }),
+        // Set by `run` from the checkpoint key it resolves.
+        checkpoint_key: None,
     })
 }
 

@@ -4,6 +4,7 @@
 
 mod access;
 mod account;
+mod checkpoints;
 mod coverage;
 mod deletion;
 mod doses;

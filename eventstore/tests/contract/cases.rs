@@ -1,6 +1,7 @@
 //! Contract cases, written once against `EventStore` and run on both backends.
 
 mod append;
+mod checkpoints;
 mod concurrency;
 mod erasure;
 mod integrity;
@@ -9,6 +10,7 @@ mod merkle;
 mod scans;
 
 pub use append::*;
+pub use checkpoints::*;
 pub use concurrency::*;
 pub use erasure::*;
 pub use integrity::*;

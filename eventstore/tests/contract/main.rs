@@ -41,4 +41,5 @@ harness::contract!(
     a_log_without_a_tree_gets_it_built_when_the_store_opens,
     shredding_changes_no_node_and_earlier_proofs_still_verify,
     verify_tree_names_the_first_altered_node_and_proofs_refuse_bad_sizes,
+    checkpoints_are_recorded_once_per_size_and_never_rewritten,
 );

@@ -74,7 +74,7 @@ async fn assert_matches(store: &EventStore, tree: &MemoryTree) {
 
 /// Appends `count` events through `tasks` concurrent writers (so the appender groups them),
 /// each append carrying 1 to 5 events.
-async fn append_mixed(store: &EventStore, tasks: usize, appends_each: u32) {
+pub(crate) async fn append_mixed(store: &EventStore, tasks: usize, appends_each: u32) {
     let handles: Vec<_> = (0..tasks)
         .map(|t| {
             let store = store.clone();
