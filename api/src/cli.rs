@@ -61,6 +61,9 @@ pub enum Command {
     /// The log's checkpoint key: print its public verifier key, or make a new one.
     #[command(subcommand)]
     Checkpoint(CheckpointCommand),
+    /// Witness a log: verify its newest checkpoint is consistent with the last one this
+    /// witness cosigned, then cosign it (`witness new-key` makes the witness's key).
+    Witness(crate::witness::WitnessArgs),
     /// Print the GraphQL schema (SDL), as committed in api/schema.graphql.
     Schema,
 }

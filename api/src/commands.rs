@@ -38,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Maintenance(cmd) => maintenance::run(&cli.store, cmd).await,
         Command::Accounts(cmd) => accounts::run(&cli.store, cmd).await,
         Command::Checkpoint(cmd) => checkpoint::run(&cli.store, cmd),
+        Command::Witness(args) => crate::witness::run(args).await,
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(ExitCode::SUCCESS)

@@ -115,6 +115,8 @@ pub struct Surface {
     pub idle: Duration,
     /// The checkpoint verifier key served at `/checkpoint/key` (public; `None`: not served).
     pub checkpoint_key: Option<vigil_proofs::note::VerifierKey>,
+    /// Witness verifier keys whose cosignatures the log accepts and serves.
+    pub witness_keys: Vec<vigil_proofs::note::VerifierKey>,
 }
 
 impl Surface {
@@ -129,6 +131,7 @@ impl Surface {
             cors_origins: Vec::new(),
             idle: Duration::from_secs(config::DEFAULT_IDLE_SECS),
             checkpoint_key: None,
+            witness_keys: Vec::new(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! first `size` events, one row per size in the `checkpoints` table of the log's database, and
 //! witnesses' cosignatures beside them. Recording is idempotent, so every serving node may
 //! sign and record: one key signs one body into one note (Ed25519 is deterministic) and the
-//! first row stands. Must not sign or parse notes (the API layer owns the key and the format);
+//! first row stands. Cosignature lines of witnesses are kept per size and key. Must not sign or parse notes (the API layer owns the key and the format);
 //! it only refuses a second root for a size, which would be a fork.
 
 use sqlx::Row;
@@ -129,6 +129,39 @@ impl EventStore {
             .iter()
             .map(row_of)
             .collect::<Result<Vec<_>>>())
+    }
+}
+
+impl EventStore {
+    /// Records a witness's cosignature line for the checkpoint of `size` (the caller verified
+    /// it). The first line by a key for a size stands; `false` when one was there already.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn record_cosignature(&self, size: u64, key_id: u32, line: &str) -> Result<bool> {
+        let db = self.log_db();
+        let inserted = on_db!(db, p => sqlx::query(
+            "insert into cosignatures (size, key_id, line, added_at) values ($1, $2, $3, $4) on conflict (size, key_id) do nothing",
+        )
+        .bind(to_i64(size, "size")?)
+        .bind(i64::from(key_id))
+        .bind(line)
+        .bind(crate::time::now_micros())
+        .execute(p)
+        .await?
+        .rows_affected());
+        Ok(inserted == 1)
+    }
+
+    /// The cosignature lines recorded for the checkpoint of `size`, in key-id order.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn cosignatures(&self, size: u64) -> Result<Vec<String>> {
+        const SQL: &str = "select line from cosignatures where size = $1 order by key_id";
+        let size = to_i64(size, "size")?;
+        let db = self.log_db();
+        on_db!(db, p => sqlx::query_scalar::<_, String>(SQL).bind(size).fetch_all(p).await.map_err(Into::into))
     }
 }
 

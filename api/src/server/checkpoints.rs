@@ -3,8 +3,11 @@
 //! `GET /checkpoint/{size}` the one of that tree size, `GET /checkpoint/key` the verifier key
 //! line to check them with, `GET /checkpoint/proof?from=A&to=B` the consistency proof between
 //! two sizes (one base64 hash a line, as C2SP tlog-witness writes proofs), what a witness
-//! needs. Answers are `text/plain; charset=utf-8` and may be cached briefly; the edge
-//! middleware adds the security headers as everywhere.
+//! needs. `POST /checkpoint/cosign` takes a witness's cosignature (the note with its
+//! `cosignature/v1` line added), kept only if it verifies with a configured witness key;
+//! served notes carry the cosignatures recorded for them ("witnessed"). Answers are
+//! `text/plain; charset=utf-8` and may be cached briefly; the edge middleware adds the
+//! security headers as everywhere.
 //! Must not sign anything (the job does) nor serve a note that was not recorded.
 
 use axum::extract::{Path, RawQuery, State};
@@ -12,6 +15,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+
+use axum::body::Bytes;
+use vigil_eventstore::{EventStore, RecordedCheckpoint};
+use vigil_proofs::note::{Checkpoint, Note};
 
 use super::http::AppState;
 
@@ -46,10 +53,25 @@ fn size(text: &str) -> Option<u64> {
     plain.then(|| text.parse().ok()).flatten()
 }
 
+/// The recorded note with the witnesses' cosignature lines recorded for it.
+async fn served(store: &EventStore, cp: RecordedCheckpoint, cache: &'static str) -> Response {
+    match store.cosignatures(cp.size).await {
+        Ok(lines) => {
+            let mut note = cp.note;
+            for line in lines {
+                note.push_str(&line);
+                note.push('\n');
+            }
+            text(StatusCode::OK, Some(cache), note)
+        }
+        Err(e) => internal(e),
+    }
+}
+
 /// `GET /checkpoint`: the newest signed checkpoint.
 pub async fn latest(State(state): State<AppState>) -> Response {
     match state.service.store().latest_checkpoint().await {
-        Ok(Some(cp)) => text(StatusCode::OK, Some(LATEST_MAX_AGE), cp.note),
+        Ok(Some(cp)) => served(state.service.store(), cp, LATEST_MAX_AGE).await,
         Ok(None) => error(StatusCode::NOT_FOUND, "no checkpoint has been signed yet"),
         Err(e) => internal(e),
     }
@@ -62,7 +84,7 @@ pub async fn by_size(State(state): State<AppState>, Path(raw): Path<String>) -> 
         return error(StatusCode::BAD_REQUEST, "a tree size is a decimal number");
     };
     match state.service.store().checkpoint_at(size).await {
-        Ok(Some(cp)) => text(StatusCode::OK, Some(SIZED_MAX_AGE), cp.note),
+        Ok(Some(cp)) => served(state.service.store(), cp, SIZED_MAX_AGE).await,
         Ok(None) => error(StatusCode::NOT_FOUND, "no checkpoint of this tree size"),
         Err(e) => internal(e),
     }
@@ -101,6 +123,58 @@ pub async fn proof(State(state): State<AppState>, RawQuery(query): RawQuery) -> 
         ) => error(StatusCode::BAD_REQUEST, &e.to_string()),
         Err(e) => internal(e),
     }
+}
+
+/// `POST /checkpoint/cosign`: a recorded checkpoint's note with a witness's cosignature line
+/// added. 200 when a line by a configured witness key verifies (recorded once per key), 403
+/// when none does, 404 for a size never signed, 409 for a body that is not the recorded note,
+/// 400 for one that is not a signed checkpoint.
+pub async fn cosign(State(state): State<AppState>, body: Bytes) -> Response {
+    let Ok(note) = Note::parse(&body) else {
+        return error(StatusCode::BAD_REQUEST, "the body must be a signed note");
+    };
+    let Ok(checkpoint) = Checkpoint::parse(note.text()) else {
+        return error(StatusCode::BAD_REQUEST, "the note is not a checkpoint");
+    };
+    let store = state.service.store();
+    let recorded = match store.checkpoint_at(checkpoint.size()).await {
+        Ok(Some(cp)) => cp,
+        Ok(None) => return error(StatusCode::NOT_FOUND, "no checkpoint of this tree size"),
+        Err(e) => return internal(e),
+    };
+    if Note::parse(recorded.note.as_bytes()).map(|n| n.text() == note.text()) != Ok(true) {
+        return error(
+            StatusCode::CONFLICT,
+            "this is not the checkpoint the log signed for this size",
+        );
+    }
+    let mut accepted = 0;
+    for key in state.witness_keys.iter() {
+        if note.verify(key).is_err() {
+            continue;
+        }
+        let lines = note
+            .signatures()
+            .iter()
+            .filter(|s| s.name == key.name() && s.key_id == key.key_id());
+        for line in lines {
+            match store
+                .record_cosignature(checkpoint.size(), key.key_id(), &line.to_line())
+                .await
+            {
+                Ok(_) => accepted += 1,
+                Err(e) => return internal(e),
+            }
+        }
+        tracing::info!(size = checkpoint.size(), witness = key.name(), "checkpoint cosigned");
+    }
+    if accepted == 0 {
+        return error(
+            StatusCode::FORBIDDEN,
+            "no cosignature by a witness this log accepts verifies",
+        );
+    }
+    text(StatusCode::OK, None, "cosigned\n".to_owned())
 }
 
 #[cfg(test)]

@@ -94,6 +94,21 @@ pub struct ServeArgs {
     /// Sign sooner, as soon as this many events came in since the newest checkpoint.
     #[arg(long, default_value_t = 1000, env = "VIGIL_CHECKPOINT_EVENTS", value_parser = clap::value_parser!(u64).range(1..))]
     pub checkpoint_events: u64,
+    /// A witness whose cosignatures this log accepts and serves with its checkpoints: the
+    /// witness's verifier key line (`vigil witness new-key` prints it). Repeat the flag, or
+    /// separate lines with commas in VIGIL_WITNESS_KEYS.
+    #[arg(long = "witness-key", env = "VIGIL_WITNESS_KEYS", value_delimiter = ',', value_parser = witness_key)]
+    pub witness_keys: Vec<vigil_proofs::note::VerifierKey>,
+}
+
+/// A witness's verifier key line: a `cosignature/v1` key.
+fn witness_key(text: &str) -> Result<vigil_proofs::note::VerifierKey, String> {
+    let key = vigil_proofs::note::VerifierKey::parse(text.trim())
+        .map_err(|e| format!("{text:?} is not a verifier key line: {e}"))?;
+    if key.algorithm() != vigil_proofs::note::Algorithm::CosignatureV1 {
+        return Err(format!("{text:?} is not a witness (cosignature/v1) key"));
+    }
+    Ok(key)
 }
 
 /// An interval written as a count and a unit: `90s`, `30m`, `1h`.
@@ -155,6 +170,7 @@ pub fn surface(args: &ServeArgs) -> anyhow::Result<super::Surface> {
         }),
         // Set by `run` from the checkpoint key it resolves.
         checkpoint_key: None,
+        witness_keys: args.witness_keys.clone(),
     })
 }
 

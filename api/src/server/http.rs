@@ -47,6 +47,8 @@ pub struct AppState {
     pub idle: std::time::Duration,
     /// The verifier key of this log's checkpoints, served at `/checkpoint/key`.
     pub checkpoint_key: Option<Arc<vigil_proofs::note::VerifierKey>>,
+    /// The witnesses whose cosignatures `/checkpoint/cosign` accepts.
+    pub witness_keys: Arc<Vec<vigil_proofs::note::VerifierKey>>,
 }
 
 /// The two builds of one schema, see `graphql::build_for_validated`.
@@ -71,6 +73,7 @@ pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> R
             .map(|limits| Limiter::start(limits, state_db.clone())),
         idle: surface.idle,
         checkpoint_key: surface.checkpoint_key.clone().map(Arc::new),
+        witness_keys: Arc::new(surface.witness_keys.clone()),
     };
     let proxies = Arc::new(
         surface
@@ -87,6 +90,7 @@ pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> R
         .route("/checkpoint", get(super::checkpoints::latest))
         .route("/checkpoint/key", get(super::checkpoints::key))
         .route("/checkpoint/proof", get(super::checkpoints::proof))
+        .route("/checkpoint/cosign", axum::routing::post(super::checkpoints::cosign))
         .route("/checkpoint/{size}", get(super::checkpoints::by_size))
         .route("/readyz", get(readyz))
         .route(

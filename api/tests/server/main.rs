@@ -32,4 +32,5 @@ mod rights;
 mod scenario;
 mod signin;
 mod sockets;
+mod witness;
 mod ws;
