@@ -83,10 +83,11 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let bound: SocketAddr = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     // The one line scripts and tests read to learn the port (with --listen 127.0.0.1:0).
     println!("vigil listening on http://{bound}");
     tracing::info!(%bound, dev = args.dev, "vigil serving");
-    listen::serve(listener, app, idle, shutdown_signal()).await;
+    listen::serve(listener, app, idle, shutdown).await;
     resumer.abort();
     inactivity.abort();
     checkpoints.abort();
@@ -215,23 +216,31 @@ impl Stack {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C. The SIGTERM handler is installed when this is called, not
+/// when first polled: a signal that arrives right after the "listening" line (a supervisor
+/// or a test stopping a server it just started) then shuts down gracefully instead of killing
+/// the process.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }

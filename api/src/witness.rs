@@ -26,7 +26,8 @@ use zeroize::Zeroizing;
 pub struct WitnessArgs {
     #[command(subcommand)]
     pub command: Option<WitnessCommand>,
-    /// The log's base URL (`https://vigil.example.org`).
+    /// The log's base URL, `http://` (this build has no TLS client: put a TLS-terminating
+    /// proxy in front of an https log).
     #[arg(long)]
     pub log_url: Option<String>,
     /// The log's checkpoint verifier key line (`vigil checkpoint public-key`, or
@@ -78,6 +79,12 @@ pub async fn run(args: WitnessArgs) -> anyhow::Result<ExitCode> {
     else {
         bail!("give --log-url, --log-key, --witness-key-file and --state-file (or `witness new-key`)");
     };
+    if !url.starts_with("http://") {
+        bail!(
+            "--log-url must be an http:// URL: this build has no TLS client; reach an https log \
+             through a local TLS-terminating proxy"
+        );
+    }
     let log_key = VerifierKey::parse(log_key.trim()).context("--log-key is not a verifier key line")?;
     let text = Zeroizing::new(
         std::fs::read_to_string(&key_file).with_context(|| format!("cannot read {}", key_file.display()))?,
