@@ -8,6 +8,7 @@ mod export;
 mod figures;
 mod flood;
 mod login;
+mod proofs;
 mod raw;
 mod rebuild;
 
@@ -115,6 +116,7 @@ pub async fn run(args: &StoreArgs, cmd: BenchCommand) -> anyhow::Result<ExitCode
         BenchCommand::Login(a) => login::login(&db, &store, &a).await,
         BenchCommand::Flood(a) => flood::flood(&db, &store, &a).await,
         BenchCommand::Export(a) => export::export(&db, &store, &a).await,
+        BenchCommand::Proofs(a) => proofs::proofs(&db, &a).await,
     };
     store.close().await;
     db.dispose().await?;

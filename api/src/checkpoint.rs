@@ -1,5 +1,5 @@
-//! Signed checkpoints, the server's side: the log's checkpoint key and the signer the periodic
-//! checkpoint job will call with each Merkle root (`CheckpointSigner::sign(size, root)`).
+//! Signed checkpoints, the server's side: the log's checkpoint key, the signer, and the
+//! periodic checkpoint job ([`job`]) that signs each Merkle root and records it.
 //! Formats live in `vigil_proofs::note`; `docs/checkpoints.md` says why each choice.
 //!
 //! The key is a secret of its own (`VIGIL_CHECKPOINT_KEY` / `_FILE`, a signer key line
@@ -7,6 +7,7 @@
 //! data dir only by `serve --dev` ([`key`]). Must not log or print the secret: only the
 //! verifier key line, the origin and the key id leave this module.
 
+pub mod job;
 pub mod key;
 
 use vigil_proofs::note::{Algorithm, Checkpoint, NoteError, SignerKey, VerifierKey, open_checkpoint, sign_checkpoint};
@@ -129,13 +130,6 @@ impl CheckpointSigner {
     ///
     /// # Errors
     /// None in practice (the origin was checked when the key was); typed for the caller.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the periodic checkpoint job calls it once the Merkle root exists"
-        )
-    )]
     pub fn sign(&self, size: u64, root: [u8; 32]) -> Result<String, NoteError> {
         sign_checkpoint(&Checkpoint::new(self.origin(), size, root)?, &self.key)
     }

@@ -61,6 +61,9 @@ pub enum Command {
     /// The log's checkpoint key: print its public verifier key, or make a new one.
     #[command(subcommand)]
     Checkpoint(CheckpointCommand),
+    /// Witness a log: verify its newest checkpoint is consistent with the last one this
+    /// witness cosigned, then cosign it (`witness new-key` makes the witness's key).
+    Witness(crate::witness::WitnessArgs),
     /// Print the GraphQL schema (SDL), as committed in api/schema.graphql.
     Schema,
 }
@@ -303,6 +306,10 @@ pub enum BenchCommand {
     /// One person with --events events (default 100 000): time and peak memory (VmHWM) of
     /// downloading their JSON export, beside reading the same events from the store.
     Export(BenchArgs),
+    /// Merkle roots, inclusion and consistency proofs served by the store at 1 k, 10 k, … up
+    /// to --events (default 10 M) synthetic events filled in bulk (the tree is built by the
+    /// store's backfill); generation and verification p50/p99. 100 samples per --runs.
+    Proofs(BenchArgs),
 }
 
 #[derive(Debug, Args, Clone)]

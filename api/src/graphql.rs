@@ -3,6 +3,7 @@
 //! introspection outside `--dev`) are set here; HTTP conformance lives in `server::http`.
 //! Must not touch the database or the store except through `Service`.
 
+mod audit;
 mod doses;
 mod erasure;
 mod error;

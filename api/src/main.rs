@@ -20,6 +20,7 @@ mod master_key;
 mod privacy;
 mod server;
 mod service;
+mod witness;
 
 use std::process::ExitCode;
 

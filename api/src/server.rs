@@ -2,6 +2,7 @@
 //! graceful shutdown on SIGTERM/Ctrl-C (in-flight requests finish, then the runner commits
 //! its batch and stops). Must not hold business rules: it wires the service to HTTP.
 
+mod checkpoints;
 mod config;
 mod documents;
 mod edge;
@@ -38,7 +39,6 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     let location = crate::commands::location(store_args)?;
     let keys = config::resolve_keys(&location, args.dev, args.checkpoint.checkpoint_origin.as_deref()).await?;
     // The public identity of this log's checkpoints (origin and key id; never the secret).
-    // The periodic checkpoint job will sign with `keys.checkpoint`.
     tracing::info!(
         origin = keys.checkpoint.origin(),
         key_id = format!("{:08x}", keys.checkpoint.verifier().key_id()),
@@ -52,7 +52,10 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
         &location,
         keys.token,
         Duration::from_millis(args.lag_timeout_ms),
-        config::surface(&args)?,
+        Surface {
+            checkpoint_key: Some(keys.checkpoint.verifier()),
+            ..config::surface(&args)?
+        },
     )
     .await?;
     let app = stack.app.clone();
@@ -66,17 +69,28 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
         args.inactivity_check,
         Arc::new(crate::erasure::inactivity::LogNotice),
     );
+    // Signs and records checkpoints of the log; every node does, and they agree.
+    let checkpoints = crate::checkpoint::job::spawn(
+        store.clone(),
+        keys.checkpoint.clone(),
+        crate::checkpoint::job::Cadence {
+            every: args.checkpoint_every,
+            events: args.checkpoint_events,
+        },
+    );
     let idle = Duration::from_secs(args.idle_timeout);
     let listener = tokio::net::TcpListener::bind(args.listen.as_str())
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let bound: SocketAddr = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     // The one line scripts and tests read to learn the port (with --listen 127.0.0.1:0).
     println!("vigil listening on http://{bound}");
     tracing::info!(%bound, dev = args.dev, "vigil serving");
-    listen::serve(listener, app, idle, shutdown_signal()).await;
+    listen::serve(listener, app, idle, shutdown).await;
     resumer.abort();
     inactivity.abort();
+    checkpoints.abort();
     tracing::info!("shutting down: stopping projections");
     stack.close().await;
     store.close().await;
@@ -100,6 +114,10 @@ pub struct Surface {
     /// How long a connection may stay silent: an HTTP connection between requests, a
     /// WebSocket without subscriptions between messages.
     pub idle: Duration,
+    /// The checkpoint verifier key served at `/checkpoint/key` (public; `None`: not served).
+    pub checkpoint_key: Option<vigil_proofs::note::VerifierKey>,
+    /// Witness verifier keys whose cosignatures the log accepts and serves.
+    pub witness_keys: Vec<vigil_proofs::note::VerifierKey>,
 }
 
 impl Surface {
@@ -113,6 +131,8 @@ impl Surface {
             limits: None,
             cors_origins: Vec::new(),
             idle: Duration::from_secs(config::DEFAULT_IDLE_SECS),
+            checkpoint_key: None,
+            witness_keys: Vec::new(),
         }
     }
 }
@@ -196,23 +216,31 @@ impl Stack {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C. The SIGTERM handler is installed when this is called, not
+/// when first polled: a signal that arrives right after the "listening" line (a supervisor
+/// or a test stopping a server it just started) then shuts down gracefully instead of killing
+/// the process.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }

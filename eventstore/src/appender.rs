@@ -18,6 +18,7 @@ use sqlx::postgres::{PgPool, Postgres};
 use sqlx::sqlite::{Sqlite, SqlitePool};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use uuid::Uuid;
+use vigil_proofs::merkle::CompactRange;
 
 use crate::checked;
 use crate::crypto::DataKey;
@@ -25,6 +26,7 @@ use crate::db::{Db, Dialect};
 use crate::error::{Result, StoreError};
 use crate::known::Known;
 use crate::log::{self, StoredRow};
+use crate::merkle::{self, TreeConn};
 use crate::model::{AppendOutcome, AppendRequest};
 use crate::plan::plan;
 use crate::recent::RecentRows;
@@ -53,6 +55,9 @@ pub(crate) struct Appender {
     conn: Option<Conn>,
     /// What the last commit (or snapshot) showed; lets a group skip the lookups.
     known: Option<Known>,
+    /// The Merkle tree's right edge at some size (the last commit's, or loaded): a group
+    /// planned on that size extends it without reading; any other size loads it first.
+    edge: Option<CompactRange>,
 }
 
 enum Conn {
@@ -88,6 +93,7 @@ impl Appender {
             recent,
             conn: None,
             known: None,
+            edge: None,
         };
         tokio::spawn(appender.run(rx, release));
         tx
@@ -269,13 +275,18 @@ impl Appender {
             break (known, plan);
         };
         let mut known = known;
+        let mut edge = merkle::edge_at(&mut self.edge, &mut conn.tree(), known.head.position).await?;
+        let nodes = merkle::extend(&mut edge, &plan.rows)?;
+        let mut writes = plan.writes();
+        writes.nodes = &nodes;
         let applied = match conn {
-            Conn::Sqlite(c) => checked::write_sqlite(c, &plan.writes(), known.head.position).await?,
-            Conn::Postgres(c) => checked::write_pg(c, &plan.writes(), known.head.position).await?,
+            Conn::Sqlite(c) => checked::write_sqlite(c, &writes, known.head.position).await?,
+            Conn::Postgres(c) => checked::write_pg(c, &writes, known.head.position).await?,
         };
         if !applied {
             return Ok(None);
         }
+        self.edge = Some(edge);
         known.learn(plan.head, &needs.streams, &needs.subjects, &plan.found);
         self.known = Some(known);
         Ok(Some((plan.outcomes, plan.head.position, plan.rows)))
@@ -296,10 +307,15 @@ impl Appender {
                 let head = log::lock_head_pg(&mut tx).await?;
                 let found = log::lookups_pg(&mut tx, &needs.streams, &needs.subjects, &needs.commands).await?;
                 let plan = plan(jobs, keys, head, found)?;
-                if !checked::write_pg(&mut tx, &plan.writes(), head.position).await? {
+                let mut edge = merkle::edge_at(&mut self.edge, &mut TreeConn::Pg(&mut tx), head.position).await?;
+                let nodes = merkle::extend(&mut edge, &plan.rows)?;
+                let mut writes = plan.writes();
+                writes.nodes = &nodes;
+                if !checked::write_pg(&mut tx, &writes, head.position).await? {
                     return Err(StoreError::Corrupt("the locked chain head moved".into()));
                 }
                 tx.commit().await?;
+                self.edge = Some(edge);
                 plan
             }
             Conn::Sqlite(c) => {
@@ -307,8 +323,13 @@ impl Appender {
                 let (head, found) =
                     log::head_and_lookups_sqlite(&mut tx, &needs.streams, &needs.subjects, &needs.commands).await?;
                 let plan = plan(jobs, keys, head, found)?;
-                log::write_sqlite(&mut tx, &plan.writes()).await?;
+                let mut edge = merkle::edge_at(&mut self.edge, &mut TreeConn::Sqlite(&mut tx), head.position).await?;
+                let nodes = merkle::extend(&mut edge, &plan.rows)?;
+                let mut writes = plan.writes();
+                writes.nodes = &nodes;
+                log::write_sqlite(&mut tx, &writes).await?;
                 tx.commit().await?;
+                self.edge = Some(edge);
                 plan
             }
         };
@@ -320,6 +341,13 @@ impl Appender {
 }
 
 impl Conn {
+    fn tree(&mut self) -> TreeConn<'_> {
+        match self {
+            Conn::Sqlite(c) => TreeConn::Sqlite(c),
+            Conn::Postgres(c) => TreeConn::Pg(c),
+        }
+    }
+
     async fn acquire(db: &Db) -> Result<Conn> {
         Ok(match db {
             Db::Sqlite(p) => Conn::Sqlite(p.acquire().await?),

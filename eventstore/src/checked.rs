@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
 use crate::log::{COLUMNS, Head, Lookups, StoredRow, Writes, head_and_lookup_rows, to_i64};
+use crate::merkle;
 
 /// The head and every lookup an append needs, read in one statement outside any write lock.
 /// One statement is one snapshot, so the lookups are exactly the state at the returned head;
@@ -67,6 +68,7 @@ pub(crate) async fn write_pg(conn: &mut sqlx::PgConnection, w: &Writes<'_>, expe
         fences.1.push(*at);
         fences.2.push(to_i64(*position, "position")?);
     }
+    let tree = merkle::sql::pg_columns(w.nodes)?;
     // The inserts read the head CTE, so they run only after (and only if) the guarded update
     // took the head row; a concurrent holder makes the update wait, then re-check the guard.
     let applied = sqlx::query(
@@ -81,7 +83,9 @@ pub(crate) async fn write_pg(conn: &mut sqlx::PgConnection, w: &Writes<'_>, expe
          cmd as (insert into commands (command_id, stream_id, first_version, last_version, first_position, last_position) \
            select u.* from unnest($18::uuid[], $19::text[], $20::int8[], $21::int8[], $22::int8[], $23::int8[]) as u, head), \
          fence as (insert into erased_subjects (subject_id, erased_at, ledger_position) \
-           select u.* from unnest($24::uuid[], $25::int8[], $26::int8[]) as u, head) \
+           select u.* from unnest($24::uuid[], $25::int8[], $26::int8[]) as u, head), \
+         tree as (insert into merkle_nodes (level, idx, hash) \
+           select u.* from unnest($32::int4[], $33::int8[], $34::bytea[]) as u, head) \
          select pg_notify('vigil_events', $30) from head",
     )
     .bind(cols.position).bind(cols.event_id).bind(cols.stream_id).bind(cols.stream_version)
@@ -95,6 +99,7 @@ pub(crate) async fn write_pg(conn: &mut sqlx::PgConnection, w: &Writes<'_>, expe
     .bind(w.head.recorded_at)
     .bind(w.head.position.to_string())
     .bind(to_i64(expected, "position")?)
+    .bind(tree.0).bind(tree.1).bind(tree.2)
     .fetch_optional(&mut *conn)
     .await?;
     Ok(applied.is_some())
@@ -173,7 +178,7 @@ pub(crate) async fn write_sqlite(conn: &mut sqlx::SqliteConnection, w: &Writes<'
         push_events(&mut qb, chunk, expected)?;
         params += chunk.len() * EVENT_PARAMS + 1;
     }
-    let tail = w.commands.len() * 6 + w.fences.len() * 3 + 6;
+    let tail = w.commands.len() * 6 + w.fences.len() * 3 + w.nodes.len() * 3 + 7;
     if params + tail > SQLITE_PARAMS_PER_CALL {
         qb.build().persistent(true).execute(&mut *conn).await?;
         qb = QueryBuilder::new("");
@@ -214,6 +219,11 @@ pub(crate) async fn write_sqlite(conn: &mut sqlx::SqliteConnection, w: &Writes<'
         if let Some(e) = err {
             return Err(e);
         }
+        qb.push(")").push(SQLITE_GUARD).push_bind(expected).push("; ");
+    }
+    if !w.nodes.is_empty() {
+        qb.push("insert into merkle_nodes (level, idx, hash) select * from (");
+        merkle::sql::push_sqlite_values(&mut qb, w.nodes)?;
         qb.push(")").push(SQLITE_GUARD).push_bind(expected).push("; ");
     }
     qb.push("update chain_head set last_position = ")

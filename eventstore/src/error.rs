@@ -85,6 +85,49 @@ pub enum StoreError {
     /// Stored data is malformed (wrong lengths, out-of-range numbers). HTTP 500 (opaque).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// A Merkle tree size beyond the log's current size. GraphQL `BAD_USER_INPUT`, HTTP 400.
+    #[error("tree size {size} is beyond the log's {tree_size} events")]
+    TreeSizeBeyondLog {
+        /// The size asked for.
+        size: u64,
+        /// The tree's current size (the head position).
+        tree_size: u64,
+    },
+    /// An inclusion proof for a leaf at or beyond the tree size. GraphQL `BAD_USER_INPUT`,
+    /// HTTP 400.
+    #[error("leaf index {index} is not below tree size {size}")]
+    LeafIndexBeyondSize {
+        /// The leaf asked for (0-based: position - 1).
+        index: u64,
+        /// The tree size asked for.
+        size: u64,
+    },
+    /// A consistency proof between sizes that have none (a first size of 0, or one larger
+    /// than the second). GraphQL `BAD_USER_INPUT`, HTTP 400.
+    #[error("no consistency proof from tree size {from} to {to}")]
+    NoConsistencyProof {
+        /// The older size.
+        from: u64,
+        /// The newer size.
+        to: u64,
+    },
+    /// The stored Merkle tree lacks a node the log has completed: a store not backfilled, or
+    /// tampering. HTTP 500 (opaque); `vigil verify` names where.
+    #[error("the Merkle tree lacks its node at level {level}, index {index}")]
+    TreeNodeMissing {
+        /// The subtree's level.
+        level: u32,
+        /// Its index at that level.
+        index: u64,
+    },
+    /// A checkpoint of a size already recorded with another root: two trees of one size, a
+    /// fork that must never happen (tampering, or two logs sharing a database). Recorded
+    /// checkpoints stay as they are. HTTP 500 (opaque); the checkpoint job logs it loudly.
+    #[error("a checkpoint of tree size {size} is recorded with another root")]
+    CheckpointConflict {
+        /// The size both claim.
+        size: u64,
+    },
     /// The appender task is gone (the store is shutting down). HTTP 503.
     #[error("the event store is shutting down")]
     ShuttingDown,

@@ -20,11 +20,13 @@
 mod appender;
 pub mod chain;
 mod checked;
+mod checkpoints;
 mod crypto;
 mod db;
 mod error;
 mod known;
 mod log;
+mod merkle;
 mod model;
 mod opening;
 mod plan;
@@ -39,12 +41,14 @@ mod vault;
 mod verify;
 mod wal;
 
+pub use checkpoints::{Recorded, RecordedCheckpoint};
 pub use crypto::{MasterKey, random_key_bytes};
 pub use db::{
     Location, PG_MIGRATOR, SQLITE_EVENTS_MIGRATOR, SQLITE_MIGRATION_LOCK, SQLITE_VAULT_MIGRATOR, create_private_dir,
     migrate, migration_lock, redact_url, sqlite_pool, sqlite_vault_has_master_key,
 };
 pub use error::{Result, StoreError};
+pub use merkle::{TreeBreak, TreeFault, TreeReport, leaf_of};
 pub use model::{
     AppendOutcome, AppendRequest, Envelope, ExpectedVersion, MAX_EVENTS_PER_APPEND, MAX_PAYLOAD_BYTES, Metadata,
     NewEvent, Payload, RecordedEvent, SYSTEM_SUBJECT,
@@ -53,4 +57,5 @@ pub use readonly::ReadOnlyLog;
 pub use store::{ERASURE_LEDGER, EventStore, SUBJECT_ERASED, ShredReport, StoreConfig};
 pub use upcast::{UpcastStep, Upcasters};
 pub use vault::MasterRotation;
+pub use vigil_proofs::merkle as tree;
 pub use wal::{FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer, truncate_wal_file};

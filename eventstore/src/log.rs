@@ -251,6 +251,8 @@ pub(crate) struct Writes<'a> {
     pub rows: &'a [StoredRow],
     pub commands: &'a [(Uuid, String, AppendOutcome)],
     pub fences: &'a [(Uuid, i64, u64)],
+    /// The Merkle subtrees these rows complete (see `merkle`).
+    pub nodes: &'a [crate::merkle::NodeRow],
     pub head: Head,
 }
 
@@ -304,6 +306,7 @@ pub(crate) async fn write_sqlite(tx: &mut sqlx::SqliteConnection, w: &Writes<'_>
             .execute(&mut *tx)
             .await?;
     }
+    crate::merkle::TreeConn::Sqlite(&mut *tx).insert(w.nodes).await?;
     sqlx::query("update chain_head set last_position = $1, last_hash = $2, last_recorded_at = $3 where id = 1")
         .bind(to_i64(w.head.position, "position")?)
         .bind(w.head.hash.to_vec())

@@ -36,6 +36,7 @@ impl Plan {
             rows: &self.rows,
             commands: &self.commands,
             fences: &self.fences,
+            nodes: &[],
             head: self.head,
         }
     }

@@ -8,19 +8,24 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::Executor;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{ConnectOptions, Executor};
 
 use crate::chain::{ChainBreak, ChainReport};
 use crate::db::{self, Db, Location, SQLITE_LOG_FILE, redact_url};
 use crate::error::{Result, StoreError};
 use crate::log;
+use crate::merkle::{TreeBreak, TreeReport, verify_tree_on};
 use crate::scan::Scanner;
 use crate::verify::{Pages, walk};
 
 /// The log, read-only, without any key.
 pub struct ReadOnlyLog {
     pages: Pages,
+    /// The SQLite log file and whether it is opened `immutable`, for the tree check's own
+    /// read-only connections (the chain walk reads through the scanner).
+    sqlite: Option<(std::path::PathBuf, bool)>,
 }
 
 impl std::fmt::Debug for ReadOnlyLog {
@@ -54,6 +59,7 @@ impl ReadOnlyLog {
     /// `InvalidInput` when there is no log at `location`; `Unreachable` when Postgres cannot
     /// be reached.
     pub async fn open(location: &Location) -> Result<ReadOnlyLog> {
+        let mut sqlite = None;
         let pages = match location {
             Location::Sqlite(dir) => {
                 let path = dir.join(SQLITE_LOG_FILE);
@@ -63,10 +69,12 @@ impl ReadOnlyLog {
                         format!("{} holds no event log ({SQLITE_LOG_FILE})", dir.display()),
                     ));
                 }
-                let scanner = if has_write_ahead_log(&path) {
-                    Scanner::new(path)
-                } else {
+                let immutable = !has_write_ahead_log(&path);
+                sqlite = Some((path.clone(), immutable));
+                let scanner = if immutable {
                     Scanner::immutable(path)
+                } else {
+                    Scanner::new(path)
                 };
                 Pages::Scanner(scanner)
             }
@@ -94,7 +102,7 @@ impl ReadOnlyLog {
                 Pages::Db(Db::Postgres(pool))
             }
         };
-        Ok(ReadOnlyLog { pages })
+        Ok(ReadOnlyLog { pages, sqlite })
     }
 
     async fn head(&self) -> Result<(u64, [u8; 32])> {
@@ -122,6 +130,39 @@ impl ReadOnlyLog {
     pub async fn verify_chain(&self, progress: impl FnMut(u64, u64)) -> Result<Result<ChainReport, ChainBreak>> {
         let (position, hash) = self.head().await?;
         walk(&self.pages, position, hash, progress).await
+    }
+
+    /// Verifies the stored Merkle tree against the chain hashes exactly as
+    /// [`crate::EventStore::verify_tree`] does, through read-only connections: on SQLite two
+    /// of its own, opened like the scanner's (read-only, `immutable` on a copy without a
+    /// write-ahead log), closed before it returns.
+    ///
+    /// # Errors
+    /// Database errors only; a bad tree is the `Ok(Err(TreeBreak))` case.
+    pub async fn verify_tree(&self, progress: impl FnMut(u64, u64)) -> Result<Result<TreeReport, TreeBreak>> {
+        match (&self.pages, &self.sqlite) {
+            (Pages::Db(db), _) => verify_tree_on(db, progress).await,
+            (Pages::Scanner(_), Some((path, immutable))) => {
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .read_only(true)
+                    .immutable(*immutable)
+                    .create_if_missing(false)
+                    .busy_timeout(Duration::from_secs(10))
+                    .pragma("query_only", "on")
+                    .disable_statement_logging();
+                // Two: the walk holds one while the check for nodes beyond the log reads.
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(2)
+                    .connect_with(options)
+                    .await?;
+                let db = Db::Sqlite(pool);
+                let result = verify_tree_on(&db, progress).await;
+                db.close().await;
+                result
+            }
+            (Pages::Scanner(_), None) => Err(StoreError::Corrupt("read-only log without its file".into())),
+        }
     }
 
     /// Closes the connections.

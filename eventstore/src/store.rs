@@ -114,6 +114,8 @@ impl EventStore {
         for subject in log::erased_subjects(&pools.log).await? {
             vault.shred(subject).await?;
         }
+        // A log from before the Merkle tree gets its tree before anything is appended.
+        crate::merkle::backfill(&pools.log).await?;
         let head = log::read_head(&pools.log).await?;
         let (head_tx, head_rx) = watch::channel(head.position);
         let head_tx = Arc::new(head_tx);

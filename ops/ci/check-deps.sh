@@ -11,6 +11,10 @@ for crate in vigil-eventstore vigil-projections; do
   bad=$(cargo tree -p "$crate" -e normal --prefix none --locked | grep -E '^(axum|tower-http|async-graphql[a-z-]*|hyper) v' || true)
   if [ -n "$bad" ]; then echo "$crate depends on web/GraphQL crates:"; echo "$bad"; fail=1; fi
 done
+# The proofs crate is pure (an auditor's verifier runs it offline): no async, I/O, database or
+# randomness crate, and no other vigil crate.
+bad=$(cargo tree -p vigil-proofs -e normal --prefix none --locked | grep -E '^(tokio|sqlx[a-z-]*|rusqlite|libsqlite3-sys|axum|hyper|async-graphql[a-z-]*|reqwest|mio|futures[a-z-]*|async-std|rand[a-z_-]*|getrandom|vigil-(domain|eventstore|projections|api|tests)) v' || true)
+if [ -n "$bad" ]; then echo "vigil-proofs depends on async/IO/RNG or vigil crates:"; echo "$bad"; fail=1; fi
 # Upward edges: a lower layer never depends on a higher one.
 if cargo tree -p vigil-domain -e normal --prefix none --locked | grep -qE '^vigil-(eventstore|projections|api) v'; then
   echo "vigil-domain depends on a higher layer"; fail=1

@@ -25,6 +25,13 @@ pub struct ErasureReceipt {
     /// Whether every read model had dropped the account when this answered (otherwise they do
     /// within moments; the log and the keys are erased either way).
     pub read_models_purged: bool,
+    /// The signed checkpoint (C2SP signed note) of the smallest recorded tree that contains
+    /// the ledger entry (tree size at least `ledgerPosition`), when one is signed already.
+    /// Usually null: the erasure is newer than the newest checkpoint, and servers sign one
+    /// within their checkpoint interval (a minute by default). Every later checkpoint covers
+    /// it too: fetch `/checkpoint` (or `/checkpoint/<size>` for a size at least
+    /// `ledgerPosition`) later and check the entry's inclusion against its root.
+    pub checkpoint: Option<String>,
 }
 
 #[Object]
@@ -54,10 +61,16 @@ impl ErasureMutations {
                 .gql();
             }
         };
-        let receipt = service(ctx)?
-            .delete_my_account(&c, password, second_factor)
-            .await
-            .gql()?;
+        let svc = service(ctx)?;
+        let receipt = svc.delete_my_account(&c, password, second_factor).await.gql()?;
+        // The erasure is done; a checkpoint that cannot be read now is fetched later.
+        let checkpoint = match svc.store().checkpoint_covering(receipt.ledger_position).await {
+            Ok(found) => found.map(|cp| cp.note),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read checkpoints for an erasure receipt");
+                None
+            }
+        };
         Ok(ErasureReceipt {
             subject: receipt.subject.to_string(),
             ledger_position: receipt.ledger_position,
@@ -67,6 +80,7 @@ impl ErasureMutations {
                 .map_err(ApiError::internal)
                 .gql()?,
             read_models_purged: receipt.read_models_purged,
+            checkpoint,
         })
     }
 }

@@ -8,6 +8,7 @@ use async_graphql::{Context, MergedObject, Object, SimpleObject};
 use vigil_domain::account::Role;
 use vigil_projections::read::{self, AccessEntry, AccountMetadata};
 
+use super::audit::EnvelopeOut;
 use super::error::{GqlResult, IntoGql};
 use super::inputs::{self, name_of, rfc3339};
 use super::mutation::secret;
@@ -18,7 +19,7 @@ use crate::service::{ApiError, Caller, Service};
 
 /// Staff queries, merged into the query root.
 #[derive(MergedObject, Default)]
-pub struct StaffQueries(AccessQueries);
+pub struct StaffQueries(AccessQueries, super::audit::AuditQueries);
 
 #[derive(Default)]
 pub struct AccessQueries;
@@ -114,23 +115,6 @@ impl From<AccountMetadata> for AccountOut {
     }
 }
 
-/// An event's clear envelope: everything but the payload.
-#[derive(SimpleObject)]
-pub struct EnvelopeOut {
-    pub position: u64,
-    pub event_id: String,
-    pub stream_id: String,
-    pub stream_version: u64,
-    pub subject: String,
-    pub event_type: String,
-    pub schema_version: u32,
-    pub recorded_at: String,
-    pub actor: String,
-    pub key_id: String,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
 /// A staff change made.
 #[derive(SimpleObject)]
 pub struct AccountChangePayload {
@@ -151,7 +135,7 @@ pub struct BreakGlassGrant {
     pub position: u64,
 }
 
-fn require(c: &Caller, roles: &[Role], what: &'static str) -> GqlResult<()> {
+pub(super) fn require(c: &Caller, roles: &[Role], what: &'static str) -> GqlResult<()> {
     if roles.contains(&c.role) {
         Ok(())
     } else {
@@ -215,51 +199,19 @@ impl AccessQueries {
         Ok(account_of(service(ctx)?, &handle).await?.into())
     }
 
-    /// Auditors: the log's envelopes from position `after` + 1 (no payloads).
-    #[graphql(complexity = "crate::graphql::page_weight(first, 100) * child_complexity")]
+    /// Auditors: the log's envelopes from position `after` + 1 (no payloads). The same list
+    /// as `auditEvents(from: after + 1)`, which is the documented name.
+    #[graphql(
+        complexity = "crate::graphql::page_weight(first, 100) * child_complexity",
+        deprecation = "use auditEvents(from, first)"
+    )]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<u64>,
     ) -> GqlResult<Vec<EnvelopeOut>> {
-        let c = caller(ctx)?;
-        require(&c, &[Role::Auditor], "only auditors read the log's envelopes")?;
-        let first = first.unwrap_or(100);
-        if !(1..=1000).contains(&first) {
-            return Err(ApiError::bad("first", "between 1 and 1000")).gql();
-        }
-        let from = after.unwrap_or(0).saturating_add(1);
-        let events = service(ctx)?
-            .store()
-            .read_all(from, u64::try_from(first).unwrap_or(100))
-            .await
-            .map_err(ApiError::from)
-            .gql()?;
-        Ok(events
-            .into_iter()
-            .map(|e| {
-                let v = e.envelope;
-                EnvelopeOut {
-                    position: v.position,
-                    event_id: v.event_id.to_string(),
-                    stream_id: v.stream_id,
-                    stream_version: v.stream_version,
-                    subject: v.subject.to_string(),
-                    event_type: v.event_type,
-                    schema_version: v.schema_version,
-                    recorded_at: time::OffsetDateTime::from_unix_timestamp_nanos(
-                        i128::from(v.recorded_at_micros) * 1_000,
-                    )
-                    .map(rfc3339)
-                    .unwrap_or_default(),
-                    actor: v.actor,
-                    key_id: v.key_id.to_string(),
-                    prev_hash: hex::encode(v.prev_hash),
-                    hash: hex::encode(v.hash),
-                }
-            })
-            .collect())
+        super::audit::envelopes(ctx, after.unwrap_or(0).saturating_add(1), first).await
     }
 }
 

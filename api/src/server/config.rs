@@ -86,6 +86,29 @@ pub struct ServeArgs {
     /// hours); it also runs once at start. One server at a time runs it.
     #[arg(long, default_value = "1h", env = "VIGIL_INACTIVITY_CHECK", value_parser = interval)]
     pub inactivity_check: std::time::Duration,
+    /// How often this server signs a checkpoint of the log when events came in (`60s`, `5m`;
+    /// 1 second to 24 hours). Judged against the newest recorded checkpoint, so servers
+    /// sharing a log take turns.
+    #[arg(long, default_value = "60s", env = "VIGIL_CHECKPOINT_EVERY", value_parser = interval)]
+    pub checkpoint_every: std::time::Duration,
+    /// Sign sooner, as soon as this many events came in since the newest checkpoint.
+    #[arg(long, default_value_t = 1000, env = "VIGIL_CHECKPOINT_EVENTS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_events: u64,
+    /// A witness whose cosignatures this log accepts and serves with its checkpoints: the
+    /// witness's verifier key line (`vigil witness new-key` prints it). Repeat the flag, or
+    /// separate lines with commas in VIGIL_WITNESS_KEYS.
+    #[arg(long = "witness-key", env = "VIGIL_WITNESS_KEYS", value_delimiter = ',', value_parser = witness_key)]
+    pub witness_keys: Vec<vigil_proofs::note::VerifierKey>,
+}
+
+/// A witness's verifier key line: a `cosignature/v1` key.
+fn witness_key(text: &str) -> Result<vigil_proofs::note::VerifierKey, String> {
+    let key = vigil_proofs::note::VerifierKey::parse(text.trim())
+        .map_err(|e| format!("{text:?} is not a verifier key line: {e}"))?;
+    if key.algorithm() != vigil_proofs::note::Algorithm::CosignatureV1 {
+        return Err(format!("{text:?} is not a witness (cosignature/v1) key"));
+    }
+    Ok(key)
 }
 
 /// An interval written as a count and a unit: `90s`, `30m`, `1h`.
@@ -145,6 +168,9 @@ pub fn surface(args: &ServeArgs) -> anyhow::Result<super::Surface> {
             writes: args.limit_writes,
             trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
         }),
+        // Set by `run` from the checkpoint key it resolves.
+        checkpoint_key: None,
+        witness_keys: args.witness_keys.clone(),
     })
 }
 

@@ -38,6 +38,15 @@ pub const FIXED_HEADERS: [(HeaderName, &str); 8] = [
     (header::X_FRAME_OPTIONS, "DENY"),
 ];
 
+/// Whether a handler marked its answer cacheable by anyone (`public, max-age=…`): only the
+/// checkpoint endpoints do, whose answers are hashes and signatures. Every other answer gets
+/// `no-store` whatever its handler set.
+pub fn public_cache(value: Option<&HeaderValue>) -> bool {
+    value
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("public, max-age="))
+}
+
 /// CORS: without configured origins, no CORS headers at all (browsers then refuse every
 /// cross-origin read); with them, exactly those origins may send GET and POST with
 /// `Authorization` and `Content-Type`, and nothing is sent with cookies (the API uses none).

@@ -45,6 +45,10 @@ pub struct AppState {
     pub limiter: Option<Arc<Limiter>>,
     /// How long a WebSocket without subscriptions may stay silent.
     pub idle: std::time::Duration,
+    /// The verifier key of this log's checkpoints, served at `/checkpoint/key`.
+    pub checkpoint_key: Option<Arc<vigil_proofs::note::VerifierKey>>,
+    /// The witnesses whose cosignatures `/checkpoint/cosign` accepts.
+    pub witness_keys: Arc<Vec<vigil_proofs::note::VerifierKey>>,
 }
 
 /// The two builds of one schema, see `graphql::build_for_validated`.
@@ -68,6 +72,8 @@ pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> R
             .as_ref()
             .map(|limits| Limiter::start(limits, state_db.clone())),
         idle: surface.idle,
+        checkpoint_key: surface.checkpoint_key.clone().map(Arc::new),
+        witness_keys: Arc::new(surface.witness_keys.clone()),
     };
     let proxies = Arc::new(
         surface
@@ -81,6 +87,11 @@ pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> R
         .route("/graphql/ws", get(super::ws::handler))
         .route("/export/{token}", get(export))
         .route("/healthz", get(healthz))
+        .route("/checkpoint", get(super::checkpoints::latest))
+        .route("/checkpoint/key", get(super::checkpoints::key))
+        .route("/checkpoint/proof", get(super::checkpoints::proof))
+        .route("/checkpoint/cosign", axum::routing::post(super::checkpoints::cosign))
+        .route("/checkpoint/{size}", get(super::checkpoints::by_size))
         .route("/readyz", get(readyz))
         .route(
             "/.well-known/security.txt",

@@ -98,6 +98,9 @@ impl From<vigil_eventstore::StoreError> for ApiError {
         match e {
             S::Conflict { .. } => ApiError::Conflict("the record changed meanwhile; reload and retry".into()),
             S::SubjectErased { .. } => ApiError::Forbidden("this account has been erased"),
+            e @ (S::TreeSizeBeyondLog { .. } | S::LeafIndexBeyondSize { .. } | S::NoConsistencyProof { .. }) => {
+                ApiError::bad("size", e.to_string())
+            }
             other => ApiError::internal(other),
         }
     }

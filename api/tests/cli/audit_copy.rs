@@ -54,6 +54,11 @@ fn verify_on_a_copy_of_the_log_alone_needs_no_key_and_writes_nothing() {
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout.contains("\nmerkle tree intact: 60 leaves, root "),
+        "the tree is checked too: {}",
+        run.stdout
+    );
     assert!(!run.stderr.contains("generated"), "no key is generated: {}", run.stderr);
     assert_eq!(snapshot(&copy), before, "verify changed the directory it verified");
 
@@ -105,6 +110,31 @@ fn a_tampered_copy_is_reported_and_left_as_it_was() {
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains("chain broken at position 42: hash mismatch"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(snapshot(&copy), before);
+}
+
+#[test]
+fn a_tampered_merkle_node_is_named_and_the_copy_left_as_it_was() {
+    let root = tempfile::tempdir().unwrap();
+    let copy = audit_copy(root.path(), "tree");
+    {
+        let conn = rusqlite::Connection::open(copy.join("events.db")).unwrap();
+        conn.execute_batch(
+            "drop trigger merkle_nodes_refuse_update;
+             update merkle_nodes set hash = zeroblob(32) where level = 4 and idx = 1;",
+        )
+        .unwrap();
+    }
+    let before = snapshot(&copy);
+    let run = verify(root.path(), &copy, &[]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.starts_with("chain intact: 60 events"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("merkle tree broken at position 17 (level 4, index 1): a stored Merkle subtree"),
         "{}",
         run.stdout
     );

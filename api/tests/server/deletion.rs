@@ -14,8 +14,7 @@ use crate::harness::{Backend, Client, Server, cli, sqlite_dir};
 use crate::signin::{LOGIN, PASSWORD, register, totp_code, unix_now};
 
 const NOTE: &str = "mutation($n: String!) { recordHealthLog(input: {vital: \"body_weight\", value: \"87.3\", unit: \"kg\", note: $n}) { position } }";
-const DELETE: &str =
-    "mutation($p: String!) { deleteMyAccount(password: $p) { subject ledgerPosition erasedAt readModelsPurged } }";
+const DELETE: &str = "mutation($p: String!) { deleteMyAccount(password: $p) { subject ledgerPosition erasedAt readModelsPurged checkpoint } }";
 const ME: &str = "{ me { id } }";
 
 fn on(server: &Server, token: &str) -> Client {
@@ -72,6 +71,14 @@ async fn erases_themselves(backend: &Backend) {
     assert_eq!(receipt["subject"], id.as_str());
     assert!(receipt["ledgerPosition"].as_u64().is_some_and(|p| p > 0), "{receipt}");
     assert_eq!(receipt["readModelsPurged"], true, "{receipt}");
+    // Null until a checkpoint covers the entry (servers sign one a minute by default); when
+    // there is one, its tree contains the ledger entry.
+    if let Some(note) = receipt["checkpoint"].as_str() {
+        let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+        assert!(size >= receipt["ledgerPosition"].as_u64().unwrap(), "{receipt}");
+    } else {
+        assert!(receipt["checkpoint"].is_null(), "{receipt}");
+    }
 
     for server in [&a, &b] {
         let body = on(server, &token).raw(ME, json!({})).await;

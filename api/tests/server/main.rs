@@ -4,6 +4,7 @@
 
 mod access;
 mod account;
+mod checkpoints;
 mod coverage;
 mod deletion;
 mod doses;
@@ -31,4 +32,5 @@ mod rights;
 mod scenario;
 mod signin;
 mod sockets;
+mod witness;
 mod ws;

@@ -1,17 +1,21 @@
 //! Contract cases, written once against `EventStore` and run on both backends.
 
 mod append;
+mod checkpoints;
 mod concurrency;
 mod erasure;
 mod integrity;
 mod keys;
+mod merkle;
 mod scans;
 
 pub use append::*;
+pub use checkpoints::*;
 pub use concurrency::*;
 pub use erasure::*;
 pub use integrity::*;
 pub use keys::*;
+pub use merkle::*;
 pub use scans::*;
 
 use uuid::Uuid;

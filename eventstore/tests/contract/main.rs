@@ -36,4 +36,10 @@ harness::contract!(
     a_long_read_answers_exactly_what_short_pages_answer,
     a_hole_in_the_log_reads_like_a_sequential_read_and_verify_names_it,
     every_event_gets_its_own_nonce_and_a_v7_id_of_its_recorded_time,
+    the_stored_tree_answers_every_size_as_a_tree_built_in_memory,
+    two_instances_on_one_database_keep_one_tree,
+    a_log_without_a_tree_gets_it_built_when_the_store_opens,
+    shredding_changes_no_node_and_earlier_proofs_still_verify,
+    verify_tree_names_the_first_altered_node_and_proofs_refuse_bad_sizes,
+    checkpoints_are_recorded_once_per_size_and_never_rewritten,
 );
