@@ -27,6 +27,9 @@ use crate::commands::location;
 pub struct BenchDb {
     pub location: Location,
     pub raw: raw::RawDb,
+    /// The master key every store opened on this database uses (a reopened store must match
+    /// the vault its first opening created).
+    key: zeroize::Zeroizing<[u8; 32]>,
     _dir: Option<tempfile::TempDir>,
     drop_pg: Option<(String, String)>,
 }
@@ -44,6 +47,7 @@ impl BenchDb {
                 Ok(BenchDb {
                     location,
                     raw,
+                    key: vigil_eventstore::random_key_bytes()?,
                     _dir: Some(tmp),
                     drop_pg: None,
                 })
@@ -64,6 +68,7 @@ impl BenchDb {
                 Ok(BenchDb {
                     location,
                     raw,
+                    key: vigil_eventstore::random_key_bytes()?,
                     _dir: None,
                     drop_pg: Some((url, name)),
                 })
@@ -72,7 +77,7 @@ impl BenchDb {
     }
 
     async fn open_store(&self) -> anyhow::Result<EventStore> {
-        let key = MasterKey::generate()?;
+        let key = MasterKey::from_bytes(&self.key[..])?;
         Ok(EventStore::open(StoreConfig::new(self.location.clone(), key)).await?)
     }
 

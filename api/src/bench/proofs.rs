@@ -43,10 +43,16 @@ async fn fill(raw: &RawDb, n: u64) -> anyhow::Result<()> {
     let n = i64::try_from(n)?;
     match raw {
         RawDb::Sqlite(p) => {
-            sqlx::query("update chain_head set last_position = $1 where id = 1").bind(n).execute(p).await?;
+            sqlx::query("update chain_head set last_position = $1 where id = 1")
+                .bind(n)
+                .execute(p)
+                .await?;
         }
         RawDb::Postgres(p) => {
-            sqlx::query("update vigil.chain_head set last_position = $1 where id = 1").bind(n).execute(p).await?;
+            sqlx::query("update vigil.chain_head set last_position = $1 where id = 1")
+                .bind(n)
+                .execute(p)
+                .await?;
         }
     }
     Ok(())
