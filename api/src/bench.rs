@@ -28,6 +28,9 @@ use crate::commands::location;
 pub struct BenchDb {
     pub location: Location,
     pub raw: raw::RawDb,
+    /// The master key every store opened on this database uses (a reopened store must match
+    /// the vault its first opening created).
+    key: zeroize::Zeroizing<[u8; 32]>,
     _dir: Option<tempfile::TempDir>,
     drop_pg: Option<(String, String)>,
 }
@@ -45,6 +48,7 @@ impl BenchDb {
                 Ok(BenchDb {
                     location,
                     raw,
+                    key: vigil_eventstore::random_key_bytes()?,
                     _dir: Some(tmp),
                     drop_pg: None,
                 })
@@ -65,6 +69,7 @@ impl BenchDb {
                 Ok(BenchDb {
                     location,
                     raw,
+                    key: vigil_eventstore::random_key_bytes()?,
                     _dir: None,
                     drop_pg: Some((url, name)),
                 })
@@ -73,7 +78,7 @@ impl BenchDb {
     }
 
     async fn open_store(&self) -> anyhow::Result<EventStore> {
-        let key = MasterKey::generate()?;
+        let key = MasterKey::from_bytes(&self.key[..])?;
         Ok(EventStore::open(StoreConfig::new(self.location.clone(), key)).await?)
     }
 

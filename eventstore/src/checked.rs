@@ -178,7 +178,7 @@ pub(crate) async fn write_sqlite(conn: &mut sqlx::SqliteConnection, w: &Writes<'
         push_events(&mut qb, chunk, expected)?;
         params += chunk.len() * EVENT_PARAMS + 1;
     }
-    let tail = w.commands.len() * 6 + w.fences.len() * 3 + w.nodes.len() * 3 + 7;
+    let tail = w.commands.len() * 6 + w.fences.len() * 3 + usize::from(!w.nodes.is_empty()) * 2 + 6;
     if params + tail > SQLITE_PARAMS_PER_CALL {
         qb.build().persistent(true).execute(&mut *conn).await?;
         qb = QueryBuilder::new("");
@@ -222,9 +222,18 @@ pub(crate) async fn write_sqlite(conn: &mut sqlx::SqliteConnection, w: &Writes<'
         qb.push(")").push(SQLITE_GUARD).push_bind(expected).push("; ");
     }
     if !w.nodes.is_empty() {
-        qb.push("insert into merkle_nodes (level, idx, hash) select * from (");
-        merkle::sql::push_sqlite_values(&mut qb, w.nodes)?;
-        qb.push(")").push(SQLITE_GUARD).push_bind(expected).push("; ");
+        // One JSON parameter, not a row of parameters per node: the node count varies from
+        // group to group, and a text that varied with it would miss the statement cache and
+        // re-prepare the group's whole multi-statement call each time.
+        qb.push(
+            "insert into merkle_nodes (level, idx, hash) select json_extract(value, '$[0]'), \
+             json_extract(value, '$[1]'), unhex(json_extract(value, '$[2]')) from json_each(",
+        )
+        .push_bind(merkle::sql::nodes_json(w.nodes)?)
+        .push(")")
+        .push(SQLITE_GUARD)
+        .push_bind(expected)
+        .push("; ");
     }
     qb.push("update chain_head set last_position = ")
         .push_bind(to_i64(w.head.position, "position")?)

@@ -22,6 +22,11 @@ fn tour(dir: &Path, env: &[(&str, &str)], rotate_env: &[(&str, &str)]) {
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout.contains("merkle tree intact: 200 leaves, root "),
+        "{}",
+        run.stdout
+    );
 
     let events = json_lines(&vigil(dir, &["events", "--limit", "3"], env).stdout);
     assert_eq!(events.len(), 3);
@@ -63,6 +68,7 @@ fn tour(dir: &Path, env: &[(&str, &str)], rotate_env: &[(&str, &str)]) {
         run.stdout,
         run.stderr
     );
+    assert!(run.stdout.contains("merkle tree intact: 201 leaves"), "{}", run.stdout);
 
     let run = vigil(dir, &["keys", "rotate-master"], rotate_env);
     assert_eq!(run.code, 0, "{}", run.stderr);

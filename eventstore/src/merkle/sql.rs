@@ -159,6 +159,12 @@ pub(crate) fn push_sqlite_values(qb: &mut QueryBuilder<Sqlite>, nodes: &[NodeRow
     err.map_or(Ok(()), Err)
 }
 
+/// Nodes as one JSON array of `[level, index, "hex hash"]`, for SQLite's `json_each`.
+pub(crate) fn nodes_json(nodes: &[NodeRow]) -> Result<String> {
+    let rows: Vec<(u32, u64, String)> = nodes.iter().map(|(l, i, h)| (*l, *i, hex::encode(h))).collect();
+    serde_json::to_string(&rows).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// Levels, indexes and hashes: the three arrays a Postgres `unnest` takes.
 pub(crate) type PgNodeColumns = (Vec<i32>, Vec<i64>, Vec<Vec<u8>>);
 
