@@ -76,7 +76,12 @@ async fn silent_connections_close_after_the_idle_time_and_a_subscribed_socket_st
     // The checkpoint job signs the log's first checkpoint within a second of its first event,
     // through the store's pool: the idle count is taken once it did, at steady state.
     let started = Instant::now();
-    while reqwest::get(format!("{}/checkpoint", server.url)).await.unwrap().status() != 200 {
+    while reqwest::get(format!("{}/checkpoint", server.url))
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
         assert!(started.elapsed() < Duration::from_secs(10), "no first checkpoint");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
