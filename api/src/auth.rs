@@ -98,8 +98,20 @@ pub enum AuthError {
 }
 
 /// Fills `N` bytes from the operating system's random generator.
-fn random_bytes<const N: usize>() -> Result<zeroize::Zeroizing<[u8; N]>, AuthError> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<zeroize::Zeroizing<[u8; N]>, AuthError> {
     let mut bytes = zeroize::Zeroizing::new([0u8; N]);
     getrandom::fill(bytes.as_mut()).map_err(|_| AuthError::Randomness)?;
     Ok(bytes)
+}
+
+/// The text of a bearer secret handed to a client: `prefix` (which makes the kind
+/// recognizable and keeps one kind from ever parsing as another) then the random bytes in
+/// base64url without padding. One spelling for refresh tokens, sign-in challenges and export
+/// links.
+pub(crate) fn bearer_text(prefix: &str, random: &[u8]) -> zeroize::Zeroizing<String> {
+    use base64::Engine;
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(prefix.len() + random.len().div_ceil(3) * 4));
+    text.push_str(prefix);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(random, &mut text);
+    text
 }

@@ -49,8 +49,7 @@ impl Service {
     /// # Errors
     /// Randomness and database errors.
     pub(crate) async fn issue_challenge(&self, user: Uuid, purpose: Purpose, now: OffsetDateTime) -> ApiResult<Issued> {
-        let mut random = Zeroizing::new([0u8; 32]);
-        getrandom::fill(random.as_mut()).map_err(|e| ApiError::internal(anyhow::anyhow!("no randomness: {e}")))?;
+        let random = crate::auth::random_bytes::<32>().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
         let expires_at = now + LIFETIME;
         sqlx::query("insert into mfa_challenges (token_hash, user_id, purpose, expires_at) values ($1, $2, $3, $4)")
             .bind(hex::encode(self.tokens().challenge_hash(&random)))
@@ -60,9 +59,7 @@ impl Service {
             .execute(self.db().pool())
             .await
             .map_err(ApiError::internal)?;
-        let mut token = Zeroizing::new(String::with_capacity(PREFIX.len() + 43));
-        token.push_str(PREFIX);
-        URL_SAFE_NO_PAD.encode_string(random.as_ref(), &mut token);
+        let token = crate::auth::bearer_text(PREFIX, random.as_ref());
         Ok(Issued { token, expires_at })
     }
 

@@ -185,10 +185,7 @@ impl RefreshToken {
 
     /// The text to hand to the client. Named loudly: it is a bearer credential.
     pub fn expose_secret(&self) -> Zeroizing<String> {
-        let mut text = Zeroizing::new(String::with_capacity(Self::PREFIX.len() + Self::ENCODED_LEN));
-        text.push_str(Self::PREFIX);
-        URL_SAFE_NO_PAD.encode_string(self.bytes.as_ref(), &mut text);
-        text
+        crate::auth::bearer_text(Self::PREFIX, self.bytes.as_ref())
     }
 }
 

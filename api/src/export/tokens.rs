@@ -66,8 +66,7 @@ impl Service {
         let now = OffsetDateTime::now_utc();
         let event = AccessEvent::ExportRequested { format, at: now };
         let position = self.record(caller.user, event, metadata).await?;
-        let mut random = Zeroizing::new([0u8; 32]);
-        getrandom::fill(random.as_mut()).map_err(|e| ApiError::internal(anyhow::anyhow!("no randomness: {e}")))?;
+        let random = crate::auth::random_bytes::<32>().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
         let expires_at = now + LIFETIME;
         // Expired rows are worthless; sweeping them here keeps the table as small as the
         // number of downloads in flight.
@@ -88,9 +87,7 @@ impl Service {
         .execute(self.db().pool())
         .await
         .map_err(ApiError::internal)?;
-        let mut token = Zeroizing::new(String::with_capacity(PREFIX.len() + 43));
-        token.push_str(PREFIX);
-        URL_SAFE_NO_PAD.encode_string(random.as_ref(), &mut token);
+        let token = crate::auth::bearer_text(PREFIX, random.as_ref());
         Ok(Offer {
             token,
             expires_at,
