@@ -31,4 +31,17 @@ else
   echo "WARNING: export validators unavailable; the export tests skip their outside checks (never in CI)" >&2
 fi
 
+# The audit bundle's second verifier (ops/audit/verify_bundle.py: blake3 and cryptography from
+# PyPI) checks its Merkle code against the RFC 9162 vectors here, and the bundles the Rust code
+# writes in the tests; with CI=true one that cannot be installed is a failure.
+if python=$(ops/ci/ensure-audit-verifier.sh); then
+  export VIGIL_TEST_AUDIT_PYTHON="$python"
+  "$python" ops/audit/test_verify_bundle.py
+elif [ "${CI:-}" = "true" ]; then
+  echo "FAIL: the audit bundle's Python verifier could not be installed, and CI=true forbids skipping it" >&2
+  exit 1
+else
+  echo "WARNING: the Python bundle verifier is unavailable; its tests are skipped (never in CI)" >&2
+fi
+
 cargo test --workspace --locked "$@"

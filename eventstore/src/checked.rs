@@ -226,8 +226,9 @@ pub(crate) async fn write_sqlite(conn: &mut sqlx::SqliteConnection, w: &Writes<'
         // group to group, and a text that varied with it would miss the statement cache and
         // re-prepare the group's whole multi-statement call each time.
         qb.push(
-            "insert into merkle_nodes (level, idx, hash) select json_extract(value, '$[0]'), \
-             json_extract(value, '$[1]'), unhex(json_extract(value, '$[2]')) from json_each(",
+            "insert into merkle_nodes (done, level, idx, hash) select (json_extract(value, '$[1]') + 1) << \
+             json_extract(value, '$[0]'), json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
+             unhex(json_extract(value, '$[2]')) from json_each(",
         )
         .push_bind(merkle::sql::nodes_json(w.nodes)?)
         .push(")")

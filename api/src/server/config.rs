@@ -231,6 +231,7 @@ const KNOWN: &[&str] = &[
     // The test suite's own settings (`ops/test.sh`), which servers started by the tests inherit.
     "VIGIL_TEST_PG_URL",
     "VIGIL_TEST_EXPORT_PYTHON",
+    "VIGIL_TEST_AUDIT_PYTHON",
 ];
 
 /// Warns about unknown `VIGIL_*` variables (names only; values may be secrets).

@@ -46,7 +46,7 @@ impl PooledConn {
     }
 }
 
-/// Nodes per SQLite insert (3 parameters each).
+/// Nodes per SQLite insert (4 parameters each).
 const SQLITE_NODES_PER_INSERT: usize = 2_000;
 
 impl TreeConn<'_> {
@@ -73,11 +73,15 @@ impl TreeConn<'_> {
                 rows.iter().map(node_of).collect::<Result<Vec<_>>>()?
             }
             TreeConn::Sqlite(c) => {
-                let pairs: Vec<(u32, u64)> = ids.iter().map(|n| (n.level, n.index)).collect();
+                // SQLite keys nodes by (done, level): `done` = the size that completes them.
+                let pairs = ids
+                    .iter()
+                    .map(|n| Ok((n.level, n.index, to_i64(n.end_leaf(), "node end")?)))
+                    .collect::<Result<Vec<_>>>()?;
                 let json = serde_json::to_string(&pairs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let rows = sqlx::query(
                     "select m.level, m.idx, m.hash from json_each($1) j join merkle_nodes m \
-                     on m.level = json_extract(j.value, '$[0]') and m.idx = json_extract(j.value, '$[1]')",
+                     on m.done = json_extract(j.value, '$[2]') and m.level = json_extract(j.value, '$[0]')",
                 )
                 .bind(json)
                 .fetch_all(&mut **c)
@@ -135,7 +139,7 @@ impl TreeConn<'_> {
             TreeConn::Sqlite(c) => {
                 for chunk in nodes.chunks(SQLITE_NODES_PER_INSERT) {
                     let mut qb: QueryBuilder<Sqlite> =
-                        QueryBuilder::new("insert into merkle_nodes (level, idx, hash) ");
+                        QueryBuilder::new("insert into merkle_nodes (done, level, idx, hash) ");
                     push_sqlite_values(&mut qb, chunk)?;
                     qb.build().persistent(false).execute(&mut **c).await?;
                 }
@@ -149,11 +153,15 @@ impl TreeConn<'_> {
 pub(crate) fn push_sqlite_values(qb: &mut QueryBuilder<Sqlite>, nodes: &[NodeRow]) -> Result<()> {
     let mut err = None;
     qb.push_values(nodes, |mut b, (level, index, hash)| {
-        match to_i64(*index, "node index") {
-            Ok(i) => {
-                b.push_bind(i64::from(*level)).push_bind(i).push_bind(hash.to_vec());
+        let done = NodeId::new(*level, *index).end_leaf();
+        match (to_i64(*index, "node index"), to_i64(done, "node end")) {
+            (Ok(i), Ok(done)) => {
+                b.push_bind(done)
+                    .push_bind(i64::from(*level))
+                    .push_bind(i)
+                    .push_bind(hash.to_vec());
             }
-            Err(e) => err = Some(e),
+            (Err(e), _) | (_, Err(e)) => err = Some(e),
         }
     });
     err.map_or(Ok(()), Err)
