@@ -32,6 +32,8 @@ pub struct RateLimits {
     pub sign_in: Rate,
     /// Requests without a session per client, each server.
     pub public: Rate,
+    /// Requests to the public checkpoint endpoints per client, each server.
+    pub checkpoints: Rate,
     /// Root query and subscription fields per person, each server.
     pub reads: Rate,
     /// Root mutation fields per person, each server.
@@ -52,6 +54,7 @@ impl Default for RateLimits {
         RateLimits {
             sign_in: Rate::per(n(5), 15 * 60),
             public: Rate::per(n(5), 60),
+            checkpoints: Rate::per(n(120), 60),
             reads: Rate::per(n(1_000), 60),
             writes: Rate::per(n(100), 60),
             trusted_proxies: TrustedProxies::default(),
@@ -66,10 +69,15 @@ pub struct Limiter {
 }
 
 impl Limiter {
+    /// Spends one request of `client` to the public checkpoint endpoints; `Err(seconds)`.
+    pub fn checkpoints(&self, client: std::net::IpAddr) -> Result<(), u64> {
+        self.node.checkpoints(client)
+    }
+
     /// Starts the limits; the shared one lives in `db`.
     pub fn start(limits: &RateLimits, db: ReadDb) -> Arc<Limiter> {
         Arc::new(Limiter {
-            node: node::NodeBuckets::start(limits.public, limits.reads, limits.writes),
+            node: node::NodeBuckets::start(limits.public, limits.checkpoints, limits.reads, limits.writes),
             sign_in: sign_in::SignInLimit::new(db, limits.sign_in),
         })
     }

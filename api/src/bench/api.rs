@@ -64,6 +64,7 @@ fn measured_surface() -> crate::server::Surface {
         limits: Some(crate::limits::RateLimits {
             sign_in: never,
             public: never,
+            checkpoints: never,
             reads: never,
             writes: never,
             trusted_proxies: crate::limits::TrustedProxies::default(),

@@ -1,5 +1,6 @@
 //! The limits each server keeps in its own memory (governor's GCRA buckets): authenticated
-//! reads and writes per person, unauthenticated requests per client address. With N servers
+//! reads and writes per person, unauthenticated requests per client address (GraphQL without
+//! a session; the public checkpoint endpoints in a bucket of their own). With N servers
 //! behind a balancer a client can spend up to N times these (see ADR 0007): they bound load,
 //! not guesses, so they need not be shared. Idle keys are forgotten every minute, so memory
 //! follows the clients seen lately, not every client ever seen.
@@ -22,6 +23,7 @@ const SWEEP: Duration = Duration::from_secs(60);
 /// One server's buckets.
 pub struct NodeBuckets {
     public: DefaultKeyedRateLimiter<IpAddr>,
+    checkpoints: DefaultKeyedRateLimiter<IpAddr>,
     reads: DefaultKeyedRateLimiter<Uuid>,
     writes: DefaultKeyedRateLimiter<Uuid>,
     clock: DefaultClock,
@@ -35,10 +37,11 @@ fn quota(rate: Rate) -> Quota {
 }
 
 impl NodeBuckets {
-    /// Buckets for the three rates; starts the sweeper (it stops with the last reference).
-    pub fn start(public: Rate, reads: Rate, writes: Rate) -> Arc<NodeBuckets> {
+    /// Buckets for the four rates; starts the sweeper (it stops with the last reference).
+    pub fn start(public: Rate, checkpoints: Rate, reads: Rate, writes: Rate) -> Arc<NodeBuckets> {
         let buckets = Arc::new(NodeBuckets {
             public: RateLimiter::keyed(quota(public)),
+            checkpoints: RateLimiter::keyed(quota(checkpoints)),
             reads: RateLimiter::keyed(quota(reads)),
             writes: RateLimiter::keyed(quota(writes)),
             clock: DefaultClock::default(),
@@ -49,9 +52,11 @@ impl NodeBuckets {
                 tokio::time::sleep(SWEEP).await;
                 let Some(buckets) = weak.upgrade() else { return };
                 buckets.public.retain_recent();
+                buckets.checkpoints.retain_recent();
                 buckets.reads.retain_recent();
                 buckets.writes.retain_recent();
                 buckets.public.shrink_to_fit();
+                buckets.checkpoints.shrink_to_fit();
                 buckets.reads.shrink_to_fit();
                 buckets.writes.shrink_to_fit();
             }
@@ -62,6 +67,11 @@ impl NodeBuckets {
     /// Spends `n` unauthenticated units of `client`; `Err(seconds)` to wait.
     pub fn public(&self, client: IpAddr, n: NonZeroU32) -> Result<(), u64> {
         self.take(&self.public, &client, n)
+    }
+
+    /// Spends one request of `client` to the checkpoint endpoints.
+    pub fn checkpoints(&self, client: IpAddr) -> Result<(), u64> {
+        self.take(&self.checkpoints, &client, NonZeroU32::MIN)
     }
 
     /// Spends `n` reads of `person`.
@@ -101,7 +111,12 @@ mod tests {
     #[tokio::test]
     async fn a_bucket_refuses_past_its_burst_and_counts_n_at_once() {
         let three = NonZeroU32::new(3).unwrap();
-        let buckets = NodeBuckets::start(Rate::per(three, 60), Rate::per(three, 60), Rate::per(three, 60));
+        let buckets = NodeBuckets::start(
+            Rate::per(three, 60),
+            Rate::per(three, 60),
+            Rate::per(three, 60),
+            Rate::per(three, 60),
+        );
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let one = NonZeroU32::MIN;
         assert_eq!(buckets.public(ip, NonZeroU32::new(2).unwrap()), Ok(()));
@@ -110,6 +125,11 @@ mod tests {
         assert!((1..=20).contains(&wait), "one unit comes back after 20 s: {wait}");
         // Another client, and reads versus writes, are separate buckets.
         assert_eq!(buckets.public("192.0.2.2".parse().unwrap(), three), Ok(()));
+        // The checkpoint endpoints have their own: unauthenticated GraphQL does not spend it.
+        for _ in 0..3 {
+            assert_eq!(buckets.checkpoints(ip), Ok(()));
+        }
+        assert!(buckets.checkpoints(ip).is_err());
         let person = Uuid::new_v4();
         assert_eq!(buckets.reads(person, three), Ok(()));
         assert_eq!(buckets.writes(person, three), Ok(()));

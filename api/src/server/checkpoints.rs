@@ -7,11 +7,13 @@
 //! `cosignature/v1` line added), kept only if it verifies with a configured witness key;
 //! served notes carry the cosignatures recorded for them ("witnessed"). Answers are
 //! `text/plain; charset=utf-8` and may be cached briefly; the edge middleware adds the
-//! security headers as everywhere.
+//! security headers as everywhere. Each client address has a bucket of requests here
+//! (`--limit-checkpoints`); past it, 429 with `Retry-After`.
 //! Must not sign anything (the job does) nor serve a note that was not recorded.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -21,6 +23,7 @@ use vigil_eventstore::{EventStore, RecordedCheckpoint};
 use vigil_proofs::note::{Checkpoint, Note};
 
 use super::http::AppState;
+use crate::limits::client::ClientAddr;
 
 /// How long a client or cache may keep the newest checkpoint.
 const LATEST_MAX_AGE: &str = "public, max-age=5";
@@ -44,6 +47,24 @@ fn error(status: StatusCode, message: &str) -> Response {
 fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "cannot read checkpoints");
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+}
+
+/// The per-client limit of these endpoints (a layer on their routes).
+pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let client = request.extensions().get::<ClientAddr>().and_then(|c| c.0);
+    if let (Some(limiter), Some(client)) = (&state.limiter, client)
+        && let Err(wait) = limiter.checkpoints(client)
+    {
+        let mut response = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("too many checkpoint requests; retry in {wait} s"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return response;
+    }
+    next.run(request).await
 }
 
 /// A tree size as written in a path or query: decimal digits only, no sign, no leading zero.

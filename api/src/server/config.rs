@@ -64,6 +64,10 @@ pub struct ServeArgs {
     /// Requests without a session per client address, on each server.
     #[arg(long, default_value = "5/1m", env = "VIGIL_LIMIT_PUBLIC")]
     pub limit_public: Rate,
+    /// Requests to the public checkpoint endpoints (`/checkpoint…`) per client address, on
+    /// each server: enough for witnesses and auditors polling, not for a flood of proofs.
+    #[arg(long, default_value = "120/1m", env = "VIGIL_LIMIT_CHECKPOINTS")]
+    pub limit_checkpoints: Rate,
     /// Query and subscription root fields per person, on each server.
     #[arg(long, default_value = "1000/1m", env = "VIGIL_LIMIT_READS")]
     pub limit_reads: Rate,
@@ -164,6 +168,7 @@ pub fn surface(args: &ServeArgs) -> anyhow::Result<super::Surface> {
         limits: Some(RateLimits {
             sign_in: args.limit_sign_in,
             public: args.limit_public,
+            checkpoints: args.limit_checkpoints,
             reads: args.limit_reads,
             writes: args.limit_writes,
             trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
@@ -222,6 +227,7 @@ const KNOWN: &[&str] = &[
     "VIGIL_SECURITY_TXT_DAYS",
     "VIGIL_LIMIT_SIGN_IN",
     "VIGIL_LIMIT_PUBLIC",
+    "VIGIL_LIMIT_CHECKPOINTS",
     "VIGIL_LIMIT_READS",
     "VIGIL_LIMIT_WRITES",
     "VIGIL_TRUSTED_PROXIES",

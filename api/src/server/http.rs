@@ -82,16 +82,23 @@ pub fn router(service: Service, schemas: Schemas, surface: &super::Surface) -> R
             .map(|l| l.trusted_proxies.clone())
             .unwrap_or_default(),
     );
-    let mut router = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
-        .route("/graphql/ws", get(super::ws::handler))
-        .route("/export/{token}", get(export))
-        .route("/healthz", get(healthz))
+    // Unauthenticated and each a few reads: a bucket per client address of their own.
+    let checkpoints = Router::new()
         .route("/checkpoint", get(super::checkpoints::latest))
         .route("/checkpoint/key", get(super::checkpoints::key))
         .route("/checkpoint/proof", get(super::checkpoints::proof))
         .route("/checkpoint/cosign", axum::routing::post(super::checkpoints::cosign))
         .route("/checkpoint/{size}", get(super::checkpoints::by_size))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::checkpoints::limit,
+        ));
+    let mut router = Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(super::ws::handler))
+        .route("/export/{token}", get(export))
+        .route("/healthz", get(healthz))
+        .merge(checkpoints)
         .route("/readyz", get(readyz))
         .route(
             "/.well-known/security.txt",

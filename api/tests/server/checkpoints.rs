@@ -173,3 +173,30 @@ async fn two_servers_on_one_postgres_sign_one_checkpoint_per_size() {
         assert!(!logs.contains("forked"), "{logs}");
     }
 }
+
+/// The public endpoints have a bucket per client address of their own: past it, 429 with
+/// `Retry-After`, on every checkpoint route; GraphQL without a session is not charged for it.
+#[tokio::test]
+async fn checkpoint_requests_are_limited_per_client() {
+    let (_tmp, dir) = sqlite_dir();
+    let server = Server::start_with(&Backend::Sqlite(dir), &[], &[("VIGIL_LIMIT_CHECKPOINTS", "3/1m")]);
+    for path in ["/checkpoint/key", "/checkpoint", "/checkpoint/1"] {
+        let (status, _, body) = get(&server, path).await;
+        assert!(status == 200 || status == 404, "{path}: {status} {body}");
+    }
+    for path in ["/checkpoint/key", "/checkpoint/proof?from=1&to=1"] {
+        let (status, headers, body) = get(&server, path).await;
+        assert_eq!(status, 429, "{path}: {body}");
+        let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=20).contains(&wait), "one request comes back after 20 s: {wait}");
+        assert!(body.starts_with("too many checkpoint requests"), "{body}");
+    }
+    let res = reqwest::Client::new()
+        .post(format!("{}/graphql", server.url))
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    server.stop();
+}

@@ -39,6 +39,7 @@ fn vigil(backend: &Backend) -> Command {
         // except where a test sets its own (`limits.rs`).
         .env("VIGIL_LIMIT_SIGN_IN", "100000/1m")
         .env("VIGIL_LIMIT_PUBLIC", "100000/1m")
+        .env("VIGIL_LIMIT_CHECKPOINTS", "100000/1m")
         .env("VIGIL_LIMIT_READS", "100000/1m")
         .env("VIGIL_LIMIT_WRITES", "100000/1m")
         .env_remove("VIGIL_DATABASE_URL");
