@@ -195,6 +195,16 @@ class VerifierKey:
         return body
 
 
+def named(note, what, index=None):
+    """How a failure at this note is named: `what N` with N its size when the text gives one,
+    else `what #index` (docs/audit-bundle.md)."""
+    lines = note.split("\n")
+    size = lines[1] if len(lines) > 2 else ""
+    if size.isdigit() and (size == "0" or not size.startswith("0")) and int(size) <= U64:
+        return f"{what} {int(size)}"
+    return f"{what} #{index}" if index is not None else what
+
+
 def checkpoint(key, note, what):
     """(size, root) of a checkpoint note signed by `key` for its origin."""
     lines = key.open(note, what).split("\n")
@@ -389,13 +399,13 @@ def verify(f, key, pinned_note):
 
     # 1. Header.
     if header["format"] != FORMAT:
-        raise Malformed(f"bundle: format is not {FORMAT}")
+        raise Failed(f"header: format is not {FORMAT}")
     if header["origin"] != key.name:
-        raise Failed(f"bundle: origin {header['origin']!r} is not the key's {key.name!r}")
+        raise Failed(f"header: origin {header['origin']!r} is not the key's {key.name!r}")
     a = integer(header["from_size"], "from_size")
     b = integer(header["to_size"], "to_size")
     if a > b or b == 0:
-        raise Failed(f"bundle: range {a}..{b} is empty or backwards")
+        raise Failed(f"header: range {a}..{b} is empty or backwards")
 
     # 2. Signatures.
     notes = header["checkpoints"]
@@ -403,8 +413,8 @@ def verify(f, key, pinned_note):
         raise Malformed("checkpoints: not a non-empty array of strings")
     signed = {}
     last = -1
-    for note in notes:
-        size, root = checkpoint(key, note, "checkpoint")
+    for i, note in enumerate(notes):
+        size, root = checkpoint(key, note, named(note, "checkpoint", i))
         if size <= last or not a <= size <= b:
             raise Failed(f"checkpoint {size}: out of order or outside {a}..{b}")
         signed[size] = root
@@ -413,7 +423,7 @@ def verify(f, key, pinned_note):
         raise Failed(f"checkpoint {b}: the bundle's last size is not signed")
     if a > 0 and a not in signed:
         raise Failed(f"checkpoint {a}: the bundle's first size is not signed")
-    pin = checkpoint(key, pinned_note, "pinned") if pinned_note is not None else None
+    pin = checkpoint(key, pinned_note, named(pinned_note, "pinned")) if pinned_note is not None else None
 
     # 3. Prefix.
     prefix = header["prefix"]
