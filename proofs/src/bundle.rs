@@ -9,15 +9,15 @@
 //! (`ops/audit/verify_bundle.py`) implements too.
 
 mod check;
+mod error;
 mod stream;
 mod types;
 
 #[cfg(test)]
 mod tests;
 
-pub use check::{
-    CheckError, Checker, CheckpointFault, EventFault, HeaderFault, PinnedFault, PrefixFault, Report, WitnessSeen,
-};
+pub use check::{Checker, Report, WitnessSeen};
+pub use error::{CheckError, CheckpointFault, EventFault, HeaderFault, PinnedFault, PrefixFault};
 pub use stream::{Outcome, check_stream};
 pub use types::{BundleEvent, Ciphertext, Header, HexHash, Nonce, Prefix, Uuid16};
 

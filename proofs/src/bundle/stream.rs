@@ -8,7 +8,8 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::check::{CheckError, Checker, Report};
+use super::check::{Checker, Report};
+use super::error::CheckError;
 use super::types::{BundleEvent, Header, HexHash, Prefix};
 use crate::note::VerifierKey;
 
