@@ -124,8 +124,11 @@ async fn export(log: &ReadOnlyLog, from: Option<u64>, to: Option<u64>, output: &
     let mut origin = None;
     for cp in log.checkpoints_between(from, to).await? {
         let mut lines = Vec::new();
-        while let Some((_, line)) = cosignatures.next_if(|(size, _)| *size <= cp.size) {
-            lines.push(line);
+        while let Some((size, line)) = cosignatures.next_if(|(size, _)| *size <= cp.size) {
+            // A line for a size without a recorded checkpoint cannot be served; skip it.
+            if size == cp.size {
+                lines.push(line);
+            }
         }
         if origin.is_none() {
             let bad = || ExportError::BadNote { size: cp.size };

@@ -345,3 +345,54 @@ fn export_from_a_copy_of_the_log_alone_needs_no_key_and_writes_nothing() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout.as_bytes(), std::fs::read(&out).unwrap().as_slice());
 }
+
+/// A witness's cosignature line recorded beside a checkpoint rides along in the bundle, as
+/// `/checkpoint/{size}` serves it, and is reported, and checked when its key is given.
+async fn witness_lines_ride_along(log: Log) {
+    use vigil_proofs::note::{Algorithm, Note, SignerKey, cosign};
+    log.seed(1);
+    let pin = log.sign("pin60");
+    let witness = SignerKey::from_seed("witness.test.invalid", Algorithm::CosignatureV1, &[4; 32]).unwrap();
+    let note = Note::parse(&std::fs::read(&pin).unwrap()).unwrap();
+    let line = cosign(&note, &witness, 1_800_000_000).unwrap().to_line();
+    let conn = log.tamper().await;
+    on!(&conn, p => {
+        sqlx::query("insert into cosignatures (size, key_id, line, added_at) values (60, $1, $2, 0)")
+            .bind(i64::from(witness.key_id()))
+            .bind(&line)
+            .execute(p)
+            .await
+            .unwrap();
+    });
+    close(conn).await;
+    let bundle = log.export(&[], "b.json");
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    assert!(text.contains(&line), "the line is in the bundle's note");
+    let run = log.verify(&bundle, Some(&pin));
+    assert_proves(&run);
+    let seen = format!(
+        "witness witness.test.invalid+{:08x}: cosigned 1 checkpoint(s), not checked",
+        witness.key_id()
+    );
+    assert!(run.stdout.contains(&seen), "{}", run.stdout);
+    let wkey = witness.verifier().to_string();
+    let key = super::public_key();
+    let args = [
+        "audit",
+        "verify",
+        bundle.to_str().unwrap(),
+        "--key",
+        &key,
+        "--witness",
+        &wkey,
+    ];
+    let run = vigil(log.dir.path(), &args, &[]);
+    assert_proves(&run);
+    assert!(
+        run.stdout.contains("cosigned 1 checkpoint(s), verified"),
+        "{}",
+        run.stdout
+    );
+}
+
+both!(witness_lines_ride_along, witness_lines_sqlite, witness_lines_postgres);
