@@ -86,6 +86,17 @@ pub enum KeyError {
     Generate(String),
 }
 
+/// A recorded note as `/checkpoint/{size}` serves it and a bundle carries it: the note with the
+/// witnesses' cosignature lines recorded for it appended, one a line.
+pub fn served_note(note: &str, cosignatures: &[String]) -> String {
+    let mut text = note.to_owned();
+    for line in cosignatures {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
+}
+
 /// Signs checkpoints of this log: the key and the origin line it signs for.
 #[derive(Debug, Clone)]
 pub struct CheckpointSigner {

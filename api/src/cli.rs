@@ -66,10 +66,41 @@ pub enum Command {
     Witness(crate::witness::WitnessArgs),
     /// Print the GraphQL schema (SDL), as committed in api/schema.graphql.
     Schema,
+    /// Audit bundles (docs/audit-bundle.md): export a range of the log with its checkpoints and
+    /// proofs, or verify one offline with the log's public key.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write the audit bundle of events A+1..=B: their ciphertext (never plaintext or keys),
+    /// every recorded checkpoint in [A, B] and the proofs tying them. Needs no key, opens the
+    /// log read-only and writes nothing into it (an auditor's copy of events.db is enough).
+    Export {
+        /// A: 0 (the genesis) or a recorded checkpoint size.
+        #[arg(long, default_value_t = 0)]
+        from_size: u64,
+        /// B: a recorded checkpoint size; the newest by default.
+        #[arg(long)]
+        to_size: Option<u64>,
+        /// The bundle file (`-`: standard output); written whole or not at all.
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+    /// Check a bundle offline with nothing but the log's public key (and optionally a
+    /// checkpoint pinned earlier). Exit 0 proved, 3 a check failed (the first failure named),
+    /// 4 unreadable or malformed input. Opens no database and no data dir.
+    Verify(crate::audit::verify::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum CheckpointCommand {
+    /// Sign the Merkle root of the whole log now with the checkpoint key and record it (what
+    /// the server's checkpoint job does), then print the signed note. When the newest
+    /// checkpoint already covers the log, print that one. A dev store without a key gets a dev
+    /// key in its data dir, as `serve --dev` would make.
+    Sign,
     /// Print the verifier key line (`<origin>+<keyid>+<base64>`) of the checkpoint key
     /// (VIGIL_CHECKPOINT_KEY or _FILE, else the dev key in the data dir): what auditors and
     /// witnesses verify signed checkpoints with. Writes nothing, never generates a key.

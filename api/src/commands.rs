@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use vigil_eventstore::{EventStore, Location, StoreConfig, StoreError};
 
-use crate::cli::{Cli, Command, StoreArgs};
+use crate::cli::{AuditCommand, Cli, Command, StoreArgs};
 use crate::master_key::{self, KeySource};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -37,7 +37,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Staff(cmd) => staff::run(&cli.store, cmd).await,
         Command::Maintenance(cmd) => maintenance::run(&cli.store, cmd).await,
         Command::Accounts(cmd) => accounts::run(&cli.store, cmd).await,
-        Command::Checkpoint(cmd) => checkpoint::run(&cli.store, cmd),
+        Command::Checkpoint(cmd) => checkpoint::run(&cli.store, cmd).await,
+        // Offline: no store, no data dir, no key but the public one given.
+        Command::Audit(AuditCommand::Verify(args)) => Ok(crate::audit::verify::run(&args)),
+        Command::Audit(AuditCommand::Export {
+            from_size,
+            to_size,
+            output,
+        }) => {
+            let location = location(&cli.store)?;
+            let done = crate::audit::export::run(&location, Some(from_size), to_size, &output).await?;
+            eprintln!(
+                "audit bundle of events {}..={} with {} checkpoint(s), {} bytes{}",
+                done.from + 1,
+                done.to,
+                done.checkpoints,
+                done.bytes,
+                if output.as_os_str() == "-" {
+                    String::new()
+                } else {
+                    format!(": {}", output.display())
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Witness(args) => crate::witness::run(args).await,
         Command::Schema => {
             print!("{}", crate::graphql::sdl());

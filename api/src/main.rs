@@ -2,6 +2,7 @@
 //! any failure into one clear line on stderr and a non-zero exit (never a panic).
 
 mod access;
+mod audit;
 mod auth;
 mod bench;
 mod checkpoint;

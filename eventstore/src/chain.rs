@@ -1,7 +1,8 @@
 //! The blake3 hash chain over ciphertext: the canonical header encoding (versioned), the
 //! genesis value, and the pure checks `verify_chain` applies to each stored row. Because the
 //! chain covers ciphertext and never plaintext, it still verifies after a subject is shredded.
-//! Must not read the database or decrypt anything.
+//! Must not read the database or decrypt anything. The encoding itself is implemented once, in
+//! `vigil_proofs::chain`; this module maps the store's types onto it.
 //!
 //! Encoding v1 (all integers big-endian; `str` = u16 length then UTF-8; `opt uuid` = one
 //! presence byte, then 16 bytes when present):
@@ -23,11 +24,11 @@ use uuid::Uuid;
 use crate::model::Envelope;
 
 /// Version tag of the canonical encoding, hashed into every link.
-pub const CHAIN_ENCODING: &[u8; 4] = b"VGL1";
+pub const CHAIN_ENCODING: &[u8; 4] = vigil_proofs::chain::CHAIN_ENCODING;
 
 /// The fixed value that stands in for "hash of event 0": blake3 of a constant string.
 pub fn genesis() -> [u8; 32] {
-    *blake3::hash(b"vigil event chain genesis v1").as_bytes()
+    vigil_proofs::chain::genesis()
 }
 
 /// Computes the chain hash of one event from its predecessor's hash.
@@ -69,42 +70,25 @@ pub(crate) struct LinkHeader<'a> {
 }
 
 impl LinkHeader<'_> {
-    /// Encoding v1 (see the module docs), fed to the hasher piece by piece: streaming gives
-    /// the same digest as one concatenated buffer, without allocating one per event.
+    /// Encoding v1, computed by the one implementation in `vigil_proofs::chain` (which the
+    /// offline bundle verifier runs too).
     pub(crate) fn link_hash(&self, prev: &[u8; 32], nonce: &[u8], ciphertext: &[u8]) -> [u8; 32] {
-        let str_len = |s: &str| u16::try_from(s.len()).unwrap_or(u16::MAX).to_be_bytes();
-        let mut h = blake3::Hasher::new();
-        h.update(prev);
-        h.update(CHAIN_ENCODING);
-        h.update(&self.position.to_be_bytes());
-        h.update(self.event_id.as_bytes());
-        h.update(&str_len(self.stream_id));
-        h.update(self.stream_id.as_bytes());
-        h.update(&self.stream_version.to_be_bytes());
-        h.update(self.subject.as_bytes());
-        h.update(&str_len(self.event_type));
-        h.update(self.event_type.as_bytes());
-        h.update(&self.schema_version.to_be_bytes());
-        h.update(&self.recorded_at_micros.to_be_bytes());
-        h.update(&str_len(self.actor));
-        h.update(self.actor.as_bytes());
-        for id in [self.correlation_id, self.causation_id, self.command_id] {
-            match id {
-                Some(id) => {
-                    h.update(&[1]);
-                    h.update(id.as_bytes());
-                }
-                None => {
-                    h.update(&[0]);
-                }
-            }
+        vigil_proofs::chain::LinkHeader {
+            position: self.position,
+            event_id: *self.event_id.as_bytes(),
+            stream_id: self.stream_id,
+            stream_version: self.stream_version,
+            subject: *self.subject.as_bytes(),
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            recorded_at_micros: self.recorded_at_micros,
+            actor: self.actor,
+            correlation_id: self.correlation_id.map(|u| *u.as_bytes()),
+            causation_id: self.causation_id.map(|u| *u.as_bytes()),
+            command_id: self.command_id.map(|u| *u.as_bytes()),
+            key_id: *self.key_id.as_bytes(),
         }
-        h.update(self.key_id.as_bytes());
-        h.update(nonce);
-        let len = u32::try_from(ciphertext.len()).unwrap_or(u32::MAX);
-        h.update(&len.to_be_bytes());
-        h.update(ciphertext);
-        *h.finalize().as_bytes()
+        .link_hash(prev, nonce, ciphertext)
     }
 }
 

@@ -165,7 +165,7 @@ impl EventStore {
     }
 }
 
-fn row_of<R: Row>(row: &R) -> Result<RecordedCheckpoint>
+pub(crate) fn row_of<R: Row>(row: &R) -> Result<RecordedCheckpoint>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 mod appender;
+mod audit_reads;
 pub mod chain;
 mod checked;
 mod checkpoints;
@@ -41,6 +42,7 @@ mod vault;
 mod verify;
 mod wal;
 
+pub use audit_reads::RawEvent;
 pub use checkpoints::{Recorded, RecordedCheckpoint};
 pub use crypto::{MasterKey, random_key_bytes};
 pub use db::{

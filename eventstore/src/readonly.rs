@@ -23,6 +23,9 @@ use crate::verify::{Pages, walk};
 /// The log, read-only, without any key.
 pub struct ReadOnlyLog {
     pages: Pages,
+    /// A pool for the audit reads (`audit_reads`): the Postgres pool itself, or on SQLite
+    /// read-only connections opened like the scanner's, lazily (no file is touched until used).
+    pub(crate) db: Db,
     /// The SQLite log file and whether it is opened `immutable`, for the tree check's own
     /// read-only connections (the chain walk reads through the scanner).
     sqlite: Option<(std::path::PathBuf, bool)>,
@@ -60,6 +63,7 @@ impl ReadOnlyLog {
     /// be reached.
     pub async fn open(location: &Location) -> Result<ReadOnlyLog> {
         let mut sqlite = None;
+        let mut reads = None;
         let pages = match location {
             Location::Sqlite(dir) => {
                 let path = dir.join(SQLITE_LOG_FILE);
@@ -71,6 +75,11 @@ impl ReadOnlyLog {
                 }
                 let immutable = !has_write_ahead_log(&path);
                 sqlite = Some((path.clone(), immutable));
+                reads = Some(Db::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(2)
+                        .connect_lazy_with(read_only_options(&path, immutable)),
+                ));
                 let scanner = if immutable {
                     Scanner::immutable(path)
                 } else {
@@ -102,10 +111,15 @@ impl ReadOnlyLog {
                 Pages::Db(Db::Postgres(pool))
             }
         };
-        Ok(ReadOnlyLog { pages, sqlite })
+        let db = match (reads, &pages) {
+            (Some(db), _) => db,
+            (None, Pages::Db(db)) => db.clone(),
+            (None, Pages::Scanner(_)) => return Err(StoreError::Corrupt("read-only log without a pool".into())),
+        };
+        Ok(ReadOnlyLog { pages, db, sqlite })
     }
 
-    async fn head(&self) -> Result<(u64, [u8; 32])> {
+    pub(crate) async fn head(&self) -> Result<(u64, [u8; 32])> {
         match &self.pages {
             Pages::Scanner(scanner) => scanner.head().await,
             Pages::Db(db) => {
@@ -143,14 +157,7 @@ impl ReadOnlyLog {
         match (&self.pages, &self.sqlite) {
             (Pages::Db(db), _) => verify_tree_on(db, progress).await,
             (Pages::Scanner(_), Some((path, immutable))) => {
-                let options = SqliteConnectOptions::new()
-                    .filename(path)
-                    .read_only(true)
-                    .immutable(*immutable)
-                    .create_if_missing(false)
-                    .busy_timeout(Duration::from_secs(10))
-                    .pragma("query_only", "on")
-                    .disable_statement_logging();
+                let options = read_only_options(path, *immutable);
                 // Two: the walk holds one while the check for nodes beyond the log reads.
                 let pool = SqlitePoolOptions::new()
                     .max_connections(2)
@@ -168,8 +175,24 @@ impl ReadOnlyLog {
     /// Closes the connections.
     pub async fn close(&self) {
         match &self.pages {
-            Pages::Scanner(scanner) => scanner.close(),
+            Pages::Scanner(scanner) => {
+                scanner.close();
+                self.db.close().await;
+            }
             Pages::Db(db) => db.close().await,
         }
     }
+}
+
+/// A read-only SQLite connection to the log file (`immutable` for a copy without a
+/// write-ahead log), creating nothing.
+fn read_only_options(path: &Path, immutable: bool) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .immutable(immutable)
+        .create_if_missing(false)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("query_only", "on")
+        .disable_statement_logging()
 }

@@ -1,4 +1,5 @@
-//! vigil's proofs an auditor can check without trusting us: the Merkle tree over the event log's
+//! vigil's proofs an auditor can check without trusting us: the chain's link encoding (`VGL1`),
+//! the audit bundle checker, the Merkle tree over the event log's
 //! hashes (RFC 9162 shape: leaf and node hashing, roots, inclusion and consistency proofs) and
 //! the signed checkpoints that commit to its roots (C2SP `tlog-checkpoint` in a `signed-note`).
 //!
@@ -6,5 +7,7 @@
 //! store, keys and serving to the API; this crate only computes and checks, so the offline
 //! verifier (`vigil audit verify`) can run with nothing but a bundle and a public key.
 
+pub mod bundle;
+pub mod chain;
 pub mod merkle;
 pub mod note;

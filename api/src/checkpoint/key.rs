@@ -102,7 +102,7 @@ pub fn generate(name: &str) -> Result<SignerKey, KeyError> {
     SignerKey::from_seed(name, Algorithm::Ed25519, &seed).map_err(|_| KeyError::InvalidName(name.to_owned()))
 }
 
-fn dev_key(dir: &Path, origin: Option<&str>) -> Result<CheckpointSigner, KeyError> {
+pub fn dev_key(dir: &Path, origin: Option<&str>) -> Result<CheckpointSigner, KeyError> {
     let path: PathBuf = dir.join(DEV_FILE);
     if !path.exists() {
         let key = generate(origin.unwrap_or(DEFAULT_DEV_ORIGIN))?;

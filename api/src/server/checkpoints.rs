@@ -77,14 +77,11 @@ fn size(text: &str) -> Option<u64> {
 /// The recorded note with the witnesses' cosignature lines recorded for it.
 async fn served(store: &EventStore, cp: RecordedCheckpoint, cache: &'static str) -> Response {
     match store.cosignatures(cp.size).await {
-        Ok(lines) => {
-            let mut note = cp.note;
-            for line in lines {
-                note.push_str(&line);
-                note.push('\n');
-            }
-            text(StatusCode::OK, Some(cache), note)
-        }
+        Ok(lines) => text(
+            StatusCode::OK,
+            Some(cache),
+            crate::checkpoint::served_note(&cp.note, &lines),
+        ),
         Err(e) => internal(e),
     }
 }

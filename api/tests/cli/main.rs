@@ -4,6 +4,7 @@
 // A test crate: a failed expectation should panic with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit_bundle;
 mod audit_copy;
 mod bad_input;
 mod checkpoint_key;
