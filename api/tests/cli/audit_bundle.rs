@@ -144,13 +144,74 @@ impl Log {
     }
 }
 
+/// `vigil audit verify`, and the independent `ops/audit/verify_bundle.py` on the same input,
+/// which must reach the same verdict: the same exit code and, for a failure, the same name
+/// (`position 42`, `pinned 60`, …). Every bundle the tests verify is checked by both.
 fn verify_in(cwd: &Path, bundle: &Path, pin: Option<&Path>) -> Run {
     let key = public_key();
     let mut args = vec!["audit", "verify", bundle.to_str().unwrap(), "--key", key.as_str()];
     if let Some(pin) = pin {
         args.extend_from_slice(&["--pinned", pin.to_str().unwrap()]);
     }
-    vigil(cwd, &args, &[])
+    let run = vigil(cwd, &args, &[]);
+    if let Some(python) = second_verifier() {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ops/audit/verify_bundle.py");
+        let out = std::process::Command::new(python)
+            .arg(script)
+            .args(&args[2..])
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let code = out.status.code().unwrap_or(-1);
+        assert_eq!(
+            code,
+            run.code,
+            "the Python verifier disagrees with vigil's: {stdout}{}\nvigil: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            run.stdout,
+            run.stderr
+        );
+        if code == 3 {
+            assert_eq!(
+                failure_name(&stdout),
+                failure_name(&run.stdout),
+                "{stdout}\nvigil: {}",
+                run.stdout
+            );
+        }
+    }
+    run
+}
+
+/// The name of the first failure (`position 42`) in a verifier's `NOT PROVED: <name>: …`.
+fn failure_name(stdout: &str) -> String {
+    let after = stdout.split("NOT PROVED: ").nth(1).unwrap_or("");
+    after.split(':').next().unwrap_or("").to_owned()
+}
+
+/// The virtualenv python of `ops/ci/ensure-audit-verifier.sh` (`VIGIL_TEST_AUDIT_PYTHON` from
+/// `ops/test.sh`), or `None` outside CI when it cannot be installed.
+fn second_verifier() -> Option<PathBuf> {
+    static PYTHON: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            if let Ok(python) = std::env::var("VIGIL_TEST_AUDIT_PYTHON") {
+                return Some(PathBuf::from(python));
+            }
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ops/ci/ensure-audit-verifier.sh");
+            match std::process::Command::new(script).output() {
+                Ok(out) if out.status.success() => Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())),
+                other if std::env::var("CI").as_deref() == Ok("true") => {
+                    panic!("CI=true but the Python bundle verifier could not be installed: {other:?}")
+                }
+                other => {
+                    eprintln!("the Python bundle verifier is unavailable, its cross-check skipped: {other:?}");
+                    None
+                }
+            }
+        })
+        .clone()
 }
 
 #[track_caller]

@@ -9,7 +9,7 @@ use vigil_proofs::bundle::{BundleEvent, HexHash};
 use vigil_proofs::chain::genesis;
 use vigil_proofs::merkle::{CompactRange, leaf_hash};
 
-use super::{Log, assert_fails, assert_proves, close, exec, insert_event, set_head, verify_in};
+use super::{Conn, Log, assert_fails, assert_proves, close, exec, insert_event, set_head, verify_in};
 use crate::vigil;
 
 /// 60 events signed (the auditor's pin), 60 more signed again.
@@ -97,10 +97,29 @@ async fn a_full_rewrite_fails_the_pin(log: Log) {
         insert_event(&conn, e).await;
     }
     for (level, index, hash) in &nodes {
-        on!(&conn, p => {
-            sqlx::query("insert into merkle_nodes (level, idx, hash) values ($1, $2, $3)")
-                .bind(i64::from(*level) as i32).bind(*index as i64).bind(hash.to_vec()).execute(p).await.unwrap();
-        });
+        let (level, index) = (i64::from(*level) as i32, *index as i64);
+        match &conn {
+            // SQLite keys its nodes by the size that completes them (migration 0005).
+            Conn::Lite(p) => {
+                sqlx::query("insert into merkle_nodes (done, level, idx, hash) values ($1, $2, $3, $4)")
+                    .bind((index + 1) << level)
+                    .bind(level)
+                    .bind(index)
+                    .bind(hash.to_vec())
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+            Conn::Pg(p) => {
+                sqlx::query("insert into merkle_nodes (level, idx, hash) values ($1, $2, $3)")
+                    .bind(level)
+                    .bind(index)
+                    .bind(hash.to_vec())
+                    .execute(p)
+                    .await
+                    .unwrap();
+            }
+        }
     }
     set_head(&conn, events.len() as u64, &prev).await;
     close(conn).await;
