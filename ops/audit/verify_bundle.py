@@ -335,7 +335,8 @@ def main():
     except (Malformed, OSError, UnicodeDecodeError) as e:
         print(f"unreadable: {e}", file=sys.stderr)
         return 4
-    print(f"proved: events {a + 1}..{b} ({count} events) chained and in the tree; root {base64.b64encode(root).decode()}")
+    print(f"proved: events {a + 1}..{b} ({count} events) chained and in the tree")
+    print(f"root at {b}: {root.hex()} (base64 {base64.b64encode(root).decode()}, as the checkpoint writes it)")
     print(f"signed: {len(signed)} checkpoint(s) by {key.name}+{key.key_id.hex()}, sizes {min(signed)}..{max(signed)}")
     if 0 < a < b:
         print(f"consistent: tree {a} is a prefix of tree {b}")
