@@ -44,4 +44,16 @@ else
   echo "WARNING: the Python bundle verifier is unavailable; its tests are skipped (never in CI)" >&2
 fi
 
+# The deployment files (ops/deploy/), checked without Docker: systemd-analyze, caddy, the
+# compose-spec schema, the Dockerfile's instructions (ops/ci/check-deploy.sh). Seconds, so
+# before the long part; with CI=true a tool that cannot be installed is a failure.
+ops/ci/check-deploy.sh
+
 cargo test --workspace --locked "$@"
+
+# Then the database path ops/deploy/compose.yaml relies on (the init script's role, the
+# password from a PGPASSFILE, migrate twice, serve), with the binary the tests just built.
+vigil_bin=${CARGO_TARGET_DIR:-target}/debug/vigil
+if [ -x "$vigil_bin" ]; then
+  ops/ci/check-deploy.sh --runtime "$vigil_bin"
+fi
