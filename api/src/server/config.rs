@@ -234,6 +234,9 @@ const KNOWN: &[&str] = &[
     "VIGIL_CORS_ORIGINS",
     "VIGIL_ERASE_INACTIVE_AFTER",
     "VIGIL_INACTIVITY_CHECK",
+    "VIGIL_CHECKPOINT_EVERY",
+    "VIGIL_CHECKPOINT_EVENTS",
+    "VIGIL_WITNESS_KEYS",
     // The test suite's own settings (`ops/test.sh`), which servers started by the tests inherit.
     "VIGIL_TEST_PG_URL",
     "VIGIL_TEST_EXPORT_PYTHON",
@@ -335,7 +338,28 @@ fn dev_token_key(dir: &Path) -> anyhow::Result<TokenKey> {
 
 #[cfg(test)]
 mod tests {
-    use super::interval;
+    use super::{KNOWN, interval};
+
+    /// Every variable a flag of any command reads is known, so setting one never draws the
+    /// "unknown environment variable" warning (three checkpoint settings once did).
+    #[test]
+    fn every_flag_variable_is_known() {
+        fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                if let Some(env) = arg.get_env() {
+                    out.push(env.to_string_lossy().into_owned());
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, out);
+            }
+        }
+        let mut names = Vec::new();
+        walk(&<crate::cli::Cli as clap::CommandFactory>::command(), &mut names);
+        assert!(names.len() > 20, "{names:?}");
+        let unknown: Vec<_> = names.iter().filter(|n| !KNOWN.contains(&n.as_str())).collect();
+        assert!(unknown.is_empty(), "flags read variables missing from KNOWN: {unknown:?}");
+    }
 
     #[test]
     fn intervals_parse_as_operators_write_them() {
