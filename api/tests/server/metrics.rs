@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::json;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::harness::{Backend, Client, Server, sqlite_dir};
 use crate::signin::{LOGIN, register};
@@ -228,9 +229,32 @@ async fn metrics_move(backend: Backend) {
         ) >= 1.0
     );
 
-    // Never on the public port.
+    // An open WebSocket is counted while it is open.
+    let url = format!("{}/graphql/ws", server.url.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let websocket = [("kind", "websocket")];
+    assert_eq!(value(&scrape(&server).await, "vigil_open_connections", &websocket), 1.0);
+    drop(socket);
+    let mut open = 1.0;
+    for _ in 0..50 {
+        open = value(&scrape(&server).await, "vigil_open_connections", &websocket);
+        if open == 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(open, 0.0, "a closed socket is no longer counted");
+
+    // Never on the public port; nothing but /metrics on the metrics port.
     let public = reqwest::get(format!("{}/metrics", server.url)).await.unwrap();
     assert_eq!(public.status().as_u16(), 404);
+    let metrics_url = server.metrics.clone().unwrap();
+    let elsewhere = reqwest::get(metrics_url.replace("/metrics", "/graphql")).await.unwrap();
+    assert_eq!(elsewhere.status().as_u16(), 404);
 
     if let Some(promtool) = promtool() {
         let out = promtool_check(&promtool, &["check", "metrics"], Some(&third));
@@ -257,7 +281,15 @@ async fn a_scrape_shows_what_happened_without_personal_data_on_postgres() {
 #[tokio::test]
 async fn the_alert_rules_and_the_dashboard_name_only_exported_metrics() {
     let (_tmp, dir) = sqlite_dir();
-    let server = Server::start_with(&Backend::Sqlite(dir), &["--metrics-listen", "127.0.0.1:0"], &[]);
+    let backend = Backend::Sqlite(dir);
+    // Off by default: no metrics listener, and the public port has no /metrics.
+    let plain = Server::start(&backend);
+    assert!(plain.metrics.is_none());
+    let public = reqwest::get(format!("{}/metrics", plain.url)).await.unwrap();
+    assert_eq!(public.status().as_u16(), 404);
+    plain.stop();
+    // Set by the variable this time.
+    let server = Server::start_with(&backend, &[], &[("VIGIL_METRICS_LISTEN", "127.0.0.1:0")]);
     // Requests and appends, so the histograms have series.
     register(&server, "metrics-eve@example.org").await;
     let text = scrape(&server).await;
@@ -278,7 +310,8 @@ async fn the_alert_rules_and_the_dashboard_name_only_exported_metrics() {
         let out = promtool_check(&promtool, &["check", "rules", "ops/prometheus/alerts.yml"], None);
         eprintln!("promtool check rules: {out}");
     }
-    server.stop();
+    let logs = server.stop();
+    assert!(!logs.contains("unknown environment variable"), "{logs}");
 }
 
 #[test]
