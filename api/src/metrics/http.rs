@@ -1,15 +1,15 @@
 //! The metrics listener: `GET /metrics` in the Prometheus text format, and 404 for anything
 //! else. It runs on its own address (`--metrics-listen`), so the public port never serves it.
-//! Gauges that describe a state (projection lag, the read-only switch, resident memory) are
-//! read when scraped rather than kept up to date on every change: a scrape every few seconds
-//! is cheaper than touching them on the request path.
+//! Values that describe a state (projection lag, the read-only switch, resident memory, the
+//! store's group-commit counts) are read when scraped rather than kept up to date on every
+//! change: a scrape every few seconds is cheaper than touching them on the request path.
 //!
 //! Owns: the router and the scrape. Must not: answer anything but `/metrics`, or read anyone's
 //! data (the lag is read from envelopes, payloads stay sealed).
 
 use std::time::Duration;
 
-use ::metrics::gauge;
+use ::metrics::{counter, gauge};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -71,6 +71,9 @@ async fn refresh(service: &Service) {
         gauge!(record::RESIDENT_MEMORY).set(bytes as f64);
     }
     let store = service.store();
+    let groups = store.group_commits();
+    counter!(record::GROUP_COMMITS).absolute(groups.groups);
+    counter!(record::GROUP_COMMIT_APPENDS).absolute(groups.appends);
     let status = match vigil_projections::runner::status(store, service.db()).await {
         Ok(status) => status,
         Err(e) => {

@@ -28,8 +28,12 @@ pub const LOCKOUTS: &str = "vigil_account_lockouts_total";
 pub const RATE_LIMITED: &str = "vigil_rate_limited_total";
 /// Latency of one append to the event store, as the API waits for it.
 pub const APPEND_DURATION: &str = "vigil_append_duration_seconds";
-/// Events per append (one command's group of events).
-pub const APPEND_EVENTS: &str = "vigil_append_group_events";
+/// Events per append (what one command writes).
+pub const APPEND_EVENTS: &str = "vigil_append_events";
+/// Transactions the store's appender committed (group commit; read at scrape).
+pub const GROUP_COMMITS: &str = "vigil_group_commits_total";
+/// Appends those transactions carried: per group commit, the group's size (read at scrape).
+pub const GROUP_COMMIT_APPENDS: &str = "vigil_group_commit_appends_total";
 /// Events appended by this process.
 pub const EVENTS_APPENDED: &str = "vigil_events_appended_total";
 /// Events in the log not yet applied, by `projection` (read at scrape).
@@ -110,7 +114,17 @@ pub fn describe() {
     describe_histogram!(
         APPEND_EVENTS,
         Unit::Count,
-        "Events per append (the group one command writes)"
+        "Events per append (what one command writes)"
+    );
+    describe_counter!(
+        GROUP_COMMITS,
+        Unit::Count,
+        "Transactions the event store's appender committed (group commit)"
+    );
+    describe_counter!(
+        GROUP_COMMIT_APPENDS,
+        Unit::Count,
+        "Appends carried by those transactions (appends / commits = group size)"
     );
     describe_counter!(
         EVENTS_APPENDED,
@@ -145,7 +159,14 @@ pub fn describe() {
 /// only with its first event makes `rate()` and `increase()` miss that event, and alert rules
 /// could not tell "none yet" from "not exported".
 pub fn zero() {
-    for name in [SIGN_IN_FAILURES, LOCKOUTS, EVENTS_APPENDED, ERASURES] {
+    for name in [
+        SIGN_IN_FAILURES,
+        LOCKOUTS,
+        EVENTS_APPENDED,
+        ERASURES,
+        GROUP_COMMITS,
+        GROUP_COMMIT_APPENDS,
+    ] {
         counter!(name).absolute(0);
     }
     for limit in ["graphql", "checkpoints"] {

@@ -196,7 +196,15 @@ async fn metrics_move(backend: Backend) {
     assert!(moved("vigil_graphql_responses_total", &[("code", "none"), ("status", "200")]) >= 4.0);
     assert!(moved("vigil_http_responses_total", &[("status", "200")]) >= 5.0);
     assert!(moved("vigil_append_duration_seconds_count", &[]) >= 3.0);
-    assert!(moved("vigil_append_group_events_sum", &[]) >= 3.0);
+    assert!(moved("vigil_append_events_sum", &[]) >= 3.0);
+    let (commits, appends) = (
+        moved("vigil_group_commits_total", &[]),
+        moved("vigil_group_commit_appends_total", &[]),
+    );
+    assert!(
+        commits >= 1.0 && appends >= commits,
+        "{commits} group commits, {appends} appends"
+    );
     assert_eq!(value(&after, "vigil_read_only", &[]), 0.0);
     assert!(value(&after, "vigil_process_resident_memory_bytes", &[]) > 1e6);
     assert!(has(&after, "vigil_projection_lag_events"), "{after}");
