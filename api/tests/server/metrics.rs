@@ -331,3 +331,45 @@ fn the_helpers_find_uuids_and_names() {
         ["vigil_a_total", "vigil_b"]
     );
 }
+
+/// Read models held back (as `lag.rs` does): the lag gauges show the projection behind, in
+/// events and in the age of its oldest unapplied event, and go back to 0 once it catches up.
+#[tokio::test]
+async fn projection_lag_is_exported_while_the_read_models_are_held_back() {
+    let (_tmp, dir) = sqlite_dir();
+    let backend = Backend::Sqlite(dir);
+    let server = Server::start_with(
+        &backend,
+        &["--metrics-listen", "127.0.0.1:0", "--lag-timeout-ms", "100"],
+        &[],
+    );
+    let (client, _, _) = register(&server, "metrics-fay@example.org").await;
+    let held = crate::lag::hold_back_projections(&backend, std::time::Duration::from_millis(2_500)).await;
+    let body = client
+        .raw(
+            "mutation { recordHealthLog(input: {vital: \"heart_rate\", value: \"61\", unit: \"bpm\"}) { position } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "PROJECTION_LAG", "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let text = scrape(&server).await;
+    let health = [("projection", "health_logs")];
+    assert!(value(&text, "vigil_projection_lag_events", &health) >= 1.0, "{text}");
+    assert!(value(&text, "vigil_projection_lag_seconds", &health) >= 0.3, "{text}");
+    assert!(
+        value(&text, "vigil_graphql_responses_total", &[("code", "PROJECTION_LAG")]) >= 1.0,
+        "{text}"
+    );
+    held.await.unwrap();
+    let mut behind = f64::MAX;
+    for _ in 0..100 {
+        behind = value(&scrape(&server).await, "vigil_projection_lag_seconds", &health);
+        if behind == 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(behind, 0.0, "caught up, no lag");
+    server.stop();
+}
