@@ -44,11 +44,11 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
         key_id = format!("{:08x}", keys.checkpoint.verifier().key_id()),
         "checkpoint key loaded"
     );
-    // Installed before anything runs, so nothing this process does goes uncounted; only with
-    // --metrics-listen (without it no recorder exists and recording costs nothing).
     if args.metrics_listen.as_deref() == Some(args.listen.as_str()) && !args.listen.ends_with(":0") {
         anyhow::bail!("--metrics-listen must differ from --listen: /metrics is never served on the public port");
     }
+    // Installed before anything runs, so nothing this process does goes uncounted; only with
+    // --metrics-listen (without it no recorder exists and recording costs nothing).
     let metrics = match &args.metrics_listen {
         Some(_) => Some(crate::metrics::install(&crate::graphql::build(None, false).sdl())?),
         None => None,

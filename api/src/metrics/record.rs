@@ -238,38 +238,51 @@ impl Known {
     }
 }
 
-/// One GraphQL request's labels, taken before it runs (`None`: metrics are off).
+/// One GraphQL request being timed, and its labels once known (`None`: metrics are off).
 pub struct Request {
     started: Instant,
     operation: &'static str,
-    field: String,
+    field: Option<String>,
 }
 
-/// Starts timing `request` (parsing it when nobody has yet; a document that does not parse or
-/// names no single operation is `none`/`none`).
-pub fn start(request: &mut async_graphql::Request) -> Option<Request> {
-    let known = super::on()?;
-    let started = Instant::now();
+/// Starts timing a request, before anything about it is known.
+pub fn start() -> Option<Request> {
+    super::on()?;
+    Some(Request {
+        started: Instant::now(),
+        operation: "none",
+        field: None,
+    })
+}
+
+/// Labels `timing` with `request`'s operation type and root field. Called once the document
+/// cache (`server::documents`) has primed the request, so a known document is not parsed again
+/// here; a text over `limits::admission::MAX_QUERY_BYTES` is not parsed at all (admission
+/// refuses it), and one that does not parse or names no single operation stays `none`.
+pub fn operation(timing: &mut Option<Request>, request: &mut async_graphql::Request) {
+    let (Some(timing), Some(known)) = (timing.as_mut(), super::on()) else {
+        return;
+    };
+    if request.query.len() > crate::limits::admission::MAX_QUERY_BYTES {
+        return;
+    }
     let name = request.operation_name.clone();
     let analysed = request
         .parsed_query()
         .ok()
         .and_then(|doc| crate::limits::operation::analyse(doc, name.as_deref()));
-    let (operation, field) = match analysed {
-        Some(op) => known.labels(op.ty, &op.root_fields),
-        None => ("none", "none".to_owned()),
-    };
-    Some(Request {
-        started,
-        operation,
-        field,
-    })
+    if let Some(op) = analysed {
+        let (operation, field) = known.labels(op.ty, &op.root_fields);
+        timing.operation = operation;
+        timing.field = Some(field);
+    }
 }
 
 /// Records a finished request: latency, and the response by code and status.
 pub fn finish(request: Option<Request>, status: u16, code: Option<&str>) {
     let Some(request) = request else { return };
-    histogram!(GRAPHQL_DURATION, "operation" => request.operation, "field" => request.field)
+    let field = request.field.unwrap_or_else(|| "none".to_owned());
+    histogram!(GRAPHQL_DURATION, "operation" => request.operation, "field" => field)
         .record(request.started.elapsed().as_secs_f64());
     let code = code.map_or("none", self::code);
     counter!(GRAPHQL_RESPONSES, "code" => code, "status" => status_label(status)).increment(1);

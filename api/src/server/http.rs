@@ -270,9 +270,8 @@ async fn execute(
     request: async_graphql::Request,
     media: &'static str,
 ) -> Response {
-    let mut request = request;
-    let timing = crate::metrics::record::start(&mut request);
-    let (response, code) = run(state, client, headers, request, media).await;
+    let mut timing = crate::metrics::record::start();
+    let (response, code) = run(state, client, headers, request, media, &mut timing).await;
     crate::metrics::record::finish(timing, response.status().as_u16(), code);
     response
 }
@@ -287,13 +286,15 @@ fn first_code(errors: &[async_graphql::ServerError]) -> Option<&'static str> {
     }
 }
 
-/// Runs one request; the response and the first error's code (see [`first_code`]).
+/// Runs one request; the response and the first error's code (see [`first_code`]). `timing`
+/// gets the operation's labels once the document is known.
 async fn run(
     state: &AppState,
     client: ClientAddr,
     headers: &HeaderMap,
     request: async_graphql::Request,
     media: &'static str,
+    timing: &mut Option<crate::metrics::record::Request>,
 ) -> (Response, Option<&'static str>) {
     const BAD: Option<&str> = Some("BAD_USER_INPUT");
     if request.query.trim().is_empty() {
@@ -307,6 +308,7 @@ async fn run(
     }
     let mut request = request;
     let validation = state.documents.prime(&mut request);
+    crate::metrics::record::operation(timing, &mut request);
     // Always there: the request-id layer minted one when the client sent none (or one the
     // edge refused).
     let request_id = headers
