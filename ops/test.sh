@@ -49,6 +49,17 @@ fi
 # before the long part; with CI=true a tool that cannot be installed is a failure.
 ops/ci/check-deploy.sh
 
+# promtool (Debian's prometheus package) checks the alert rules and a real /metrics scrape in
+# the metrics tests; with CI=true one that cannot be installed is a failure.
+if promtool=$(ops/ci/ensure-promtool.sh); then
+  export VIGIL_TEST_PROMTOOL="$promtool"
+elif [ "${CI:-}" = "true" ]; then
+  echo "FAIL: promtool could not be installed, and CI=true forbids skipping its checks" >&2
+  exit 1
+else
+  echo "WARNING: promtool is unavailable; the metrics tests skip its checks (never in CI)" >&2
+fi
+
 cargo test --workspace --locked "$@"
 
 # Then the database path ops/deploy/compose.yaml relies on (the init script's role, the

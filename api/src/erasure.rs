@@ -175,6 +175,7 @@ impl Service {
         }
         crate::failpoint::hit("erasure-after-request");
         let report = self.store().shred(person, metadata).await?;
+        crate::metrics::record::erased();
         crate::failpoint::hit("erasure-after-shred");
         let read_models_purged = match self.settle(report.ledger_position).await {
             // The runner that applied the entry may be another server's, still vacuuming when

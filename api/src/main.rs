@@ -18,6 +18,7 @@ mod idempotency;
 mod limits;
 mod maintenance;
 mod master_key;
+mod metrics;
 mod privacy;
 mod server;
 mod service;

@@ -44,6 +44,15 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
         key_id = format!("{:08x}", keys.checkpoint.verifier().key_id()),
         "checkpoint key loaded"
     );
+    if args.metrics_listen.as_deref() == Some(args.listen.as_str()) && !args.listen.ends_with(":0") {
+        anyhow::bail!("--metrics-listen must differ from --listen: /metrics is never served on the public port");
+    }
+    // Installed before anything runs, so nothing this process does goes uncounted; only with
+    // --metrics-listen (without it no recorder exists and recording costs nothing).
+    let metrics = match &args.metrics_listen {
+        Some(_) => Some(crate::metrics::install(&crate::graphql::build(None, false).sdl())?),
+        None => None,
+    };
     let store = EventStore::open(StoreConfig::new(location.clone(), keys.master))
         .await
         .context("cannot open the event store")?;
@@ -84,10 +93,31 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let bound: SocketAddr = listener.local_addr()?;
     let shutdown = shutdown_signal();
+    let exporter = match (metrics, &args.metrics_listen) {
+        (Some(handle), Some(address)) => {
+            let listener = tokio::net::TcpListener::bind(address.as_str())
+                .await
+                .with_context(|| format!("cannot listen for metrics on {address}"))?;
+            let bound = listener.local_addr()?;
+            // Like the public line below: how scripts and tests learn the metrics port.
+            println!("vigil metrics on http://{bound}/metrics");
+            tracing::info!(%bound, "metrics listener");
+            Some(tokio::spawn(crate::metrics::http::serve(
+                listener,
+                handle,
+                stack.service.clone(),
+                idle,
+            )))
+        }
+        _ => None,
+    };
     // The one line scripts and tests read to learn the port (with --listen 127.0.0.1:0).
     println!("vigil listening on http://{bound}");
     tracing::info!(%bound, dev = args.dev, "vigil serving");
-    listen::serve(listener, app, idle, shutdown).await;
+    listen::serve(listener, app, idle, Some("http"), shutdown).await;
+    if let Some(exporter) = exporter {
+        exporter.abort();
+    }
     resumer.abort();
     inactivity.abort();
     checkpoints.abort();

@@ -330,12 +330,14 @@ impl Service {
             } else {
                 ExpectedVersion::Exact(version)
             };
-            let outcome: AppendOutcome = match self
+            let (count, started) = (new_events.len(), std::time::Instant::now());
+            let appended = self
                 .inner
                 .store
                 .append_to(stream, subject, expected, new_events, metadata.clone())
-                .await
-            {
+                .await;
+            crate::metrics::record::append(started, count, appended.is_ok());
+            let outcome: AppendOutcome = match appended {
                 Err(vigil_eventstore::StoreError::Conflict { .. }) if attempt < CONFLICT_RETRIES => {
                     // Still a correct prefix: the retry reads only what the other writer added.
                     states.put(stream, subject, state, version);

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::Connection;
 use sqlx::pool::PoolConnection;
@@ -50,6 +51,8 @@ pub(crate) struct Appender {
     head_tx: Arc<watch::Sender<u64>>,
     /// Where committed rows go for subscribers, before the head moves past them.
     recent: Arc<RecentRows>,
+    /// Groups committed and the appends they carried (`EventStore::group_commits`).
+    counters: Arc<GroupCounters>,
     /// The appender's own connection, kept between groups: taking one from the pool for each
     /// group costs a ping round trip.
     conn: Option<Conn>,
@@ -72,6 +75,40 @@ struct Needs {
     commands: Vec<Uuid>,
 }
 
+/// How appends were grouped: transactions committed, and the appends they carried. Plain
+/// counters read by whoever reports on the store (`vigil serve`'s metrics read them at each
+/// scrape): the store itself depends on no metrics crate.
+#[derive(Debug, Default)]
+pub struct GroupCounters {
+    groups: AtomicU64,
+    appends: AtomicU64,
+}
+
+/// A reading of [`GroupCounters`], since the store was opened by this process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupCommits {
+    /// Transactions that committed appends (a group, or one append retried alone).
+    pub groups: u64,
+    /// Appends those transactions carried.
+    pub appends: u64,
+}
+
+impl GroupCounters {
+    fn committed(&self, appends: usize) {
+        self.groups.fetch_add(1, Ordering::Relaxed);
+        self.appends
+            .fetch_add(u64::try_from(appends).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// The counts so far.
+    pub fn read(&self) -> GroupCommits {
+        GroupCommits {
+            groups: self.groups.load(Ordering::Relaxed),
+            appends: self.appends.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The callers' outcomes, the new head position and the rows written.
 type Committed = (Vec<Result<AppendOutcome>>, u64, Vec<StoredRow>);
 
@@ -84,6 +121,7 @@ impl Appender {
         head_tx: Arc<watch::Sender<u64>>,
         recent: Arc<RecentRows>,
         release: Arc<Notify>,
+        counters: Arc<GroupCounters>,
     ) -> mpsc::Sender<Job> {
         let (tx, rx) = mpsc::channel(4096);
         let appender = Appender {
@@ -91,6 +129,7 @@ impl Appender {
             vault,
             head_tx,
             recent,
+            counters,
             conn: None,
             known: None,
             edge: None,
@@ -129,6 +168,7 @@ impl Appender {
         match self.commit(&ready, &keys).await {
             Ok((outcomes, head, rows)) => {
                 self.recent.committed(rows);
+                self.counters.committed(ready.len());
                 for (job, outcome) in ready.into_iter().zip(outcomes) {
                     let _ = job.reply.send(outcome);
                 }
@@ -148,6 +188,7 @@ impl Appender {
                     match result {
                         Ok((mut outcomes, head, rows)) => {
                             self.recent.committed(rows);
+                            self.counters.committed(1);
                             let _ = job.reply.send(outcomes.pop().unwrap_or(Err(StoreError::ShuttingDown)));
                             advance(&self.head_tx, head);
                         }

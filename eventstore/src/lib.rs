@@ -42,6 +42,7 @@ mod vault;
 mod verify;
 mod wal;
 
+pub use appender::GroupCommits;
 pub use audit_reads::RawEvent;
 pub use checkpoints::{Recorded, RecordedCheckpoint};
 pub use crypto::{MasterKey, random_key_bytes};

@@ -8,7 +8,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use uuid::Uuid;
 
-use crate::appender::{Appender, Job};
+use crate::appender::{Appender, GroupCommits, GroupCounters, Job};
 use crate::crypto::MasterKey;
 use crate::db::{self, Db, Location};
 use crate::error::{Result, StoreError};
@@ -79,6 +79,8 @@ struct Inner {
     checkpointer: Option<WalCheckpointer>,
     /// The rows this process committed last, for the subscription (see `recent`).
     recent: Arc<RecentRows>,
+    /// How the appender grouped appends (see [`EventStore::group_commits`]).
+    groups: Arc<GroupCounters>,
 }
 
 impl Drop for Inner {
@@ -132,12 +134,14 @@ impl EventStore {
         };
         let release_appender = Arc::new(Notify::new());
         let recent = Arc::new(RecentRows::default());
+        let groups = Arc::new(GroupCounters::default());
         let appender = Appender::spawn(
             pools.log.clone(),
             vault.clone(),
             head_tx,
             recent.clone(),
             release_appender.clone(),
+            groups.clone(),
         );
         Ok(EventStore {
             inner: Arc::new(Inner {
@@ -151,6 +155,7 @@ impl EventStore {
                 scanner,
                 checkpointer,
                 recent,
+                groups,
             }),
         })
     }
@@ -246,6 +251,13 @@ impl EventStore {
     /// Database errors.
     pub async fn command_outcome(&self, id: Uuid) -> Result<Option<(String, AppendOutcome)>> {
         log::read_command(&self.inner.log, id).await
+    }
+
+    /// Transactions the appender committed since this process opened the store, and the
+    /// appends they carried: their ratio is the group commit's size. Plain counters, so an
+    /// operator's metrics can read them without the store depending on a metrics crate.
+    pub fn group_commits(&self) -> GroupCommits {
+        self.inner.groups.read()
     }
 
     /// Envelopes of the whole log from position `from` (inclusive), payloads left sealed:

@@ -18,7 +18,8 @@ impl Service {
     /// The store's (an erased subject is `FORBIDDEN`).
     pub(crate) async fn record(&self, subject: Uuid, event: AccessEvent, metadata: Metadata) -> ApiResult<u64> {
         let new = NewEvent::json(event.event_type(), event.schema_version(), &event)?;
-        let outcome = self
+        let started = std::time::Instant::now();
+        let appended = self
             .store()
             .append_to(
                 &streams::access(subject),
@@ -27,7 +28,9 @@ impl Service {
                 vec![new],
                 metadata,
             )
-            .await?;
+            .await;
+        crate::metrics::record::append(started, 1, appended.is_ok());
+        let outcome = appended?;
         Ok(outcome.last_position)
     }
 

@@ -228,6 +228,7 @@ impl Service {
     /// Counts a failure; announces a lock it started on the account's access log.
     async fn count_failure(&self, key: &ThrottleKey, now: OffsetDateTime) -> ApiResult<()> {
         let started = lockout::record_failure(self.db(), key, now).await?;
+        crate::metrics::record::sign_in_failed(started.is_some() && matches!(key, ThrottleKey::Account(_)));
         if let (Some(until), ThrottleKey::Account(user)) = (started, key) {
             tracing::warn!("an account was locked after repeated failed sign-ins");
             self.record_or_warn(*user, AccessEvent::AccountLocked { until, at: now })

@@ -155,7 +155,7 @@ pub(super) async fn listen(
         };
         // The server's own accept loop, so the bench measures what production runs.
         let idle = crate::server::Surface::internal(BODY_LIMIT).idle;
-        crate::server::listen::serve(listener, app, idle, shutdown).await;
+        crate::server::listen::serve(listener, app, idle, Some("http"), shutdown).await;
     });
     Ok(addr)
 }

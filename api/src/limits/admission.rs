@@ -110,6 +110,16 @@ pub async fn admit(
     who: Who,
     request: &mut Request,
 ) -> Result<(), Refusal> {
+    let decision = decide(service, limiter, who, request).await;
+    if let Err(refusal) = &decision
+        && refusal.code == "RATE_LIMITED"
+    {
+        crate::metrics::record::rate_limited("graphql");
+    }
+    decision
+}
+
+async fn decide(service: &Service, limiter: Option<&Limiter>, who: Who, request: &mut Request) -> Result<(), Refusal> {
     if request.query.len() > MAX_QUERY_BYTES {
         return Err(bad_query(format!("the query is longer than {MAX_QUERY_BYTES} bytes")));
     }

@@ -55,6 +55,7 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     if let (Some(limiter), Some(client)) = (&state.limiter, client)
         && let Err(wait) = limiter.checkpoints(client)
     {
+        crate::metrics::record::rate_limited("checkpoints");
         let mut response = error(
             StatusCode::TOO_MANY_REQUESTS,
             &format!("too many checkpoint requests; retry in {wait} s"),

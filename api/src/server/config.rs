@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// `[::1]:8080`); port 0 picks a free port and prints it.
     #[arg(long, default_value = "127.0.0.1:8080", env = "VIGIL_LISTEN", value_parser = listen_address)]
     pub listen: String,
+    /// Address of a separate listener serving `/metrics` (Prometheus text format), `HOST:PORT`;
+    /// off unless given. Never the public address: keep it on a private network.
+    #[arg(long, env = "VIGIL_METRICS_LISTEN", value_parser = listen_address)]
+    pub metrics_listen: Option<String>,
     /// Development mode: GraphiQL, introspection and suggestions on; keys may be generated
     /// into a SQLite data dir.
     #[arg(long, env = "VIGIL_DEV")]
@@ -213,6 +217,7 @@ const KNOWN: &[&str] = &[
     "VIGIL_CHECKPOINT_KEY_FILE",
     "VIGIL_CHECKPOINT_ORIGIN",
     "VIGIL_LISTEN",
+    "VIGIL_METRICS_LISTEN",
     "VIGIL_DEV",
     "VIGIL_LOG",
     "VIGIL_LOG_FORMAT",
@@ -241,6 +246,7 @@ const KNOWN: &[&str] = &[
     "VIGIL_TEST_PG_URL",
     "VIGIL_TEST_EXPORT_PYTHON",
     "VIGIL_TEST_AUDIT_PYTHON",
+    "VIGIL_TEST_PROMTOOL",
 ];
 
 /// Warns about unknown `VIGIL_*` variables (names only; values may be secrets).

@@ -57,6 +57,7 @@ pub async fn edge(State(proxies): State<Arc<TrustedProxies>>, mut request: Reque
     headers
         .entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(API_CSP));
+    crate::metrics::record::http_response(response.status().as_u16());
     response
 }
 

@@ -270,14 +270,45 @@ async fn execute(
     request: async_graphql::Request,
     media: &'static str,
 ) -> Response {
+    let mut timing = crate::metrics::record::start();
+    let (response, code) = run(state, client, headers, request, media, &mut timing).await;
+    crate::metrics::record::finish(timing, response.status().as_u16(), code);
+    response
+}
+
+/// The first error's `extensions.code` (`None` without error), for the metrics only.
+fn first_code(errors: &[async_graphql::ServerError]) -> Option<&'static str> {
+    crate::metrics::on()?;
+    let code = errors.first()?.extensions.as_ref()?.get("code")?;
+    match code {
+        async_graphql::Value::String(code) => Some(crate::metrics::record::code(code)),
+        _ => Some("other"),
+    }
+}
+
+/// Runs one request; the response and the first error's code (see [`first_code`]). `timing`
+/// gets the operation's labels once the document is known.
+async fn run(
+    state: &AppState,
+    client: ClientAddr,
+    headers: &HeaderMap,
+    request: async_graphql::Request,
+    media: &'static str,
+    timing: &mut Option<crate::metrics::record::Request>,
+) -> (Response, Option<&'static str>) {
+    const BAD: Option<&str> = Some("BAD_USER_INPUT");
     if request.query.trim().is_empty() {
         // No document at all (say a misspelt `query` key) is a malformed request whatever
         // the media type (the spec allows 400 under application/json too): name what is
         // missing instead of reporting a parse error of an empty document.
-        return refused(StatusCode::BAD_REQUEST, media, "query", "the request has no query");
+        return (
+            refused(StatusCode::BAD_REQUEST, media, "query", "the request has no query"),
+            BAD,
+        );
     }
     let mut request = request;
     let validation = state.documents.prime(&mut request);
+    crate::metrics::record::operation(timing, &mut request);
     // Always there: the request-id layer minted one when the client sent none (or one the
     // edge refused).
     let request_id = headers
@@ -290,7 +321,9 @@ async fn execute(
     if let Some(value) = headers.get(crate::idempotency::HEADER) {
         match crate::idempotency::RequestKey::from_header(value, &request) {
             Ok(key) => request = request.data(key),
-            Err(message) => return refused(StatusCode::BAD_REQUEST, media, "Idempotency-Key", message),
+            Err(message) => {
+                return (refused(StatusCode::BAD_REQUEST, media, "Idempotency-Key", message), BAD);
+            }
         }
     }
     let mut who = Who {
@@ -306,7 +339,7 @@ async fn execute(
         request = request.data(caller);
     }
     if let Err(refusal) = admission::admit(&state.service, state.limiter.as_deref(), who, &mut request).await {
-        return refused_before_running(&refusal, media);
+        return (refused_before_running(&refusal, media), Some(refusal.code));
     }
     // Kept to place an uncoded error in the document and to mark the document validated.
     let query = input_errors::take_query(&mut request);
@@ -333,10 +366,16 @@ async fn execute(
         (StatusCode::OK, serde_json::to_string(&response))
     };
     match body {
-        Ok(body) => (status, [(header::CONTENT_TYPE, media)], body).into_response(),
+        Ok(body) => (
+            (status, [(header::CONTENT_TYPE, media)], body).into_response(),
+            first_code(&response.errors),
+        ),
         Err(e) => {
             tracing::error!(error = %e, "cannot serialize a GraphQL response");
-            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            (
+                plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+                Some("INTERNAL"),
+            )
         }
     }
 }

@@ -23,7 +23,15 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 /// Serves `app` on `listener` until `shutdown` resolves; connections idle for `idle` close.
-pub async fn serve(listener: TcpListener, app: Router, idle: Duration, shutdown: impl Future<Output = ()>) {
+/// With `counted`, open connections are counted under that `kind` in the metrics (the
+/// public listener's are; the metrics listener's own are not).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    idle: Duration,
+    counted: Option<&'static str>,
+    shutdown: impl Future<Output = ()>,
+) {
     // Sent at shutdown: every connection then finishes gracefully; `closed` resolves when the
     // last connection task has dropped its receiver.
     let (stop, stopped) = watch::channel(());
@@ -47,6 +55,7 @@ pub async fn serve(listener: TcpListener, app: Router, idle: Duration, shutdown:
             app.clone().oneshot(request)
         });
         let mut stopped = stopped.clone();
+        let open = counted.and_then(crate::metrics::record::connection);
         tokio::spawn(async move {
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -62,6 +71,7 @@ pub async fn serve(listener: TcpListener, app: Router, idle: Duration, shutdown:
                 }
             }
             drop(stopped);
+            drop(open);
         });
     }
     drop(listener);

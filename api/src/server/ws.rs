@@ -79,6 +79,8 @@ pub async fn handler(
 }
 
 async fn serve(socket: WebSocket, state: AppState, client: ClientAddr, protocol: WebSocketProtocols) {
+    // Counted while this function runs, whoever closes the socket.
+    let _open = crate::metrics::record::connection("websocket");
     let session: Shared = Arc::default();
     let service = state.service.clone();
     let executor = SocketExecutor {

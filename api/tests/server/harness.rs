@@ -15,6 +15,8 @@ pub enum Backend {
 pub struct Server {
     child: Child,
     pub url: String,
+    /// `http://…/metrics` of the metrics listener, when started with `--metrics-listen`.
+    pub metrics: Option<String>,
     pub logs: Arc<Mutex<String>>,
 }
 
@@ -119,6 +121,12 @@ impl Launched {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         stdout.read_line(&mut line).expect("read the listening line");
+        // With --metrics-listen, its address comes first, on a line of its own.
+        let metrics = line.trim().strip_prefix("vigil metrics on ").map(str::to_owned);
+        if metrics.is_some() {
+            line.clear();
+            stdout.read_line(&mut line).expect("read the listening line");
+        }
         let Some(base) = line.trim().strip_prefix("vigil listening on ").map(str::to_owned) else {
             let _ = child.kill();
             let _ = child.wait();
@@ -130,7 +138,12 @@ impl Launched {
             let mut rest = String::new();
             let _ = stdout.read_to_string(&mut rest);
         });
-        Server { child, url: base, logs }
+        Server {
+            child,
+            url: base,
+            metrics,
+            logs,
+        }
     }
 }
 

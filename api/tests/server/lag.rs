@@ -22,7 +22,7 @@ const CHANGE: &str =
 const NEW_PASSWORD: &str = "amber-meadow-quartz-77";
 
 /// Takes the lock and holds it for `hold`; the task ends when it let go.
-async fn hold_back_projections(backend: &Backend, hold: Duration) -> tokio::task::JoinHandle<()> {
+pub async fn hold_back_projections(backend: &Backend, hold: Duration) -> tokio::task::JoinHandle<()> {
     let (locked, taken) = tokio::sync::oneshot::channel();
     let task = match backend {
         Backend::Sqlite(dir) => {

@@ -22,6 +22,7 @@ mod lag;
 mod limits;
 mod lockout;
 mod maintenance;
+mod metrics;
 mod pagination;
 mod protocols;
 mod records;
