@@ -364,7 +364,10 @@ mod tests {
         walk(&<crate::cli::Cli as clap::CommandFactory>::command(), &mut names);
         assert!(names.len() > 20, "{names:?}");
         let unknown: Vec<_> = names.iter().filter(|n| !KNOWN.contains(&n.as_str())).collect();
-        assert!(unknown.is_empty(), "flags read variables missing from KNOWN: {unknown:?}");
+        assert!(
+            unknown.is_empty(),
+            "flags read variables missing from KNOWN: {unknown:?}"
+        );
     }
 
     #[test]
