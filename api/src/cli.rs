@@ -377,6 +377,10 @@ pub struct ApiBenchArgs {
     /// Runs per figure; the median is reported.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub runs: u32,
+    /// Record Prometheus metrics as `serve --metrics-listen` does, to measure what they cost
+    /// (compare runs with and without it).
+    #[arg(long)]
+    pub metrics: bool,
 }
 
 #[derive(Debug, Args, Clone)]

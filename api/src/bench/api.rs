@@ -74,6 +74,12 @@ fn measured_surface() -> crate::server::Surface {
 }
 
 pub async fn api(db: &BenchDb, store: &EventStore, a: &ApiBenchArgs) -> anyhow::Result<()> {
+    // The recorder `serve --metrics-listen` installs, so every layer records as in production.
+    let metrics = if a.metrics {
+        Some(crate::metrics::install(&crate::graphql::build(None, false).sdl())?)
+    } else {
+        None
+    };
     let stack = Stack::assemble(
         store,
         &db.location,
@@ -137,6 +143,22 @@ pub async fn api(db: &BenchDb, store: &EventStore, a: &ApiBenchArgs) -> anyhow::
     println!("  mixed: {}% health-log writes", a.write_percent);
     mixed_reads.print("  GraphQL dashboard", "p99 target ≤ 10 ms");
     mixed_writes.print("  recordHealthLog (read-your-writes)", "p99 target ≤ 25 ms");
+    match &metrics {
+        // Proof the recorder saw the load: the series a scrape would return now.
+        Some(handle) => {
+            let rendered = handle.render();
+            let requests = rendered
+                .lines()
+                .filter(|l| l.starts_with("vigil_http_responses_total"))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>();
+            println!(
+                "  metrics: recorded ({} lines in a scrape, {requests:.0} HTTP responses counted)",
+                rendered.lines().count()
+            );
+        }
+        None => println!("  metrics: off (--metrics records them as serve --metrics-listen does)"),
+    }
     let _ = stop.send(true);
     stack.close().await;
     Ok(())
