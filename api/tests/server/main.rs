@@ -23,6 +23,7 @@ mod limits;
 mod lockout;
 mod maintenance;
 mod metrics;
+mod metrics_rare;
 mod pagination;
 mod protocols;
 mod records;

@@ -44,7 +44,7 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-async fn scrape(server: &Server) -> String {
+pub async fn scrape(server: &Server) -> String {
     let url = server.metrics.as_ref().expect("started with --metrics-listen");
     let response = reqwest::get(url).await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
@@ -54,7 +54,7 @@ async fn scrape(server: &Server) -> String {
 }
 
 /// The sum of the samples of `name` whose labels include `labels` (0 when there is none).
-fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| {
