@@ -262,7 +262,10 @@ impl EventStore {
 
     /// Envelopes of the whole log from position `from` (inclusive), payloads left sealed:
     /// for readers that route events by subject and type and must not open anyone's data
-    /// (the subscriptions' feed). Rows this process committed last come from memory.
+    /// (the subscriptions' feed). Rows this process committed last come from memory, so a
+    /// page may hold fewer than `limit` rows before the end of the log (it stops where this
+    /// process's run stops, and other processes may have appended since): read on from the
+    /// last position until the head.
     ///
     /// # Errors
     /// Database errors.
