@@ -20,28 +20,31 @@ else
   echo "WARNING: PostgreSQL could not start; Postgres cases will be skipped (never in CI)" >&2
 fi
 
-# The export tests check their documents with outside validators (FHIR R4 models, JSON Schema)
-# in a virtualenv of their own; with CI=true one that cannot be installed is a failure.
-if python=$(ops/ci/ensure-export-validators.sh); then
-  export VIGIL_TEST_EXPORT_PYTHON="$python"
-elif [ "${CI:-}" = "true" ]; then
-  echo "FAIL: the export validators could not be installed, and CI=true forbids skipping them" >&2
-  exit 1
-else
-  echo "WARNING: export validators unavailable; the export tests skip their outside checks (never in CI)" >&2
-fi
+# An outside tool the tests use: `need VAR "what" script` exports VAR as the path the script
+# prints. With CI=true a tool that cannot be installed is a failure; elsewhere the tests that
+# need it skip those checks (and say so).
+need() {
+  local var=$1 what=$2 script=$3 path
+  if path=$("$script"); then
+    export "$var=$path"
+    return 0
+  fi
+  if [ "${CI:-}" = "true" ]; then
+    echo "FAIL: $what could not be installed, and CI=true forbids skipping it" >&2
+    exit 1
+  fi
+  echo "WARNING: $what is unavailable; the tests skip its checks (never in CI)" >&2
+  return 1
+}
+
+# The export tests check their documents with outside validators (FHIR R4 models, JSON Schema).
+need VIGIL_TEST_EXPORT_PYTHON "the export validators" ops/ci/ensure-export-validators.sh || true
 
 # The audit bundle's second verifier (ops/audit/verify_bundle.py: blake3 and cryptography from
 # PyPI) checks its Merkle code against the RFC 9162 vectors here, and the bundles the Rust code
-# writes in the tests; with CI=true one that cannot be installed is a failure.
-if python=$(ops/ci/ensure-audit-verifier.sh); then
-  export VIGIL_TEST_AUDIT_PYTHON="$python"
-  "$python" ops/audit/test_verify_bundle.py
-elif [ "${CI:-}" = "true" ]; then
-  echo "FAIL: the audit bundle's Python verifier could not be installed, and CI=true forbids skipping it" >&2
-  exit 1
-else
-  echo "WARNING: the Python bundle verifier is unavailable; its tests are skipped (never in CI)" >&2
+# writes in the tests.
+if need VIGIL_TEST_AUDIT_PYTHON "the audit bundle's Python verifier" ops/ci/ensure-audit-verifier.sh; then
+  "$VIGIL_TEST_AUDIT_PYTHON" ops/audit/test_verify_bundle.py
 fi
 
 # The deployment files (ops/deploy/), checked without Docker: systemd-analyze, caddy, the
@@ -50,15 +53,8 @@ fi
 ops/ci/check-deploy.sh
 
 # promtool (Debian's prometheus package) checks the alert rules and a real /metrics scrape in
-# the metrics tests; with CI=true one that cannot be installed is a failure.
-if promtool=$(ops/ci/ensure-promtool.sh); then
-  export VIGIL_TEST_PROMTOOL="$promtool"
-elif [ "${CI:-}" = "true" ]; then
-  echo "FAIL: promtool could not be installed, and CI=true forbids skipping its checks" >&2
-  exit 1
-else
-  echo "WARNING: promtool is unavailable; the metrics tests skip its checks (never in CI)" >&2
-fi
+# the metrics tests.
+need VIGIL_TEST_PROMTOOL "promtool" ops/ci/ensure-promtool.sh || true
 
 cargo test --workspace --locked "$@"
 
