@@ -1,5 +1,6 @@
 //! The test kit shared by vigil's test suites: a fresh database on the throwaway PostgreSQL
-//! that `ops/test.sh` starts, and a search of SQLite files for erased bytes. Dev-only; no
+//! that `ops/test.sh` starts, the outside tools it installs, and a search of SQLite files for
+//! erased bytes. Dev-only; no
 //! production crate depends on it.
 
 // A test kit: a broken test environment must stop the test loudly, with the reason.
@@ -21,6 +22,31 @@ pub fn pg_url() -> Option<String> {
         }
         _ => {
             eprintln!("VIGIL_TEST_PG_URL not set: skipping a Postgres case (ops/test.sh runs them all)");
+            None
+        }
+    }
+}
+
+/// An outside tool a test checks with: the path in `var` (set by `ops/test.sh`), else what
+/// `script` (an `ops/ci/ensure-*.sh`, relative to the repository) installs and prints; `None`
+/// outside CI when it cannot be had (the caller skips those checks and says so).
+///
+/// # Panics
+/// When `CI=true` and the tool cannot be had.
+pub fn outside_tool(var: &str, script: &str, what: &str) -> Option<std::path::PathBuf> {
+    if let Ok(path) = std::env::var(var)
+        && !path.is_empty()
+    {
+        return Some(path.into());
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(script);
+    match std::process::Command::new(script).output() {
+        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).trim().into()),
+        other if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true but {what} could not be installed: {other:?}")
+        }
+        other => {
+            eprintln!("{what} is unavailable, its checks skipped: {other:?}");
             None
         }
     }

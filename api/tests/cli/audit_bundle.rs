@@ -196,20 +196,11 @@ fn second_verifier() -> Option<PathBuf> {
     static PYTHON: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     PYTHON
         .get_or_init(|| {
-            if let Ok(python) = std::env::var("VIGIL_TEST_AUDIT_PYTHON") {
-                return Some(PathBuf::from(python));
-            }
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ops/ci/ensure-audit-verifier.sh");
-            match std::process::Command::new(script).output() {
-                Ok(out) if out.status.success() => Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())),
-                other if std::env::var("CI").as_deref() == Ok("true") => {
-                    panic!("CI=true but the Python bundle verifier could not be installed: {other:?}")
-                }
-                other => {
-                    eprintln!("the Python bundle verifier is unavailable, its cross-check skipped: {other:?}");
-                    None
-                }
-            }
+            vigil_tests::outside_tool(
+                "VIGIL_TEST_AUDIT_PYTHON",
+                "ops/ci/ensure-audit-verifier.sh",
+                "the Python bundle verifier",
+            )
         })
         .clone()
 }

@@ -21,22 +21,7 @@ const EMAIL: &str = "metrics-dora@example.org";
 fn promtool() -> Option<PathBuf> {
     static PROMTOOL: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     PROMTOOL
-        .get_or_init(|| {
-            if let Ok(path) = std::env::var("VIGIL_TEST_PROMTOOL") {
-                return Some(PathBuf::from(path));
-            }
-            let script = repo().join("ops/ci/ensure-promtool.sh");
-            match Command::new(script).output() {
-                Ok(out) if out.status.success() => Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())),
-                other if std::env::var("CI").as_deref() == Ok("true") => {
-                    panic!("CI=true but promtool could not be installed: {other:?}")
-                }
-                other => {
-                    eprintln!("promtool is unavailable, its checks skipped: {other:?}");
-                    None
-                }
-            }
-        })
+        .get_or_init(|| vigil_tests::outside_tool("VIGIL_TEST_PROMTOOL", "ops/ci/ensure-promtool.sh", "promtool"))
         .clone()
 }
 

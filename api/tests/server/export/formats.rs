@@ -91,20 +91,11 @@ fn repo() -> PathBuf {
 
 /// The validators' python, or `None` (skipping those checks) outside CI.
 pub fn validators() -> Option<PathBuf> {
-    if let Ok(python) = std::env::var("VIGIL_TEST_EXPORT_PYTHON") {
-        return Some(PathBuf::from(python));
-    }
-    let out = Command::new(repo().join("ops/ci/ensure-export-validators.sh")).output();
-    match out {
-        Ok(out) if out.status.success() => Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())),
-        other if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but the export validators could not be installed: {other:?}")
-        }
-        other => {
-            eprintln!("export validators unavailable, outside checks skipped: {other:?}");
-            None
-        }
-    }
+    vigil_tests::outside_tool(
+        "VIGIL_TEST_EXPORT_PYTHON",
+        "ops/ci/ensure-export-validators.sh",
+        "the export validators",
+    )
 }
 
 /// Runs `validate-export.py <kind> <file> [schema]` on `bytes`; fails the test with its
