@@ -221,7 +221,13 @@ pub struct Client {
 impl Client {
     pub fn new(server: &Server) -> Client {
         Client {
-            http: reqwest::Client::new(),
+            // The server closes a keep-alive connection silent for 30 s (`--idle-timeout`);
+            // reusing one from the pool at that moment is reset by the peer (a CI run saw it in
+            // a test that waits for the next TOTP step). Never keep one that long.
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(10))
+                .build()
+                .expect("reqwest client"),
             url: format!("{}/graphql", server.url),
             token: None,
         }
