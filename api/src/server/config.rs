@@ -87,6 +87,8 @@ pub struct ServeArgs {
     #[arg(long = "cors-origin", env = "VIGIL_CORS_ORIGINS", value_delimiter = ',', value_parser = cors_origin)]
     pub cors_origins: Vec<String>,
     #[command(flatten)]
+    pub mail: crate::mail::MailArgs,
+    #[command(flatten)]
     pub inactivity: crate::cli::InactivityArgs,
     #[command(flatten)]
     pub checkpoint: crate::cli::CheckpointArgs,
@@ -242,11 +244,20 @@ const KNOWN: &[&str] = &[
     "VIGIL_CHECKPOINT_EVERY",
     "VIGIL_CHECKPOINT_EVENTS",
     "VIGIL_WITNESS_KEYS",
+    "VIGIL_SMTP_URL",
+    "VIGIL_SMTP_FROM",
+    "VIGIL_SMTP_USERNAME",
+    "VIGIL_SMTP_PASSWORD",
+    "VIGIL_SMTP_PASSWORD_FILE",
+    "VIGIL_MAIL_DIR",
+    "VIGIL_NO_MAIL",
+    "VIGIL_EMAIL_VERIFICATION",
     // The test suite's own settings (`ops/test.sh`), which servers started by the tests inherit.
     "VIGIL_TEST_PG_URL",
     "VIGIL_TEST_EXPORT_PYTHON",
     "VIGIL_TEST_AUDIT_PYTHON",
     "VIGIL_TEST_PROMTOOL",
+    "VIGIL_TEST_SMTP_PYTHON",
 ];
 
 /// Warns about unknown `VIGIL_*` variables (names only; values may be secrets).

@@ -111,6 +111,13 @@ impl Service {
         let deadline = tokio::time::Instant::now() + CLAIM_DEADLINE;
         self.claim(ClaimKind::Email, &email_index, user, now, EMAIL_TAKEN)
             .await?;
+        // The address check is recorded before the account exists, so no moment sees an
+        // account that could sign in unverified (see `mail::verification`).
+        let verify = role == Role::User && self.verification_required();
+        if verify && let Err(e) = self.send_verification(user, now).await {
+            self.release_claims(user).await;
+            return Err(e);
+        }
         let result = self
             .register_claimed(user, &email, password, handle, role, now, deadline)
             .await;
