@@ -80,6 +80,16 @@ impl Mail {
         }
     }
 
+    /// For a command run from the server's shell that queues mail for the servers to send
+    /// (it sends none itself, and registers nobody).
+    ///
+    /// # Errors
+    /// The vault's.
+    pub async fn for_commands(store: &vigil_eventstore::EventStore) -> anyhow::Result<Mail> {
+        let key = MailKey::from_bytes(&*store.system_secret(seal::CONTEXT).await?)?;
+        Ok(Mail::new(Verification::Off, key))
+    }
+
     /// Whether registration requires the address to be checked before the first sign-in.
     pub fn verification(&self) -> Verification {
         self.inner.verification

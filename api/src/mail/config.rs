@@ -43,10 +43,10 @@ pub struct MailArgs {
     pub smtp_from: Option<String>,
     /// Write each message as a `.eml` file (mode 0600) into this folder instead of sending it
     /// (`--dev` on SQLite does so into `<data-dir>/outbox` when no SMTP server is given).
-    #[arg(long, env = "VIGIL_MAIL_DIR", conflicts_with = "smtp_url")]
+    #[arg(long, env = "VIGIL_MAIL_DIR")]
     pub mail_dir: Option<PathBuf>,
     /// Send no mail at all (nothing is queued). Needs `--email-verification off`.
-    #[arg(long, env = "VIGIL_NO_MAIL", conflicts_with_all = ["smtp_url", "mail_dir"])]
+    #[arg(long, env = "VIGIL_NO_MAIL")]
     pub no_mail: bool,
     /// Whether a new account must confirm its address before it can sign in: `required`
     /// (the production default) or `off` (the `--dev` default).
@@ -82,6 +82,15 @@ impl MailArgs {
             text.parse::<Mailbox>()
                 .map_err(|e| anyhow::anyhow!("--smtp-from {text:?} is not an address: {e}"))
         };
+        // Checked here rather than by clap, which counts a variable set to "false" as given.
+        if [self.no_mail, self.smtp_url.is_some(), self.mail_dir.is_some()]
+            .iter()
+            .filter(|given| **given)
+            .count()
+            > 1
+        {
+            bail!("give only one of --smtp-url, --mail-dir and --no-mail");
+        }
         let transport = if self.no_mail {
             None
         } else if let Some(url) = &self.smtp_url {

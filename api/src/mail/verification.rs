@@ -43,6 +43,18 @@ impl Service {
     /// # Errors
     /// No randomness; database errors.
     pub(crate) async fn send_verification(&self, user: Uuid, now: OffsetDateTime) -> ApiResult<()> {
+        let notice = self.expect_verification(user, now).await?;
+        self.mail_notice(user, notice).await;
+        Ok(())
+    }
+
+    /// Records a fresh token for `user` (replacing an unused one) and returns the message
+    /// that carries it, for the caller to queue once the account exists (the sender drops a
+    /// message whose account it cannot find).
+    ///
+    /// # Errors
+    /// No randomness; database errors.
+    pub(crate) async fn expect_verification(&self, user: Uuid, now: OffsetDateTime) -> ApiResult<Notice> {
         let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
         getrandom::fill(bytes.as_mut()).map_err(|e| ApiError::internal(anyhow::anyhow!("no randomness: {e}")))?;
         let token = URL_SAFE_NO_PAD.encode(bytes.as_ref());
@@ -60,9 +72,7 @@ impl Service {
                 .bind(micros(expires_at)),
             )
             .await?;
-        self.mail_notice(user, Notice::VerifyEmail { token, expires_at })
-            .await;
-        Ok(())
+        Ok(Notice::VerifyEmail { token, expires_at })
     }
 
     /// Whether `user` has a token out and has not used it (and the server asks for it).

@@ -21,6 +21,7 @@ mod internal;
 mod lag;
 mod limits;
 mod lockout;
+mod mail;
 mod maintenance;
 mod metrics;
 mod metrics_rare;
