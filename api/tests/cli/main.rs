@@ -8,6 +8,7 @@ mod audit_bundle;
 mod audit_copy;
 mod bad_input;
 mod checkpoint_key;
+mod mail_settings;
 mod tour;
 
 use std::path::Path;
