@@ -136,7 +136,8 @@ fn credentials() -> anyhow::Result<Option<(String, Zeroizing<String>)>> {
             let text = Zeroizing::new(
                 std::fs::read_to_string(&path).with_context(|| format!("cannot read the SMTP password file {path}"))?,
             );
-            Some(Zeroizing::new(text.trim_end_matches(['\r', '\n']).to_owned()))
+            // An empty file: a relay without login (deployments mount the file either way).
+            Some(Zeroizing::new(text.trim_end_matches(['\r', '\n']).to_owned())).filter(|p| !p.is_empty())
         }
         (None, None) => None,
     };
