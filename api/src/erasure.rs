@@ -103,7 +103,10 @@ impl Service {
         let (state, _) = self.catch_up::<Account>(&streams::account(person), None).await.ok()?;
         let email = state.email?;
         let handle = state.handle?;
-        Some((Zeroizing::new(email.expose_secret().to_owned()), handle.as_str().to_owned()))
+        Some((
+            Zeroizing::new(email.expose_secret().to_owned()),
+            handle.as_str().to_owned(),
+        ))
     }
 }
 

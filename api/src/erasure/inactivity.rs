@@ -222,7 +222,7 @@ async fn record_notice(
             if let Some(erase_on) = last.and_then(|last| policy.erase_on(last, today)) {
                 notice.notify(person, erase_on);
                 service
-                    .mail_notice(person, crate::mail::Notice::InactivityNotice { erase_on })
+                    .mail_notice(person, crate::mail::Notice::Inactivity { erase_on })
                     .await;
             }
             Look::Noticed

@@ -68,16 +68,16 @@ impl MailArgs {
     /// # Errors
     /// Missing or contradictory settings, an unreadable password file, a bad URL or sender.
     pub fn resolve(&self, dev: bool, location: &Location) -> anyhow::Result<Resolved> {
-        let verification = self.email_verification.unwrap_or(if dev {
-            Verification::Off
-        } else {
-            Verification::Required
-        });
+        let verification =
+            self.email_verification
+                .unwrap_or(if dev { Verification::Off } else { Verification::Required });
         let from = || -> anyhow::Result<Mailbox> {
             let text = match (&self.smtp_from, dev) {
                 (Some(text), _) => text.clone(),
                 (None, true) => "vigil <vigil@localhost>".to_owned(),
-                (None, false) => bail!("--smtp-from (VIGIL_SMTP_FROM) is needed to send mail: `vigil <no-reply@example.org>`"),
+                (None, false) => {
+                    bail!("--smtp-from (VIGIL_SMTP_FROM) is needed to send mail: `vigil <no-reply@example.org>`")
+                }
             };
             text.parse::<Mailbox>()
                 .map_err(|e| anyhow::anyhow!("--smtp-from {text:?} is not an address: {e}"))

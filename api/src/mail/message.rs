@@ -50,7 +50,8 @@ pub enum Notice {
     },
     /// Nobody used the account for the inactivity period: it is erased on `erase_on` unless
     /// used before.
-    InactivityNotice {
+    #[serde(rename = "inactivity_notice")]
+    Inactivity {
         /// The day of the erasure.
         erase_on: Date,
     },
@@ -82,7 +83,7 @@ impl Notice {
             Notice::SecondFactorEnabled { .. } => KINDS[2],
             Notice::SecondFactorDisabled { .. } => KINDS[3],
             Notice::AccountLocked { .. } => KINDS[4],
-            Notice::InactivityNotice { .. } => KINDS[5],
+            Notice::Inactivity { .. } => KINDS[5],
             Notice::ErasureConfirmed { .. } => KINDS[6],
         }
     }
@@ -138,7 +139,7 @@ impl Notice {
                     when(*until)
                 ),
             ),
-            Notice::InactivityNotice { erase_on } => (
+            Notice::Inactivity { erase_on } => (
                 "Your account will be erased".to_owned(),
                 format!(
                     "Your vigil account {handle} has not been used for a long time. It will be \
@@ -164,12 +165,7 @@ impl Notice {
 /// A time as people read it, in UTC to the minute.
 fn when(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{} {:02}:{:02} UTC",
-        at.date(),
-        at.hour(),
-        at.minute()
-    )
+    format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
 }
 
 /// What an outbox row holds under the mail key: the notice, and for an erasure confirmation
@@ -205,9 +201,7 @@ mod tests {
             Notice::SecondFactorEnabled { at },
             Notice::SecondFactorDisabled { at },
             Notice::AccountLocked { until: at },
-            Notice::InactivityNotice {
-                erase_on: at.date(),
-            },
+            Notice::Inactivity { erase_on: at.date() },
             Notice::ErasureConfirmed { at },
         ];
         let kinds: std::collections::HashSet<_> = notices.iter().map(Notice::kind).collect();

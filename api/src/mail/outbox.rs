@@ -166,11 +166,13 @@ pub async fn retry_at(db: &ReadDb, row: &Claimed, due: OffsetDateTime) -> Result
 /// # Errors
 /// Database errors.
 pub async fn failed(db: &ReadDb, row: &Claimed) -> Result<(), MailError> {
-    sqlx::query("update mail_outbox set status = 'failed', claimed_until = 0, claim = null where id = $1 and claim = $2")
-        .bind(row.id.clone())
-        .bind(row.claim.clone())
-        .execute(db.pool())
-        .await?;
+    sqlx::query(
+        "update mail_outbox set status = 'failed', claimed_until = 0, claim = null where id = $1 and claim = $2",
+    )
+    .bind(row.id.clone())
+    .bind(row.claim.clone())
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 

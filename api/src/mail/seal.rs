@@ -57,9 +57,7 @@ impl MailKey {
     /// # Errors
     /// `Sealed` for anything that does not open.
     pub fn open(&self, id: &str, kind: &str, sealed: &str) -> Result<Zeroizing<Vec<u8>>, MailError> {
-        let bytes = STANDARD
-            .decode(sealed)
-            .map_err(|_| MailError::Sealed("not base64"))?;
+        let bytes = STANDARD.decode(sealed).map_err(|_| MailError::Sealed("not base64"))?;
         if bytes.len() < NONCE_LEN {
             return Err(MailError::Sealed("too short"));
         }
@@ -90,7 +88,10 @@ mod tests {
         let key = MailKey::from_bytes(&[7u8; 32]).unwrap();
         let sealed = key.seal("row-1", "new_sign_in", b"secret@example.org").unwrap();
         assert!(!sealed.contains("secret"));
-        assert_eq!(&key.open("row-1", "new_sign_in", &sealed).unwrap()[..], b"secret@example.org");
+        assert_eq!(
+            &key.open("row-1", "new_sign_in", &sealed).unwrap()[..],
+            b"secret@example.org"
+        );
         assert!(key.open("row-2", "new_sign_in", &sealed).is_err());
         assert!(key.open("row-1", "account_locked", &sealed).is_err());
         let other = MailKey::from_bytes(&[8u8; 32]).unwrap();

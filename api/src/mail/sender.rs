@@ -116,7 +116,10 @@ async fn deliver(
         (Some(to), Some(handle), _) => (Zeroizing::new(to.clone()), handle.clone()),
         (_, _, Some(user)) => match service.catch_up::<Account>(&streams::account(user), None).await {
             Ok((state, _)) => match (state.email, state.handle) {
-                (Some(email), Some(handle)) => (Zeroizing::new(email.expose_secret().to_owned()), handle.as_str().to_owned()),
+                (Some(email), Some(handle)) => (
+                    Zeroizing::new(email.expose_secret().to_owned()),
+                    handle.as_str().to_owned(),
+                ),
                 _ => return Ok(Delivered::Nobody),
             },
             Err(ApiError::Forbidden(_) | ApiError::NotFound) => return Ok(Delivered::Nobody),

@@ -52,11 +52,17 @@ pub fn parse_url(url: &str) -> Result<(Security, String, u16), String> {
         "smtps" => Security::Implicit,
         "smtp" => Security::StartTls,
         "smtp+plain" => Security::Plain,
-        _ => return Err(format!("{url:?}: the scheme is smtps, smtp (STARTTLS) or smtp+plain (loopback only)")),
+        _ => {
+            return Err(format!(
+                "{url:?}: the scheme is smtps, smtp (STARTTLS) or smtp+plain (loopback only)"
+            ));
+        }
     };
     let rest = rest.trim_end_matches('/');
     if rest.contains('@') {
-        return Err("--smtp-url must not hold credentials: use VIGIL_SMTP_USERNAME and VIGIL_SMTP_PASSWORD(_FILE)".into());
+        return Err(
+            "--smtp-url must not hold credentials: use VIGIL_SMTP_USERNAME and VIGIL_SMTP_PASSWORD(_FILE)".into(),
+        );
     }
     if rest.contains(['/', '?', '#']) {
         return Err(format!("{url:?}: only scheme, host and port"));
@@ -189,10 +195,22 @@ mod tests {
 
     #[test]
     fn urls_say_how_to_reach_the_server() {
-        assert_eq!(parse_url("smtps://mail.example.org").unwrap(), (Security::Implicit, "mail.example.org".into(), 465));
-        assert_eq!(parse_url("smtp://mail.example.org:2587").unwrap(), (Security::StartTls, "mail.example.org".into(), 2587));
-        assert_eq!(parse_url("smtp+plain://127.0.0.1:2525").unwrap(), (Security::Plain, "127.0.0.1".into(), 2525));
-        assert_eq!(parse_url("smtp+plain://[::1]:25").unwrap(), (Security::Plain, "::1".into(), 25));
+        assert_eq!(
+            parse_url("smtps://mail.example.org").unwrap(),
+            (Security::Implicit, "mail.example.org".into(), 465)
+        );
+        assert_eq!(
+            parse_url("smtp://mail.example.org:2587").unwrap(),
+            (Security::StartTls, "mail.example.org".into(), 2587)
+        );
+        assert_eq!(
+            parse_url("smtp+plain://127.0.0.1:2525").unwrap(),
+            (Security::Plain, "127.0.0.1".into(), 2525)
+        );
+        assert_eq!(
+            parse_url("smtp+plain://[::1]:25").unwrap(),
+            (Security::Plain, "::1".into(), 25)
+        );
         for bad in [
             "smtp+plain://mail.example.org:25",
             "smtps://user:pw@mail.example.org",

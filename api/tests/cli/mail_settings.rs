@@ -34,7 +34,12 @@ fn production_serve_refuses_to_start_without_a_usable_mail_setting() {
         "--smtp-from (VIGIL_SMTP_FROM) is needed",
     );
     let run = serve(
-        &["--smtp-url", "smtps://mail.example.org", "--smtp-from", "vigil <no-reply@example.org>"],
+        &[
+            "--smtp-url",
+            "smtps://mail.example.org",
+            "--smtp-from",
+            "vigil <no-reply@example.org>",
+        ],
         &[("VIGIL_SMTP_USERNAME", "vigil")],
     );
     assert_refused(&run, "VIGIL_SMTP_USERNAME is set without VIGIL_SMTP_PASSWORD");

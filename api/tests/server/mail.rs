@@ -78,7 +78,12 @@ impl Sink {
             .map(|p| {
                 let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
                 Received {
-                    to: v["to"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect(),
+                    to: v["to"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|t| t.as_str().unwrap().to_owned())
+                        .collect(),
                     subject: v["subject"].as_str().unwrap().to_owned(),
                     message_id: v["message_id"].as_str().unwrap().to_owned(),
                     content_type: v["content_type"].as_str().unwrap().to_owned(),
@@ -185,12 +190,17 @@ async fn mail_arrives_once(backend: Backend, dir: Option<PathBuf>) {
         let refused = Client::new(&b).raw(LOGIN, json!({ "e": email, "p": PASSWORD })).await;
         assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
         assert!(
-            refused["errors"][0]["message"].as_str().unwrap().contains("confirm your e-mail address"),
+            refused["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("confirm your e-mail address"),
             "{refused}"
         );
     }
-    sink.until("two codes each", |m| count(m, "Confirm your e-mail address") == 2 * people.len())
-        .await;
+    sink.until("two codes each", |m| {
+        count(m, "Confirm your e-mail address") == 2 * people.len()
+    })
+    .await;
     // Only the newer code works, once, on any server.
     for (email, _) in &people {
         let outcomes: Vec<bool> = {
@@ -245,7 +255,10 @@ async fn mail_arrives_once(backend: Backend, dir: Option<PathBuf>) {
     }
     // Person 2: erased.
     clients[2]
-        .ok("mutation($p: String!) { deleteMyAccount(password: $p) { subject } }", json!({ "p": PASSWORD }))
+        .ok(
+            "mutation($p: String!) { deleteMyAccount(password: $p) { subject } }",
+            json!({ "p": PASSWORD }),
+        )
         .await;
 
     let expected = 2 * people.len() + people.len() + 2 + 1 + 1;
@@ -261,7 +274,12 @@ async fn mail_arrives_once(backend: Backend, dir: Option<PathBuf>) {
         .iter()
         .map(|(email, _)| (email.as_str(), sink.to(email).into_iter().map(|m| m.subject).collect()))
         .collect();
-    let has = |who: usize, subject: &str| by_person[people[who].0.as_str()].iter().filter(|s| *s == subject).count();
+    let has = |who: usize, subject: &str| {
+        by_person[people[who].0.as_str()]
+            .iter()
+            .filter(|s| *s == subject)
+            .count()
+    };
     for who in 0..people.len() {
         assert_eq!(has(who, "New sign-in to your account"), 1, "{by_person:#?}");
     }
@@ -285,7 +303,10 @@ async fn mail_arrives_once(backend: Backend, dir: Option<PathBuf>) {
     let total = |name: &str, labels: &[(&str, &str)]| value(&sa, name, labels) + value(&sb, name, labels);
     assert_eq!(total("vigil_mail_sent_total", &[]), expected as f64, "{sa}\n{sb}");
     assert_eq!(
-        total("vigil_mail_failed_total", &[("kind", "verify_email"), ("outcome", "given_up")]),
+        total(
+            "vigil_mail_failed_total",
+            &[("kind", "verify_email"), ("outcome", "given_up")]
+        ),
         1.0
     );
 
@@ -335,17 +356,29 @@ async fn inactivity_is_mailed(backend: Backend) {
     let email = "sleeper@example.org";
     register(&server, email, "SleepyOwl").await;
     let day = |days: i64| (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string();
-    let out = cli(&backend, &["accounts", "erase-inactive", "--queue-mail", "--today", &day(715)]);
+    let out = cli(
+        &backend,
+        &["accounts", "erase-inactive", "--queue-mail", "--today", &day(715)],
+    );
     assert!(out.contains("1 noticed"), "{out}");
     let notice = sink
         .until("the notice", |m| count(m, "Your account will be erased") == 1)
         .await;
-    let notice = notice.iter().find(|m| m.subject == "Your account will be erased").unwrap();
+    let notice = notice
+        .iter()
+        .find(|m| m.subject == "Your account will be erased")
+        .unwrap();
     assert_eq!(notice.to, [email]);
     // The day the policy names: 730 days after the last use, and never sooner than 30 days
     // after the notice.
-    assert!(notice.body.contains("SleepyOwl") && notice.body.contains(&day(745)), "{notice:?}");
-    let out = cli(&backend, &["accounts", "erase-inactive", "--queue-mail", "--today", &day(760)]);
+    assert!(
+        notice.body.contains("SleepyOwl") && notice.body.contains(&day(745)),
+        "{notice:?}"
+    );
+    let out = cli(
+        &backend,
+        &["accounts", "erase-inactive", "--queue-mail", "--today", &day(760)],
+    );
     assert!(out.contains("1 erased"), "{out}");
     let all = sink
         .until("the confirmation", |m| count(m, "Your account was erased") == 1)
@@ -382,12 +415,21 @@ async fn dev_mode_without_smtp_writes_private_eml_files_into_the_data_dir() {
     let started = Instant::now();
     let file = loop {
         let found: Vec<PathBuf> = std::fs::read_dir(&outbox)
-            .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         if let Some(file) = found.into_iter().next() {
             break file;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "no .eml in {}", outbox.display());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no .eml in {}",
+            outbox.display()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let text = std::fs::read_to_string(&file).unwrap();
