@@ -218,6 +218,14 @@ async fn mail_arrives_once(backend: Backend, dir: Option<PathBuf>) {
         };
         assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{email}: {outcomes:?}");
     }
+    // A code works once.
+    let used = token_in(&sink.to(&people[0].0)[0].body);
+    for _ in 0..2 {
+        let again = Client::new(&b)
+            .raw("mutation($t: String!) { verifyEmail(token: $t) }", json!({ "t": used }))
+            .await;
+        assert_eq!(again["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{again}");
+    }
     let mut clients = Vec::new();
     for (i, (email, _)) in people.iter().enumerate() {
         clients.push(signed_in(if i % 2 == 0 { &b } else { &a }, email).await);
