@@ -8,13 +8,14 @@
 //! reaches a log or (SQLite) the read database's files. In `--dev` without SMTP, the same
 //! messages are `.eml` files in `<data-dir>/outbox`, readable by the owner alone.
 
+mod sink;
+
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
+use sink::{Received, Sink};
 
 use crate::harness::{Backend, Client, Server, cli, leak, sqlite_dir};
 use crate::metrics::{scrape, value};
@@ -22,118 +23,6 @@ use crate::signin::{LOGIN, next_step, totp_code, unix_now};
 
 const PASSWORD: &str = "violet-lantern-orbit-42";
 const WEIGHT: &str = "87.3";
-
-/// aiosmtpd on a loopback port, storing what it accepts.
-struct Sink {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-/// One message as the SMTP server received it.
-#[derive(Debug, Clone)]
-struct Received {
-    to: Vec<String>,
-    subject: String,
-    message_id: String,
-    content_type: String,
-    body: String,
-}
-
-impl Sink {
-    /// `None` outside CI when aiosmtpd cannot be had (the test then says so and stops).
-    fn start() -> Option<Sink> {
-        let python = vigil_tests::outside_tool("VIGIL_TEST_SMTP_PYTHON", "ops/ci/ensure-smtp.sh", "aiosmtpd")?;
-        let dir = tempfile::tempdir().unwrap();
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/server/smtp_sink.py");
-        let mut child = Command::new(python)
-            .arg(script)
-            .arg(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the SMTP sink");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("ready ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the SMTP sink did not start: {line:?}"));
-        Some(Sink { child, dir, port })
-    }
-
-    fn messages(&self) -> Vec<Received> {
-        let mut files: Vec<_> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|p| {
-                let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
-                Received {
-                    to: v["to"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|t| t.as_str().unwrap().to_owned())
-                        .collect(),
-                    subject: v["subject"].as_str().unwrap().to_owned(),
-                    message_id: v["message_id"].as_str().unwrap().to_owned(),
-                    content_type: v["content_type"].as_str().unwrap().to_owned(),
-                    body: v["body"].as_str().unwrap().to_owned(),
-                }
-            })
-            .collect()
-    }
-
-    /// Waits until `pred` holds for what arrived (30 s at most).
-    async fn until(&self, what: &str, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
-        let started = Instant::now();
-        loop {
-            let got = self.messages();
-            if pred(&got) {
-                return got;
-            }
-            assert!(started.elapsed() < Duration::from_secs(30), "{what}: {got:#?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn to(&self, address: &str) -> Vec<Received> {
-        self.messages().into_iter().filter(|m| m.to == [address]).collect()
-    }
-
-    /// `serve` flags sending to this server, with `verification` (`required` or `off`).
-    fn serve_args(&self, verification: &str) -> Vec<String> {
-        [
-            "--smtp-url",
-            &format!("smtp+plain://127.0.0.1:{}", self.port),
-            "--smtp-from",
-            "vigil <vigil@test.invalid>",
-            "--email-verification",
-            verification,
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn start(backend: &Backend, args: &[String]) -> Server {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
