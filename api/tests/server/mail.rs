@@ -341,3 +341,69 @@ async fn dev_mode_without_smtp_writes_private_eml_files_into_the_data_dir() {
     }
     assert_eq!(leak(&server.stop(), email), None);
 }
+
+/// A relay that is down when a message is queued gets it once it is up: the failed attempt is
+/// counted as a retry and the message comes 30 s later (the first backoff), once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_waits_for_a_relay_that_was_down_and_arrives_once() {
+    if vigil_tests::outside_tool("VIGIL_TEST_SMTP_PYTHON", "ops/ci/ensure-smtp.sh", "aiosmtpd").is_none() {
+        eprintln!("aiosmtpd unavailable: the SMTP test is skipped (never with CI=true)");
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_tmp, dir) = sqlite_dir();
+    let backend = Backend::Sqlite(dir);
+    let args: Vec<String> = [
+        "--smtp-url",
+        &format!("smtp+plain://127.0.0.1:{port}"),
+        "--smtp-from",
+        "vigil <vigil@test.invalid>",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let server = start(&backend, &args);
+    let email = "patient@example.org";
+    register(&server, email, "PatientLynx").await;
+    signed_in(&server, email).await;
+    let started = Instant::now();
+    while value(
+        &scrape(&server).await,
+        "vigil_mail_failed_total",
+        &[("outcome", "retry")],
+    ) < 1.0
+    {
+        assert!(started.elapsed() < Duration::from_secs(20), "no failed attempt counted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sink = Sink::start_on(Some(port)).unwrap();
+    let started = Instant::now();
+    loop {
+        let got = sink.to(email);
+        if !got.is_empty() {
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].subject, "New sign-in to your account");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the retry never came");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sink.messages().len(), 1, "sent more than once");
+    let scraped = scrape(&server).await;
+    assert_eq!(
+        value(&scraped, "vigil_mail_sent_total", &[("kind", "new_sign_in")]),
+        1.0
+    );
+    assert_eq!(
+        value(&scraped, "vigil_mail_failed_total", &[("outcome", "given_up")]),
+        0.0
+    );
+    assert_eq!(leak(&server.stop(), email), None);
+}

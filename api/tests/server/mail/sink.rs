@@ -28,12 +28,18 @@ pub struct Received {
 impl Sink {
     /// `None` outside CI when aiosmtpd cannot be had (the test then says so and stops).
     pub fn start() -> Option<Sink> {
+        Sink::start_on(None)
+    }
+
+    /// On `port` when given (a server may have been told of it before it listens).
+    pub fn start_on(port: Option<u16>) -> Option<Sink> {
         let python = vigil_tests::outside_tool("VIGIL_TEST_SMTP_PYTHON", "ops/ci/ensure-smtp.sh", "aiosmtpd")?;
         let dir = tempfile::tempdir().unwrap();
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/server/mail/smtp_sink.py");
         let mut child = Command::new(python)
             .arg(script)
             .arg(dir.path())
+            .args(port.map(|p| p.to_string()))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

@@ -1,8 +1,8 @@
 """A real SMTP server on a loopback port for the mail tests (aiosmtpd's Controller).
 
-    python smtp_sink.py DIR
+    python smtp_sink.py DIR [PORT]
 
-Prints "ready PORT" once it listens, stores every message it accepts as DIR/<n>.json
+Prints "ready PORT" once it listens (on PORT when given, else on a free one), stores every message it accepts as DIR/<n>.json
 ({"from", "to", "subject", "message_id", "content_type", "body", "data"}: the envelope, the
 decoded headers and text, and the raw message), answers 550 to any recipient whose local part starts with
 "bounce", and stops when its standard input closes.
@@ -60,7 +60,8 @@ def free_port():
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    controller = Controller(Sink(out), hostname="127.0.0.1", port=free_port())
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else free_port()
+    controller = Controller(Sink(out), hostname="127.0.0.1", port=port)
     controller.start()
     print(f"ready {controller.port}", flush=True)
     sys.stdin.read()
