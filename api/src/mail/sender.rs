@@ -3,7 +3,8 @@
 //! from the person's sealed stream, or the one an erasure confirmation captured), sends, and
 //! settles the row: sent rows go, passing failures come back later (`outbox::backoff`), and a
 //! permanent refusal or the last attempt marks the row `failed`, so one bad message never
-//! holds up the others.
+//! holds up the others. Nothing is claimed while the read-only switch is on: a maintenance
+//! may be working on the read database the outbox lives in.
 //!
 //! Must not: log an address, a handle or a body (ids, kinds, codes and counts only), or keep
 //! an address beyond the send.
