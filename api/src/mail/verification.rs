@@ -75,6 +75,17 @@ impl Service {
         Ok(Notice::VerifyEmail { token, expires_at })
     }
 
+    /// Drops the token of a registration that wrote no account.
+    pub(crate) async fn forget_verification(&self, user: Uuid) {
+        let dropped = sqlx::query("delete from email_verifications where user_id = $1")
+            .bind(user.to_string())
+            .execute(self.db().pool())
+            .await;
+        if let Err(e) = dropped {
+            tracing::warn!(error = %e, "could not drop the verification token of a failed registration");
+        }
+    }
+
     /// Whether `user` has a token out and has not used it (and the server asks for it).
     ///
     /// # Errors

@@ -132,6 +132,9 @@ impl Service {
         // them). Any other failure wrote no account, and its reservations go.
         if result.is_err() && !matches!(result, Err(ApiError::ProjectionLag { .. })) {
             self.release_claims(user).await;
+            if notice.is_some() {
+                self.forget_verification(user).await;
+            }
         } else if let Some(notice) = notice {
             self.mail_notice(user, notice).await;
         }
