@@ -5,6 +5,6 @@
 # the SMTP checks, except with CI=true, where they fail.
 set -euo pipefail
 exec "$(dirname "$0")/ensure-venv.sh" \
-  "${VIGIL_SMTP_ENV:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil/smtp-1}" \
+  "${VIGIL_SMTP_SINK_ENV:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil/smtp-1}" \
   'import aiosmtpd.controller' \
   'aiosmtpd>=1.4,<2'

@@ -252,8 +252,17 @@ const KNOWN: &[&str] = &[
     "VIGIL_MAIL_DIR",
     "VIGIL_NO_MAIL",
     "VIGIL_EMAIL_VERIFICATION",
-    // The test suite's own settings (`ops/test.sh`), which servers started by the tests inherit.
+    // The test suite's own settings (`ops/test.sh` and the `ops/ci` scripts it runs), which
+    // servers started by the tests inherit: setting one must not draw the warning, which
+    // several tests assert is absent.
     "VIGIL_TEST_PG_URL",
+    "VIGIL_TEST_PG_PORT",
+    "VIGIL_DEPLOY_PG_PORT",
+    "VIGIL_DEPLOY_MAX_EXPOSURE",
+    "VIGIL_DEPLOY_VALIDATORS",
+    "VIGIL_EXPORT_VALIDATORS",
+    "VIGIL_AUDIT_VERIFIER_ENV",
+    "VIGIL_SMTP_SINK_ENV",
     "VIGIL_TEST_EXPORT_PYTHON",
     "VIGIL_TEST_AUDIT_PYTHON",
     "VIGIL_TEST_PROMTOOL",
