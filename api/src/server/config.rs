@@ -107,6 +107,8 @@ pub struct ServeArgs {
     /// separate lines with commas in VIGIL_WITNESS_KEYS.
     #[arg(long = "witness-key", env = "VIGIL_WITNESS_KEYS", value_delimiter = ',', value_parser = witness_key)]
     pub witness_keys: Vec<vigil_proofs::note::VerifierKey>,
+    #[command(flatten)]
+    pub backup: crate::backup::args::ServeBackupArgs,
 }
 
 /// A witness's verifier key line: a `cosignature/v1` key.
@@ -242,6 +244,13 @@ const KNOWN: &[&str] = &[
     "VIGIL_CHECKPOINT_EVERY",
     "VIGIL_CHECKPOINT_EVENTS",
     "VIGIL_WITNESS_KEYS",
+    "VIGIL_BACKUP_EVERY",
+    "VIGIL_BACKUP_DIR",
+    "VIGIL_BACKUP_RECIPIENTS_FILE",
+    "VIGIL_BACKUP_VAULT_RECIPIENTS_FILE",
+    "VIGIL_BACKUP_KEEP_DAILY",
+    "VIGIL_BACKUP_KEEP_MONTHLY",
+    "VIGIL_BACKUP_SCRATCH_DATABASE_URL",
     // The test suite's own settings (`ops/test.sh`), which servers started by the tests inherit.
     "VIGIL_TEST_PG_URL",
     "VIGIL_TEST_EXPORT_PYTHON",
