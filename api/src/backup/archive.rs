@@ -294,7 +294,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("id.txt");
         std::fs::write(&p, "AGE-SECRET-KEY-1SECRETSECRETSECRET\n").unwrap();
-        let Err(err) = identities_file(&p) else { panic!("a bad identity was accepted") };
+        let Err(err) = identities_file(&p) else {
+            panic!("a bad identity was accepted")
+        };
         let err = err.to_string();
         assert!(!err.contains("SECRETSECRET"), "{err}");
         std::fs::write(&p, "# only a comment\n").unwrap();

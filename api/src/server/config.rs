@@ -256,6 +256,7 @@ const KNOWN: &[&str] = &[
     "VIGIL_TEST_EXPORT_PYTHON",
     "VIGIL_TEST_AUDIT_PYTHON",
     "VIGIL_TEST_PROMTOOL",
+    "VIGIL_TEST_AGE",
 ];
 
 /// Warns about unknown `VIGIL_*` variables (names only; values may be secrets).
