@@ -163,7 +163,18 @@ fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
 }
 
 /// Runs the drill of `set` into `scratch`, with `ledger` the erasure ledger to re-apply and check.
-pub async fn run(set: &Set, identities: &[Identity], ledger: &[ErasedEntry], scratch: &Scratch) -> Report {
+///
+/// `verifier`, the live log's checkpoint key, authenticates the restored log: every recorded
+/// checkpoint must carry its signature over the tree's root, so an archive forged with the
+/// recipients' public keys (which the manifest names) cannot pass for ours up to the newest
+/// checkpoint.
+pub async fn run(
+    set: &Set,
+    identities: &[Identity],
+    ledger: &[ErasedEntry],
+    scratch: &Scratch,
+    verifier: Option<&vigil_proofs::note::VerifierKey>,
+) -> Report {
     let mut report = Report { checks: Vec::new() };
     let args = scratch.args();
     let restored = match restore::restore(&args, set, identities, Some(ledger)).await {
@@ -215,12 +226,17 @@ pub async fn run(set: &Set, identities: &[Identity], ledger: &[ErasedEntry], scr
             return report;
         }
     };
-    check_log(&mut report, &location, set).await;
+    check_log(&mut report, &location, set, verifier).await;
     check_read_models(&mut report, &location, &restored, ledger).await;
     report
 }
 
-async fn check_log(report: &mut Report, location: &Location, set: &Set) {
+async fn check_log(
+    report: &mut Report,
+    location: &Location,
+    set: &Set,
+    verifier: Option<&vigil_proofs::note::VerifierKey>,
+) {
     let log = match ReadOnlyLog::open(location).await {
         Ok(log) => log,
         Err(e) => return report.add("chain", false, format!("{e}")),
@@ -268,22 +284,39 @@ async fn check_log(report: &mut Report, location: &Location, set: &Set) {
     match log.checkpoints_between(0, head).await {
         Ok(checkpoints) => {
             let mut bad = Vec::new();
+            let mut unsigned = Vec::new();
             for c in &checkpoints {
                 match log.tree_root(c.size).await {
                     Ok(root) if root == c.root => {}
                     _ => bad.push(c.size),
                 }
+                if let Some(key) = verifier {
+                    let signed = vigil_proofs::note::open_checkpoint(c.note.as_bytes(), key, key.name())
+                        .is_ok_and(|(cp, _)| cp.size() == c.size && *cp.root() == c.root);
+                    if !signed {
+                        unsigned.push(c.size);
+                    }
+                }
             }
+            let newest = checkpoints.last().map_or(0, |c| c.size);
             report.add(
                 "checkpoints",
-                bad.is_empty(),
-                if bad.is_empty() {
-                    format!(
-                        "{} recorded checkpoint(s), each root equal to the tree's",
-                        checkpoints.len()
-                    )
-                } else {
+                bad.is_empty() && unsigned.is_empty(),
+                if !bad.is_empty() {
                     format!("roots differ from the tree at sizes {bad:?}")
+                } else if !unsigned.is_empty() {
+                    format!("not signed by this log's checkpoint key at sizes {unsigned:?}")
+                } else {
+                    format!(
+                        "{} recorded checkpoint(s), each root equal to the tree's{}; the newest covers {newest} of {} events",
+                        checkpoints.len(),
+                        if verifier.is_some() {
+                            " and signed by this log's key"
+                        } else {
+                            " (signatures not checked: no checkpoint key here)"
+                        },
+                        set.manifest.head_position
+                    )
                 },
             );
         }

@@ -170,7 +170,9 @@ async fn drill_command(args: &StoreArgs, d: crate::backup::args::DrillArgs) -> a
         set.manifest.id, set.manifest.head_position, set.manifest.created_at
     );
     let scratch = drill::Scratch::make(&set, &live, d.scratch_database_url).await?;
-    let report = drill::run(&set, &identities, &current, &scratch).await;
+    // The live log's checkpoint key, to check the restored checkpoints' signatures with.
+    let verifier = crate::checkpoint::key::find(&live).ok().map(|signer| signer.verifier());
+    let report = drill::run(&set, &identities, &current, &scratch, verifier.as_ref()).await;
     scratch.discard().await;
     for (name, ok, detail) in &report.checks {
         println!("{} {name}: {detail}", if *ok { "ok  " } else { "FAIL" });

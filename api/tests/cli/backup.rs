@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::{KEY_A, Run, assert_refused, json_lines, vigil};
+use crate::{CHECKPOINT_KEY, KEY_A, Run, assert_refused, json_lines, vigil};
 
 struct Store {
     dir: tempfile::TempDir,
@@ -35,7 +35,11 @@ impl Store {
     /// carried in the vault archive), or Postgres with the master key from the environment.
     fn env(&self) -> Vec<(&str, &str)> {
         match &self.pg {
-            Some(url) => vec![("VIGIL_DATABASE_URL", url.as_str()), ("VIGIL_MASTER_KEY", KEY_A)],
+            Some(url) => vec![
+                ("VIGIL_DATABASE_URL", url.as_str()),
+                ("VIGIL_MASTER_KEY", KEY_A),
+                ("VIGIL_CHECKPOINT_KEY", CHECKPOINT_KEY),
+            ],
             None => vec![("VIGIL_DATA_DIR", "live")],
         }
     }
@@ -85,6 +89,8 @@ async fn round_trip(pg: bool) {
     let cwd = live.cwd();
     let seeded = live.run(&["seed", "--subjects", "8", "--events-per-subject", "25"]);
     assert_eq!(seeded.code, 0, "{}", seeded.stderr);
+    let signed = live.run(&["checkpoint", "sign"]);
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
     let log_r = keygen(cwd, "log.key");
     let vault_r = keygen(cwd, "vault.key");
 
@@ -251,6 +257,37 @@ async fn round_trip(pg: bool) {
         .count();
     assert_eq!(others, 200 - theirs.len(), "every other seeded event restored readable");
     assert_refused(&vigil(cwd, &args, &target_env), "not empty");
+
+    // Checkpoints signed by another key than this log's: the restored log is not ours.
+    let other = vigil(
+        cwd,
+        &["checkpoint", "new-key", "--name", "test.vigil.invalid/vigil/1"],
+        &[],
+    );
+    let mut env = live.env();
+    env.push(("VIGIL_CHECKPOINT_KEY", other.stdout.trim()));
+    let forged = vigil(
+        cwd,
+        &[
+            "backup",
+            "drill",
+            "--dir",
+            "sets",
+            "--identity",
+            "log.key",
+            "--identity",
+            "vault.key",
+        ],
+        &env,
+    );
+    assert_eq!(forged.code, 3, "{}\n{}", forged.stdout, forged.stderr);
+    assert!(
+        forged
+            .stdout
+            .contains("FAIL checkpoints: not signed by this log's checkpoint key at sizes [200]"),
+        "{}",
+        forged.stdout
+    );
 
     // A flipped byte in an archive: the drill fails, names it, and says so in the list.
     let archive = set.join("log.tar.zst.age");
