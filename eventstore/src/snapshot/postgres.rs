@@ -110,7 +110,9 @@ pub(super) async fn take(url: &str, into: &Path) -> Result<Snapshot> {
             .ok_or_else(|| StoreError::Corrupt(format!("unexpected schema {schema}")))?;
         let name = file_name(schema, table);
         let path = into.join(&name);
-        let mut out = private_file(&path).await?;
+        // Buffered: the stream yields one chunk per message, and each write to a tokio file
+        // is a trip to the blocking pool.
+        let mut out = tokio::io::BufWriter::with_capacity(1 << 20, private_file(&path).await?);
         let sql = format!("copy {} to stdout (format binary)", qualified(schema, table));
         {
             let mut stream = conn.copy_out_raw(&sql).await?;
@@ -118,7 +120,8 @@ pub(super) async fn take(url: &str, into: &Path) -> Result<Snapshot> {
                 out.write_all(&chunk).await.map_err(|e| io(&path, e))?;
             }
         }
-        out.sync_all().await.map_err(|e| io(&path, e))?;
+        out.flush().await.map_err(|e| io(&path, e))?;
+        out.get_ref().sync_all().await.map_err(|e| io(&path, e))?;
         files.push(SnapshotFile { part, name, path });
     }
     let tables = counts(&mut conn).await?;
