@@ -99,8 +99,8 @@ pub async fn run(args: &StoreArgs, command: BackupCommand) -> anyhow::Result<Exi
             Ok(ExitCode::SUCCESS)
         }
         BackupCommand::Restore(r) => {
-            let set = manifest::read_set(&r.from)?;
             let identities = identities(&r.identities)?;
+            let set = manifest::read_set(&r.from)?;
             let ledger_entries = if r.without_ledger {
                 eprintln!(
                     "warning: restoring without the erasure ledger: people erased after {} come back",
@@ -154,8 +154,8 @@ fn age(d: time::Duration) -> String {
 }
 
 async fn drill_command(args: &StoreArgs, d: crate::backup::args::DrillArgs) -> anyhow::Result<ExitCode> {
-    let set = restore::pick(&d.dir, d.set.as_deref())?;
     let identities = identities(&d.identities)?;
+    let set = restore::pick(&d.dir, d.set.as_deref())?;
     let live = super::location(args)?;
     // The current erasure ledger: the live log's and the file beside the sets, together.
     let live_ledger = snapshot::erasure_ledger(&live)

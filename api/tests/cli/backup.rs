@@ -323,3 +323,83 @@ async fn a_sqlite_set_is_taken_opened_drilled_and_restored_with_erasures_kept() 
 async fn a_postgres_set_is_taken_opened_drilled_and_restored_with_erasures_kept() {
     round_trip(true).await;
 }
+
+#[test]
+fn bad_backup_input_is_refused_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let env = [("VIGIL_DATA_DIR", "live")];
+    let vault_r = keygen(cwd, "vault.key");
+    let bad = vigil(
+        cwd,
+        &[
+            "backup",
+            "create",
+            "--to",
+            "sets",
+            "--recipient",
+            "age1nope",
+            "--vault-recipient",
+            &vault_r,
+        ],
+        &env,
+    );
+    assert_refused(&bad, "not an age X25519 recipient");
+    let none = vigil(
+        cwd,
+        &["backup", "create", "--to", "sets", "--vault-recipient", &vault_r],
+        &env,
+    );
+    assert_refused(&none, "no recipient for the log archive");
+    std::fs::write(cwd.join("secret.key"), "AGE-SECRET-KEY-1NOTAKEYATALL\n").unwrap();
+    let identity = vigil(
+        cwd,
+        &["backup", "drill", "--dir", ".", "--identity", "secret.key"],
+        &env,
+    );
+    assert_refused(&identity, "not an age X25519 identity");
+    assert!(!identity.stderr.contains("NOTAKEYATALL"), "{}", identity.stderr);
+    let missing = vigil(
+        cwd,
+        &["backup", "restore", "--from", "nowhere", "--identity", "vault.key"],
+        &env,
+    );
+    assert_refused(&missing, "manifest.json");
+    std::fs::create_dir(cwd.join("sets")).unwrap();
+    let empty = vigil(
+        cwd,
+        &["backup", "drill", "--dir", "sets", "--identity", "vault.key"],
+        &env,
+    );
+    assert_refused(&empty, "no backup set in");
+    let unknown = vigil(
+        cwd,
+        &[
+            "backup",
+            "drill",
+            "--dir",
+            "sets",
+            "--set",
+            "2026",
+            "--identity",
+            "vault.key",
+        ],
+        &env,
+    );
+    assert_refused(&unknown, "no backup set 2026");
+    let nothing = vigil(
+        cwd,
+        &[
+            "backup",
+            "create",
+            "--to",
+            "sets",
+            "--recipient",
+            &keygen(cwd, "l.key"),
+            "--vault-recipient",
+            &vault_r,
+        ],
+        &env,
+    );
+    assert_refused(&nothing, "holds no events.db");
+}
