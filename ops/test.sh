@@ -59,6 +59,10 @@ need VIGIL_TEST_SMTP_PYTHON "the SMTP server for the mail tests (aiosmtpd)" ops/
 # the metrics tests.
 need VIGIL_TEST_PROMTOOL "promtool" ops/ci/ensure-promtool.sh || true
 
+# The age CLI and zstd (Debian's packages): the backup tests open vigil's archives with them, as
+# an operator without vigil would.
+need VIGIL_TEST_AGE "the age CLI" ops/ci/ensure-age.sh || true
+
 cargo test --workspace --locked "$@"
 
 # Then the database path ops/deploy/compose.yaml relies on (the init script's role, the

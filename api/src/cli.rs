@@ -70,6 +70,10 @@ pub enum Command {
     /// proofs, or verify one offline with the log's public key.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Encrypted backups of the log and the key vault (separate archives and recipients),
+    /// their rotation, restore and restore drill.
+    #[command(subcommand)]
+    Backup(crate::backup::args::BackupCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 //! dev-key rotation) happens here once for every command.
 
 mod accounts;
+mod backup;
 mod checkpoint;
 mod events;
 mod keys;
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Maintenance(cmd) => maintenance::run(&cli.store, cmd).await,
         Command::Accounts(cmd) => accounts::run(&cli.store, cmd).await,
         Command::Checkpoint(cmd) => checkpoint::run(&cli.store, cmd).await,
+        Command::Backup(cmd) => backup::run(&cli.store, cmd).await,
         // Offline: no store, no data dir, no key but the public one given.
         Command::Audit(AuditCommand::Verify(args)) => Ok(crate::audit::verify::run(&args)),
         Command::Audit(AuditCommand::Export {

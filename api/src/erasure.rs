@@ -62,6 +62,8 @@ pub enum Cause {
     Operator,
     /// A server finishing an erasure that a crash interrupted.
     Resumed,
+    /// A backup restore re-applying the erasure ledger kept apart from the backups.
+    Restored,
     /// The inactivity check (`inactivity`): nobody used the account for the policy's period
     /// as of `on`, and a notice named `on` or an earlier day.
     Inactivity {
@@ -78,6 +80,7 @@ impl Cause {
             Cause::Requested => format!("user:{person}"),
             Cause::Operator => "system:cli".to_owned(),
             Cause::Resumed => "system:resume".to_owned(),
+            Cause::Restored => "system:restore".to_owned(),
             Cause::Inactivity { .. } => inactivity::ACTOR.to_owned(),
         }
     }
@@ -191,7 +194,7 @@ impl Service {
             // Already shredded: its events read as erased; the steps below answer from the ledger.
             Err(ApiError::Forbidden(_)) => {}
             // Not an account (an operator shredding some other subject).
-            Err(ApiError::NotFound) if matches!(cause, Cause::Operator | Cause::Resumed) => {}
+            Err(ApiError::NotFound) if matches!(cause, Cause::Operator | Cause::Resumed | Cause::Restored) => {}
             Err(e) => return Err(e),
         }
         crate::failpoint::hit("erasure-after-request");

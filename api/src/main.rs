@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod auth;
+mod backup;
 mod bench;
 mod checkpoint;
 mod cli;

@@ -37,6 +37,8 @@ use crate::service::Service;
 pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     config::warn_unknown_env();
     let location = crate::commands::location(store_args)?;
+    // Checked before anything opens: a schedule without a dir or recipients is refused.
+    let backups = crate::backup::job::Schedule::from_args(&args.backup)?;
     let keys = config::resolve_keys(&location, args.dev, args.checkpoint.checkpoint_origin.as_deref()).await?;
     // The public identity of this log's checkpoints (origin and key id; never the secret).
     tracing::info!(
@@ -104,6 +106,16 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
             events: args.checkpoint_events,
         },
     );
+    // Backup sets on a schedule (one server at a time), when asked for.
+    let backup_job = backups.map(|schedule| {
+        let data_dir = matches!(location, vigil_eventstore::Location::Sqlite(_)).then(|| store_args.data_dir.clone());
+        tokio::spawn(crate::backup::job::run(
+            stack.service.clone(),
+            location.clone(),
+            data_dir,
+            schedule,
+        ))
+    });
     let idle = Duration::from_secs(args.idle_timeout);
     let listener = tokio::net::TcpListener::bind(args.listen.as_str())
         .await
@@ -141,6 +153,9 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     resumer.abort();
     inactivity.abort();
     checkpoints.abort();
+    if let Some(job) = backup_job {
+        job.abort();
+    }
     tracing::info!("shutting down: stopping projections");
     stack.close().await;
     store.close().await;

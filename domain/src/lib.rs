@@ -67,6 +67,7 @@
 pub mod access;
 pub mod account;
 pub mod aggregate;
+pub mod backup;
 pub mod bloodwork;
 pub mod compounds;
 pub mod credentials;

@@ -34,6 +34,7 @@ mod plan;
 mod readonly;
 mod recent;
 mod scan;
+pub mod snapshot;
 mod store;
 mod subscribe;
 mod time;

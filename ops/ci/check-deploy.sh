@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks ops/deploy/ without Docker (which cannot run on the machines this was written on):
-#   1. vigil.service: `systemd-analyze verify` (any diagnostic fails: it exits 0 on unknown
+#   1. vigil.service (and the backup units, vigil-backup*.service/.timer): `systemd-analyze verify` (any diagnostic fails: it exits 0 on unknown
 #      directives, so its output is the signal) and `systemd-analyze security --offline=true`
 #      under an exposure threshold; a unit with a typo'd directive and one with a bad value
 #      must be caught, or the check itself fails.
@@ -57,6 +57,22 @@ if command -v systemd-analyze >/dev/null; then
     echo "$out" >&2
     exit 1
   fi
+  # The backup units (a daily set, a monthly drill), each timer with its service beside it.
+  for unit in vigil-backup.service vigil-backup.timer vigil-backup-drill.service vigil-backup-drill.timer; do
+    sed 's#^ExecStart=/usr/local/bin/vigil #ExecStart=/bin/true #' "$deploy/$unit" > "$tmp/unit/$unit"
+  done
+  grep -q '^ExecStart=/bin/true backup create ' "$tmp/unit/vigil-backup.service" \
+    || { echo "FAIL: vigil-backup.service does not run vigil backup create" >&2; exit 1; }
+  grep -q '^ExecStart=/bin/true backup drill ' "$tmp/unit/vigil-backup-drill.service" \
+    || { echo "FAIL: vigil-backup-drill.service does not run vigil backup drill" >&2; exit 1; }
+  for unit in vigil-backup.timer vigil-backup-drill.timer; do
+    out=$(verify "$tmp/unit/$unit"; verify "$tmp/unit/${unit%.timer}.service")
+    if [ -n "$out" ]; then
+      echo "FAIL: systemd-analyze verify $deploy/$unit and its service:" >&2
+      echo "$out" >&2
+      exit 1
+    fi
+  done
   # Self-check: a misspelt directive and a bad value, each only a warning to systemd.
   sed 's/^ProtectSystem=strict$/ProtectSytem=strict/' "$tmp/unit/vigil.service" > "$tmp/broken/vigil.service"
   typo=$(verify "$tmp/broken/vigil.service")

@@ -71,6 +71,7 @@ async fn refresh(service: &Service) {
         gauge!(record::RESIDENT_MEMORY).set(bytes as f64);
     }
     let store = service.store();
+    backups(store).await;
     let groups = store.group_commits();
     counter!(record::GROUP_COMMITS).absolute(groups.groups);
     counter!(record::GROUP_COMMIT_APPENDS).absolute(groups.appends);
@@ -105,6 +106,29 @@ async fn refresh(service: &Service) {
         };
         gauge!(record::PROJECTION_LAG_SECONDS, "projection" => name).set(seconds);
     }
+}
+
+/// The backup gauges, from the `system-backups` stream every node follows.
+async fn backups(store: &vigil_eventstore::EventStore) {
+    static FOLLOWER: std::sync::LazyLock<crate::backup::record::Follower> =
+        std::sync::LazyLock::new(crate::backup::record::Follower::default);
+    let state = match FOLLOWER.refresh(store).await {
+        Ok(state) => state,
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: cannot read the backup records");
+            return;
+        }
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let age =
+        |at: Option<time::OffsetDateTime>| at.map_or(f64::INFINITY, |at| crate::backup::record::age_seconds(at, now));
+    gauge!(record::BACKUP_AGE).set(age(state.last_created.as_ref().map(|c| c.at)));
+    gauge!(record::BACKUP_DRILL_AGE).set(age(state.last_drill.as_ref().map(|d| d.at)));
+    gauge!(record::BACKUP_DRILL_FAILED).set(if state.last_drill.is_some_and(|d| !d.passed) {
+        1.0
+    } else {
+        0.0
+    });
 }
 
 /// The process's resident set size. Read from `/proc/self/status` (`VmRSS`, in KiB) rather

@@ -53,6 +53,13 @@ pub const READ_ONLY: &str = "vigil_read_only";
 pub const RESIDENT_MEMORY: &str = "vigil_process_resident_memory_bytes";
 /// Open connections of the public listener, by `kind` (`http`, `websocket`).
 pub const OPEN_CONNECTIONS: &str = "vigil_open_connections";
+/// Seconds since the newest backup set (written, its snapshot's chain verified) was taken;
+/// +Inf when the log records none (read at scrape from the `system-backups` stream).
+pub const BACKUP_AGE: &str = "vigil_backup_age_seconds";
+/// Seconds since the newest restore drill; +Inf when none ran (read at scrape).
+pub const BACKUP_DRILL_AGE: &str = "vigil_backup_drill_age_seconds";
+/// 1 when the newest restore drill failed, else 0 (read at scrape).
+pub const BACKUP_DRILL_FAILED: &str = "vigil_backup_drill_failed";
 
 /// Latency buckets (seconds): the targets of ADR 0005 (10–25 ms p99) sit between buckets, and
 /// argon2 sign-ins (hundreds of ms) have room above.
@@ -167,6 +174,21 @@ pub fn describe() {
         OPEN_CONNECTIONS,
         Unit::Count,
         "Open connections of the public listener, by kind (http, websocket)"
+    );
+    describe_gauge!(
+        BACKUP_AGE,
+        Unit::Seconds,
+        "Seconds since the newest backup set was taken (+Inf when none is recorded)"
+    );
+    describe_gauge!(
+        BACKUP_DRILL_AGE,
+        Unit::Seconds,
+        "Seconds since the newest restore drill (+Inf when none ran)"
+    );
+    describe_gauge!(
+        BACKUP_DRILL_FAILED,
+        Unit::Count,
+        "1 when the newest restore drill failed, else 0"
     );
 }
 

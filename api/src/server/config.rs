@@ -109,6 +109,8 @@ pub struct ServeArgs {
     /// separate lines with commas in VIGIL_WITNESS_KEYS.
     #[arg(long = "witness-key", env = "VIGIL_WITNESS_KEYS", value_delimiter = ',', value_parser = witness_key)]
     pub witness_keys: Vec<vigil_proofs::note::VerifierKey>,
+    #[command(flatten)]
+    pub backup: crate::backup::args::ServeBackupArgs,
 }
 
 /// A witness's verifier key line: a `cosignature/v1` key.
@@ -252,6 +254,13 @@ const KNOWN: &[&str] = &[
     "VIGIL_MAIL_DIR",
     "VIGIL_NO_MAIL",
     "VIGIL_EMAIL_VERIFICATION",
+    "VIGIL_BACKUP_EVERY",
+    "VIGIL_BACKUP_DIR",
+    "VIGIL_BACKUP_RECIPIENTS_FILE",
+    "VIGIL_BACKUP_VAULT_RECIPIENTS_FILE",
+    "VIGIL_BACKUP_KEEP_DAILY",
+    "VIGIL_BACKUP_KEEP_MONTHLY",
+    "VIGIL_BACKUP_SCRATCH_DATABASE_URL",
     // The test suite's own settings (`ops/test.sh` and the `ops/ci` scripts it runs), which
     // servers started by the tests inherit: setting one must not draw the warning, which
     // several tests assert is absent.
@@ -267,6 +276,7 @@ const KNOWN: &[&str] = &[
     "VIGIL_TEST_AUDIT_PYTHON",
     "VIGIL_TEST_PROMTOOL",
     "VIGIL_TEST_SMTP_PYTHON",
+    "VIGIL_TEST_AGE",
 ];
 
 /// Warns about unknown `VIGIL_*` variables (names only; values may be secrets).

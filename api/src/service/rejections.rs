@@ -164,3 +164,13 @@ impl From<vigil_domain::maintenance::MaintenanceError> for ApiError {
         }
     }
 }
+
+impl From<vigil_domain::backup::BackupError> for ApiError {
+    fn from(e: vigil_domain::backup::BackupError) -> Self {
+        use vigil_domain::backup::BackupError as E;
+        match e {
+            E::InvalidId => ApiError::bad("id", e),
+            E::InvalidFailure | E::Inconsistent => ApiError::bad("drill", e),
+        }
+    }
+}

@@ -6,6 +6,7 @@
 
 mod audit_bundle;
 mod audit_copy;
+mod backup;
 mod bad_input;
 mod checkpoint_key;
 mod mail_settings;

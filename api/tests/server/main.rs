@@ -4,6 +4,7 @@
 
 mod access;
 mod account;
+mod backups;
 mod checkpoints;
 mod coverage;
 mod deletion;

@@ -23,9 +23,10 @@ const ADVISORY_KEY: i64 = 0x7669_6769_6c2d_696e;
 /// The lock file in a SQLite data dir.
 pub const LOCK_FILE: &str = "inactivity.lock";
 
-/// Held while the check runs; dropping it releases the lock.
-pub(super) enum RunLock {
-    Postgres(PoolConnection<Any>),
+/// Held while the check runs; dropping it releases the lock. The backup job takes one of its
+/// own the same way ([`RunLock::try_take_for`]).
+pub(crate) enum RunLock {
+    Postgres(PoolConnection<Any>, i64),
     Sqlite {
         /// Open while the lock is held; never read.
         _file: File,
@@ -38,22 +39,30 @@ impl RunLock {
     /// # Errors
     /// Database and file errors.
     pub(super) async fn try_take(db: &ReadDb) -> ApiResult<Option<RunLock>> {
+        Self::try_take_for(db, ADVISORY_KEY, LOCK_FILE).await
+    }
+
+    /// The lock of another one-at-a-time job: its own advisory key and lock file name.
+    ///
+    /// # Errors
+    /// Database and file errors.
+    pub(crate) async fn try_take_for(db: &ReadDb, key: i64, file_name: &'static str) -> ApiResult<Option<RunLock>> {
         match db.backend() {
             Backend::Postgres => {
                 let mut conn = db.pool().acquire().await.map_err(ApiError::internal)?;
                 conn.close_on_drop();
                 let taken: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-                    .bind(ADVISORY_KEY)
+                    .bind(key)
                     .fetch_one(&mut *conn)
                     .await
                     .map_err(ApiError::internal)?;
-                Ok(taken.then_some(RunLock::Postgres(conn)))
+                Ok(taken.then_some(RunLock::Postgres(conn, key)))
             }
             Backend::Sqlite => {
                 let dir = db
                     .sqlite_dir()
                     .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the read database has no data dir")))?;
-                let path = dir.join(LOCK_FILE);
+                let path = dir.join(file_name);
                 let file = tokio::task::spawn_blocking(move || {
                     let file = std::fs::OpenOptions::new()
                         .create(true)
@@ -76,12 +85,12 @@ impl RunLock {
 
     /// Releases the lock now (dropping does too, a moment later on Postgres, where the
     /// connection closes on a task of sqlx's).
-    pub(super) async fn release(self) {
-        if let RunLock::Postgres(mut conn) = self {
+    pub(crate) async fn release(self) {
+        if let RunLock::Postgres(mut conn, key) = self {
             // Closing the connection would release it as well; unlocking first lets the next
             // runner in without waiting for the close.
             let _ = sqlx::query("select pg_advisory_unlock($1)")
-                .bind(ADVISORY_KEY)
+                .bind(key)
                 .execute(&mut *conn)
                 .await;
         }
