@@ -65,11 +65,7 @@ pub async fn round(service: &Service, mail: &Mail, transport: &Transport, from: 
                     tracing::warn!(id = %row.id, kind, "a sent message's claim had moved on: it may be sent twice");
                 }
                 if row.user.is_none() {
-                    // The erasure confirmation's row held a sealed copy of an erased person's
-                    // address: leave no dead tuple of it behind (ADR 0008's vacuum).
-                    if let Err(e) = service.db().purge_after_erasure(&["mail_outbox"]).await {
-                        tracing::warn!(error = %e, "cannot vacuum the outbox after an erasure confirmation");
-                    }
+                    purge_confirmation(service).await;
                 }
                 tracing::info!(id = %row.id, kind, attempts = row.attempts, "mail sent");
             }
@@ -85,7 +81,13 @@ pub async fn round(service: &Service, mail: &Mail, transport: &Transport, from: 
                 };
                 let given_up = permanent || row.attempts >= outbox::MAX_ATTEMPTS;
                 crate::metrics::record::mail_failed(kind, given_up);
-                if given_up {
+                if given_up && row.user.is_none() {
+                    // An erasure confirmation holds an erased person's address, sealed: kept as
+                    // `failed`, nothing would ever delete it. It goes, like a sent one.
+                    outbox::done(service.db(), &row).await?;
+                    purge_confirmation(service).await;
+                    tracing::warn!(id = %row.id, kind, attempts = row.attempts, error = %e, "mail given up and deleted");
+                } else if given_up {
                     outbox::failed(service.db(), &row).await?;
                     tracing::warn!(id = %row.id, kind, attempts = row.attempts, error = %e, "mail given up");
                 } else {
@@ -97,6 +99,14 @@ pub async fn round(service: &Service, mail: &Mail, transport: &Transport, from: 
         }
     }
     Ok(n)
+}
+
+/// After an erasure confirmation's row went: it held a sealed copy of an erased person's
+/// address, so no dead tuple or WAL page of it stays behind (ADR 0008's purge).
+async fn purge_confirmation(service: &Service) {
+    if let Err(e) = service.db().purge_after_erasure(&["mail_outbox"]).await {
+        tracing::warn!(error = %e, "cannot vacuum the outbox after an erasure confirmation");
+    }
 }
 
 enum Delivered {

@@ -8,6 +8,7 @@
 //! reaches a log or (SQLite) the read database's files. In `--dev` without SMTP, the same
 //! messages are `.eml` files in `<data-dir>/outbox`, readable by the owner alone.
 
+mod shell;
 mod sink;
 
 use std::collections::{BTreeMap, HashSet};
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sink::{Received, Sink};
 
-use crate::harness::{Backend, Client, Server, cli, leak, sqlite_dir};
+use crate::harness::{Backend, Client, Server, leak, sqlite_dir};
 use crate::metrics::{scrape, value};
 use crate::signin::{LOGIN, next_step, totp_code, unix_now};
 
@@ -239,65 +240,6 @@ async fn every_message_reaches_a_real_smtp_server_once_from_two_servers_on_postg
         return;
     };
     mail_arrives_once(Backend::Postgres(url), None).await;
-}
-
-/// The inactivity check run from the shell with `--queue-mail`: the notice, then the erasure's
-/// confirmation, both sent by the running server.
-async fn inactivity_is_mailed(backend: Backend) {
-    let Some(sink) = Sink::start() else {
-        eprintln!("aiosmtpd unavailable: the SMTP test is skipped (never with CI=true)");
-        return;
-    };
-    let args = sink.serve_args("off");
-    let server = start(&backend, &args);
-    let email = "sleeper@example.org";
-    register(&server, email, "SleepyOwl").await;
-    let day = |days: i64| (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string();
-    let out = cli(
-        &backend,
-        &["accounts", "erase-inactive", "--queue-mail", "--today", &day(715)],
-    );
-    assert!(out.contains("1 noticed"), "{out}");
-    let notice = sink
-        .until("the notice", |m| count(m, "Your account will be erased") == 1)
-        .await;
-    let notice = notice
-        .iter()
-        .find(|m| m.subject == "Your account will be erased")
-        .unwrap();
-    assert_eq!(notice.to, [email]);
-    // The day the policy names: 730 days after the last use, and never sooner than 30 days
-    // after the notice.
-    assert!(
-        notice.body.contains("SleepyOwl") && notice.body.contains(&day(745)),
-        "{notice:?}"
-    );
-    let out = cli(
-        &backend,
-        &["accounts", "erase-inactive", "--queue-mail", "--today", &day(760)],
-    );
-    assert!(out.contains("1 erased"), "{out}");
-    let all = sink
-        .until("the confirmation", |m| count(m, "Your account was erased") == 1)
-        .await;
-    let confirmation = all.iter().find(|m| m.subject == "Your account was erased").unwrap();
-    assert_eq!(confirmation.to, [email]);
-    assert!(confirmation.body.contains("SleepyOwl"), "{confirmation:?}");
-    assert_eq!(leak(&server.stop(), email), None);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_inactivity_notice_and_the_erasure_confirmation_are_mailed_on_sqlite() {
-    let (_tmp, dir) = sqlite_dir();
-    inactivity_is_mailed(Backend::Sqlite(dir)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_inactivity_notice_and_the_erasure_confirmation_are_mailed_on_postgres() {
-    let Some(url) = vigil_tests::fresh_pg_database().await else {
-        return;
-    };
-    inactivity_is_mailed(Backend::Postgres(url)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
