@@ -180,9 +180,10 @@ impl Service {
             Account::decide(&state, cause.request(now))?;
         }
         // The confirmation's address and handle, read while the person's key still opens
-        // them (a resumed erasure has lost them with its first run).
+        // them (a resumed erasure has lost them with its first run; a restore's re-applied
+        // erasure was confirmed when it first happened).
         let farewell = match cause {
-            Cause::Resumed => None,
+            Cause::Resumed | Cause::Restored => None,
             _ => self.farewell_address(person).await,
         };
         sessions::revoke_all(self.db(), self.live(), person, "erasure", now).await?;

@@ -1,6 +1,7 @@
 //! The outbox table (`mail_outbox` in the read database): queueing, claiming under a lease,
 //! and settling a claimed row (sent: deleted; failed for now: due again later; failed for
-//! good: kept as `failed`, without anything readable, for the operator to count).
+//! good: kept as `failed`, without anything readable, for the operator to count, except an
+//! erasure confirmation, which is deleted: see `sender`).
 //!
 //! Exactly once across servers: a row is sent only by the holder of its claim, and a claim is
 //! taken by one atomic update that skips rows another server holds (Postgres: `for update
