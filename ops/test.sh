@@ -52,6 +52,9 @@ fi
 # before the long part; with CI=true a tool that cannot be installed is a failure.
 ops/ci/check-deploy.sh
 
+# A real SMTP server (PyPI's aiosmtpd) that the mail tests send to on a loopback port.
+need VIGIL_TEST_SMTP_PYTHON "the SMTP server for the mail tests (aiosmtpd)" ops/ci/ensure-smtp.sh || true
+
 # promtool (Debian's prometheus package) checks the alert rules and a real /metrics scrape in
 # the metrics tests.
 need VIGIL_TEST_PROMTOOL "promtool" ops/ci/ensure-promtool.sh || true

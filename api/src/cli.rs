@@ -174,6 +174,10 @@ pub struct EraseInactiveArgs {
     pub today: Option<time::Date>,
     #[command(flatten)]
     pub inactivity: InactivityArgs,
+    /// Queue the notices' and erasures' e-mail for the servers to send (give it where the
+    /// servers send mail; without it this run sends none).
+    #[arg(long)]
+    pub queue_mail: bool,
 }
 
 /// The inactivity period, shared by `serve` and `accounts erase-inactive`.
@@ -303,6 +307,10 @@ pub enum KeysCommand {
         /// The subject (user) id.
         #[arg(long)]
         subject: uuid::Uuid,
+        /// Queue the erasure's confirmation e-mail for the servers to send (give it where the
+        /// servers send mail; without it none is sent).
+        #[arg(long)]
+        queue_mail: bool,
     },
     /// Re-wrap every data key under a new master key; events are not touched.
     RotateMaster {

@@ -98,6 +98,21 @@ impl Cause {
     }
 }
 
+impl Service {
+    /// The address and handle an erasure confirmation goes to, when this server sends mail
+    /// and the person has an account whose stream still opens.
+    async fn farewell_address(&self, person: Uuid) -> Option<(Zeroizing<String>, String)> {
+        self.mail()?;
+        let (state, _) = self.catch_up::<Account>(&streams::account(person), None).await.ok()?;
+        let email = state.email?;
+        let handle = state.handle?;
+        Some((
+            Zeroizing::new(email.expose_secret().to_owned()),
+            handle.as_str().to_owned(),
+        ))
+    }
+}
+
 /// What an erasure leaves to prove it happened.
 #[derive(Debug, Clone, Copy)]
 pub struct Receipt {
@@ -164,6 +179,13 @@ impl Service {
             let (state, _) = self.catch_up::<Account>(&stream, None).await?;
             Account::decide(&state, cause.request(now))?;
         }
+        // The confirmation's address and handle, read while the person's key still opens
+        // them (a resumed erasure has lost them with its first run; a restore's re-applied
+        // erasure was confirmed when it first happened).
+        let farewell = match cause {
+            Cause::Resumed | Cause::Restored => None,
+            _ => self.farewell_address(person).await,
+        };
         sessions::revoke_all(self.db(), self.live(), person, "erasure", now).await?;
         let requested = self
             .commit::<Account>(&stream, person, metadata.clone(), |_| Ok(cause.request(now)))
@@ -179,6 +201,11 @@ impl Service {
         crate::failpoint::hit("erasure-after-request");
         let report = self.store().shred(person, metadata).await?;
         crate::metrics::record::erased();
+        if report.keys_destroyed > 0
+            && let Some((to, handle)) = farewell
+        {
+            self.mail_erasure_confirmation(to, handle).await;
+        }
         crate::failpoint::hit("erasure-after-shred");
         let read_models_purged = match self.settle(report.ledger_position).await {
             // The runner that applied the entry may be another server's, still vacuuming when

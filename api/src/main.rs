@@ -17,6 +17,7 @@ mod feed;
 mod graphql;
 mod idempotency;
 mod limits;
+mod mail;
 mod maintenance;
 mod master_key;
 mod metrics;

@@ -46,6 +46,9 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
         key_id = format!("{:08x}", keys.checkpoint.verifier().key_id()),
         "checkpoint key loaded"
     );
+    // Mail settings are checked before anything starts: a server never runs without saying
+    // where its mail goes.
+    let mail_settings = args.mail.resolve(args.dev, &location)?;
     if args.metrics_listen.as_deref() == Some(args.listen.as_str()) && !args.listen.ends_with(":0") {
         anyhow::bail!("--metrics-listen must differ from --listen: /metrics is never served on the public port");
     }
@@ -70,6 +73,20 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     )
     .await?;
     let app = stack.app.clone();
+    // Mail: queued by the flows of this server, sent by a job on every server.
+    let mailer = match mail_settings.transport {
+        Some((transport, from)) => {
+            let key = crate::mail::MailKey::from_bytes(&*store.system_secret(crate::mail::seal::CONTEXT).await?)?;
+            let mail = crate::mail::Mail::new(mail_settings.verification, key);
+            stack.service.set_mail(mail.clone());
+            tracing::info!(verification = ?mail_settings.verification, "mail on");
+            Some(crate::mail::sender::spawn(stack.service.clone(), mail, transport, from))
+        }
+        None => {
+            tracing::warn!("mail is off (--no-mail): nothing is sent, addresses are not verified");
+            None
+        }
+    };
     // Erasures a crash interrupted (here or on another server) finish now, and are looked
     // for again every minute.
     let resumer = crate::erasure::resume::spawn(stack.service.clone());
@@ -129,6 +146,9 @@ pub async fn run(store_args: &StoreArgs, args: ServeArgs) -> anyhow::Result<Exit
     listen::serve(listener, app, idle, Some("http"), shutdown).await;
     if let Some(exporter) = exporter {
         exporter.abort();
+    }
+    if let Some(mailer) = mailer {
+        mailer.abort();
     }
     resumer.abort();
     inactivity.abort();

@@ -73,6 +73,8 @@ struct Inner {
     lag_timeout: Duration,
     gate: Gate,
     feed: crate::feed::Feed,
+    /// Mail, once `serve` configured it (commands and benches send none).
+    mail: std::sync::OnceLock<crate::mail::Mail>,
 }
 
 /// The authenticated person behind a request.
@@ -157,8 +159,21 @@ impl Service {
                 recorded: activity::Recorded::default(),
                 lag_timeout,
                 gate,
+                mail: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Turns mail on for this service (once; `serve` does, with its settings).
+    pub fn set_mail(&self, mail: crate::mail::Mail) {
+        if self.inner.mail.set(mail).is_err() {
+            tracing::warn!("mail was configured twice; the first settings stay");
+        }
+    }
+
+    /// Mail, when this service sends any.
+    pub(crate) fn mail(&self) -> Option<&crate::mail::Mail> {
+        self.inner.mail.get()
     }
 
     /// The access gate (the only maker of read proofs).

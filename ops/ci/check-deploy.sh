@@ -184,6 +184,8 @@ head -c 32 /dev/urandom | base64 > "$tmp/token.key"
 export VIGIL_DATABASE_URL="postgres://vigil_server@127.0.0.1:$port/vigil"
 export PGPASSFILE=$tmp/vigil.pgpass
 export VIGIL_MASTER_KEY_FILE=$tmp/master.key VIGIL_TOKEN_KEY_FILE=$tmp/token.key VIGIL_CHECKPOINT_KEY_FILE=$tmp/checkpoint.key
+# No SMTP relay here: the serve below runs with mail explicitly off (ADR 0014).
+export VIGIL_NO_MAIL=true VIGIL_EMAIL_VERIFICATION=off
 # Twice: a second start must find the first one's migrations (a role named like a schema
 # would not; postgres-init/10-vigil-role.sh).
 "$runtime_bin" migrate >/dev/null

@@ -95,7 +95,7 @@ impl Projection {
 }
 
 /// Authentication state that is not a projection but must go when its person is erased.
-pub(crate) const PERSONAL_AUTH_TABLES: [&str; 8] = [
+pub(crate) const PERSONAL_AUTH_TABLES: [&str; 10] = [
     "identity_claims",
     "sessions",
     "refresh_tokens",
@@ -104,6 +104,9 @@ pub(crate) const PERSONAL_AUTH_TABLES: [&str; 8] = [
     "mfa_challenges",
     "break_glass_grants",
     "export_tokens",
+    // Mail still to send to the person, and their verification token (ADR 0014).
+    "mail_outbox",
+    "email_verifications",
 ];
 
 #[cfg(test)]

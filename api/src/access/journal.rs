@@ -31,6 +31,10 @@ impl Service {
             .await;
         crate::metrics::record::append(started, 1, appended.is_ok());
         let outcome = appended?;
+        // The fact is durable; the message it calls for follows (see `mail::enqueue`).
+        if let Some(notice) = crate::mail::enqueue::for_access(&event) {
+            self.mail_notice(subject, notice).await;
+        }
         Ok(outcome.last_position)
     }
 

@@ -71,6 +71,10 @@ impl Service {
             self.count_failure(&key, now).await?;
             return Err(ApiError::Unauthenticated(LOGIN_FAILED));
         };
+        if self.awaiting_verification(user).await? {
+            self.send_verification(user, now).await?;
+            return Err(ApiError::Forbidden(crate::mail::verification::UNVERIFIED));
+        }
         let mut position = self.store().head_position().await?;
         if verification.needs_rehash {
             let hash = self.passwords().hash(password).await.map_err(ApiError::internal)?;

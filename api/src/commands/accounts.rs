@@ -16,6 +16,9 @@ pub async fn run(args: &StoreArgs, cmd: AccountsCommand) -> anyhow::Result<ExitC
     let policy = cmd.inactivity.policy()?;
     let today = cmd.today.unwrap_or_else(|| OffsetDateTime::now_utc().date());
     let (store, stack) = super::open_stack(args).await?;
+    if cmd.queue_mail {
+        stack.service.set_mail(crate::mail::Mail::for_commands(&store).await?);
+    }
     let outcome = inactivity::run_once(&stack.service, today, policy, &LogNotice).await;
     stack.close().await;
     store.close().await;

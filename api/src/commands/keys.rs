@@ -13,9 +13,12 @@ use crate::master_key::{self, KeySource};
 
 pub async fn run(args: &StoreArgs, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        KeysCommand::Shred { subject } => {
+        KeysCommand::Shred { subject, queue_mail } => {
             // The same flow as a person's own `deleteMyAccount` (see `erasure`).
             let (store, stack) = open_stack(args).await?;
+            if queue_mail {
+                stack.service.set_mail(crate::mail::Mail::for_commands(&store).await?);
+            }
             let erased = stack
                 .service
                 .erase(subject, crate::erasure::Cause::Operator)

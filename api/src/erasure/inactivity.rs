@@ -2,7 +2,7 @@
 //! `--erase-inactive-after` says otherwise) is erased through the one erasure flow
 //! (`Cause::Inactivity`; its ledger entry's actor, [`ACTOR`], is the recorded reason), after
 //! a notice recorded at least 30 days before: `InactivityNoticeRecorded` on the account, then
-//! [`InactivityNotice::notify`], where the e-mail will be sent from. Activity is what
+//! [`InactivityNotice::notify`] and the e-mail (`mail`). Activity is what
 //! `service::activity` records (a sign-in, a refresh, a person's own write); any activity
 //! withdraws a notice, and the period starts again.
 //!
@@ -54,7 +54,7 @@ pub trait InactivityNotice: Send + Sync {
     fn notify(&self, person: Uuid, erase_on: Date);
 }
 
-/// Logs each notice (ids and days only): the stand-in until e-mail exists.
+/// Logs each notice (ids and days only); the e-mail is queued beside it (`mail`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LogNotice;
 
@@ -221,6 +221,9 @@ async fn record_notice(
             let last = decided_on.lock().ok().and_then(|last| *last);
             if let Some(erase_on) = last.and_then(|last| policy.erase_on(last, today)) {
                 notice.notify(person, erase_on);
+                service
+                    .mail_notice(person, crate::mail::Notice::Inactivity { erase_on })
+                    .await;
             }
             Look::Noticed
         }

@@ -42,6 +42,11 @@ pub const PROJECTION_LAG_EVENTS: &str = "vigil_projection_lag_events";
 pub const PROJECTION_LAG_SECONDS: &str = "vigil_projection_lag_seconds";
 /// Erasures (crypto-shreddings) completed by this process.
 pub const ERASURES: &str = "vigil_erasures_total";
+/// Messages the SMTP server (or the dev outbox folder) accepted, by `kind`.
+pub const MAIL_SENT: &str = "vigil_mail_sent_total";
+/// Failed sending attempts, by `kind` and `outcome` (`retry`: tried again later; `given_up`:
+/// a permanent refusal or too many attempts).
+pub const MAIL_FAILED: &str = "vigil_mail_failed_total";
 /// 1 while the read-only switch is on (read at scrape).
 pub const READ_ONLY: &str = "vigil_read_only";
 /// Resident memory of the process (read at scrape).
@@ -153,6 +158,16 @@ pub fn describe() {
         Unit::Count,
         "Erasures (crypto-shreddings) completed by this process"
     );
+    describe_counter!(
+        MAIL_SENT,
+        Unit::Count,
+        "Transactional messages accepted by the SMTP server or the outbox folder, by kind"
+    );
+    describe_counter!(
+        MAIL_FAILED,
+        Unit::Count,
+        "Failed attempts to send a message, by kind and outcome (retry, given_up)"
+    );
     describe_gauge!(READ_ONLY, Unit::Count, "1 while the read-only switch is on, else 0");
     describe_gauge!(RESIDENT_MEMORY, Unit::Bytes, "Resident set size of the process");
     describe_gauge!(
@@ -193,6 +208,12 @@ pub fn zero() {
     }
     for limit in ["graphql", "checkpoints"] {
         counter!(RATE_LIMITED, "limit" => limit).absolute(0);
+    }
+    for kind in crate::mail::message::KINDS {
+        counter!(MAIL_SENT, "kind" => kind).absolute(0);
+        for outcome in ["retry", "given_up"] {
+            counter!(MAIL_FAILED, "kind" => kind, "outcome" => outcome).absolute(0);
+        }
     }
     for kind in ["http", "websocket"] {
         gauge!(OPEN_CONNECTIONS, "kind" => kind).increment(0.0);
@@ -362,6 +383,23 @@ pub fn append(started: Instant, events: usize, appended: bool) {
         histogram!(APPEND_EVENTS).record(events as f64);
         counter!(EVENTS_APPENDED).increment(u64::try_from(events).unwrap_or(u64::MAX));
     }
+}
+
+/// A message sent; `kind` is one of `mail::message::KINDS`.
+pub fn mail_sent(kind: &'static str) {
+    if super::on().is_none() {
+        return;
+    }
+    counter!(MAIL_SENT, "kind" => kind).increment(1);
+}
+
+/// A failed attempt to send a message of `kind`; `given_up` when it is not tried again.
+pub fn mail_failed(kind: &'static str, given_up: bool) {
+    if super::on().is_none() {
+        return;
+    }
+    let outcome = if given_up { "given_up" } else { "retry" };
+    counter!(MAIL_FAILED, "kind" => kind, "outcome" => outcome).increment(1);
 }
 
 /// A completed erasure.

@@ -87,6 +87,8 @@ pub struct ServeArgs {
     #[arg(long = "cors-origin", env = "VIGIL_CORS_ORIGINS", value_delimiter = ',', value_parser = cors_origin)]
     pub cors_origins: Vec<String>,
     #[command(flatten)]
+    pub mail: crate::mail::MailArgs,
+    #[command(flatten)]
     pub inactivity: crate::cli::InactivityArgs,
     #[command(flatten)]
     pub checkpoint: crate::cli::CheckpointArgs,
@@ -244,6 +246,14 @@ const KNOWN: &[&str] = &[
     "VIGIL_CHECKPOINT_EVERY",
     "VIGIL_CHECKPOINT_EVENTS",
     "VIGIL_WITNESS_KEYS",
+    "VIGIL_SMTP_URL",
+    "VIGIL_SMTP_FROM",
+    "VIGIL_SMTP_USERNAME",
+    "VIGIL_SMTP_PASSWORD",
+    "VIGIL_SMTP_PASSWORD_FILE",
+    "VIGIL_MAIL_DIR",
+    "VIGIL_NO_MAIL",
+    "VIGIL_EMAIL_VERIFICATION",
     "VIGIL_BACKUP_EVERY",
     "VIGIL_BACKUP_DIR",
     "VIGIL_BACKUP_RECIPIENTS_FILE",
@@ -251,11 +261,21 @@ const KNOWN: &[&str] = &[
     "VIGIL_BACKUP_KEEP_DAILY",
     "VIGIL_BACKUP_KEEP_MONTHLY",
     "VIGIL_BACKUP_SCRATCH_DATABASE_URL",
-    // The test suite's own settings (`ops/test.sh`), which servers started by the tests inherit.
+    // The test suite's own settings (`ops/test.sh` and the `ops/ci` scripts it runs), which
+    // servers started by the tests inherit: setting one must not draw the warning, which
+    // several tests assert is absent.
     "VIGIL_TEST_PG_URL",
+    "VIGIL_TEST_PG_PORT",
+    "VIGIL_DEPLOY_PG_PORT",
+    "VIGIL_DEPLOY_MAX_EXPOSURE",
+    "VIGIL_DEPLOY_VALIDATORS",
+    "VIGIL_EXPORT_VALIDATORS",
+    "VIGIL_AUDIT_VERIFIER_ENV",
+    "VIGIL_SMTP_SINK_ENV",
     "VIGIL_TEST_EXPORT_PYTHON",
     "VIGIL_TEST_AUDIT_PYTHON",
     "VIGIL_TEST_PROMTOOL",
+    "VIGIL_TEST_SMTP_PYTHON",
     "VIGIL_TEST_AGE",
 ];
 

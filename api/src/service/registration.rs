@@ -111,6 +111,20 @@ impl Service {
         let deadline = tokio::time::Instant::now() + CLAIM_DEADLINE;
         self.claim(ClaimKind::Email, &email_index, user, now, EMAIL_TAKEN)
             .await?;
+        // The address check is recorded before the account exists, so no moment sees an
+        // account that could sign in unverified (see `mail::verification`).
+        // Its message is queued once the account is in the log.
+        let verify = role == Role::User && self.verification_required();
+        let notice = match verify {
+            true => match self.expect_verification(user, now).await {
+                Ok(notice) => Some(notice),
+                Err(e) => {
+                    self.release_claims(user).await;
+                    return Err(e);
+                }
+            },
+            false => None,
+        };
         let result = self
             .register_claimed(user, &email, password, handle, role, now, deadline)
             .await;
@@ -118,6 +132,11 @@ impl Service {
         // them). Any other failure wrote no account, and its reservations go.
         if result.is_err() && !matches!(result, Err(ApiError::ProjectionLag { .. })) {
             self.release_claims(user).await;
+            if notice.is_some() {
+                self.forget_verification(user).await;
+            }
+        } else if let Some(notice) = notice {
+            self.mail_notice(user, notice).await;
         }
         result.map(|position| (user, position))
     }

@@ -9,6 +9,7 @@ mod audit_copy;
 mod backup;
 mod bad_input;
 mod checkpoint_key;
+mod mail_settings;
 mod tour;
 
 use std::path::Path;

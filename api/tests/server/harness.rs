@@ -44,6 +44,9 @@ fn vigil(backend: &Backend) -> Command {
         .env("VIGIL_LIMIT_CHECKPOINTS", "100000/1m")
         .env("VIGIL_LIMIT_READS", "100000/1m")
         .env("VIGIL_LIMIT_WRITES", "100000/1m")
+        // No mail and no address check, except where a test sets up an SMTP server (`mail.rs`).
+        .env("VIGIL_NO_MAIL", "true")
+        .env("VIGIL_EMAIL_VERIFICATION", "off")
         .env_remove("VIGIL_DATABASE_URL");
     cmd
 }

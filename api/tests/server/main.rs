@@ -22,6 +22,7 @@ mod internal;
 mod lag;
 mod limits;
 mod lockout;
+mod mail;
 mod maintenance;
 mod metrics;
 mod metrics_rare;
