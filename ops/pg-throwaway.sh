@@ -23,10 +23,21 @@ case "$cmd" in
     if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; fi
     as_pg "$PG_BIN/initdb" -D "$dir/data" -A trust -U postgres -N >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
-    as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability -c max_connections=300" \
-      start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
-    echo "postgres://postgres@127.0.0.1:$port/postgres"
+    # A port another process holds is not the cluster's fault: try a few others (callers take
+    # the port from the URL printed below).
+    for attempt in 1 2 3 4 5; do
+      if as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability -c max_connections=300" \
+        start >/dev/null; then
+        echo "postgres://postgres@127.0.0.1:$port/postgres"
+        exit 0
+      fi
+      grep -q "Address already in use" "$dir/server.log" 2>/dev/null || break
+      echo "port $port is taken (attempt $attempt); trying another" >&2
+      port=$(( 20000 + RANDOM % 40000 ))
+    done
+    cat "$dir/server.log" >&2
+    exit 1
     ;;
   stop)
     as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true

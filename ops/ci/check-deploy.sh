@@ -162,11 +162,14 @@ fi
 chmod 755 "$tmp"
 pg_dir=$tmp/pg
 port=${VIGIL_DEPLOY_PG_PORT:-$(( 40000 + RANDOM % 20000 ))}
-if ! ops/pg-throwaway.sh start "$pg_dir" "$port" >/dev/null; then
+if ! pg_url=$(ops/pg-throwaway.sh start "$pg_dir" "$port"); then
   pg_dir=
   unavailable "PostgreSQL could not start for the deployment's database check"
   exit 0
 fi
+# The port it listens on (another one when the first was taken).
+port=${pg_url##*:}
+port=${port%%/*}
 psql_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}/psql
 tr -dc 'A-Za-z0-9' < /dev/urandom | head -c 40 > "$tmp/vigil_db_password" || true
 chmod 644 "$tmp/vigil_db_password"
@@ -194,21 +197,22 @@ roles=$("$psql_bin" -h 127.0.0.1 -p "$port" -U postgres -qAtc \
   "select string_agg(rolname, ' ' order by rolname) from pg_roles where rolname like 'vigil%' and not rolsuper and not rolbypassrls")
 [ "$roles" = "vigil_key_keeper vigil_log_writer vigil_projector vigil_reader vigil_server" ] \
   || { echo "FAIL: roles after migrating: $roles" >&2; exit 1; }
-http_port=$(( port + 1 ))
 # PR_SET_MDWE (65), PR_MDWE_REFUSE_EXEC_GAIN (1): what MemoryDenyWriteExecute=yes enforces,
 # inherited across exec (Linux 6.3+; older kernels refuse it and the serve runs without).
-python3 - "$runtime_bin" "$http_port" > "$tmp/serve.log" 2>&1 <<'PY' &
+# Port 0: the kernel picks a free port and vigil prints it (a fixed port could be taken).
+python3 - "$runtime_bin" > "$tmp/serve.log" 2>&1 <<'PY' &
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 mdwe = libc.prctl(65, 1, 0, 0, 0) == 0
 print("mdwe" if mdwe else "no-mdwe", flush=True)
-os.execv(sys.argv[1], [sys.argv[1], "serve", "--listen", f"127.0.0.1:{sys.argv[2]}",
+os.execv(sys.argv[1], [sys.argv[1], "serve", "--listen", "127.0.0.1:0",
                        "--trusted-proxy", "127.0.0.1/32"])
 PY
 serve_pid=$!
 ready=
 for _ in $(seq 1 100); do
-  if ready=$(curl -fsS "http://127.0.0.1:$http_port/readyz" 2>/dev/null); then break; fi
+  base=$(sed -n 's#^vigil listening on \(http://[^ ]*\)$#\1#p' "$tmp/serve.log" | head -1)
+  if [ -n "$base" ] && ready=$(curl -fsS "$base/readyz" 2>/dev/null); then break; fi
   kill -0 "$serve_pid" 2>/dev/null || break
   sleep 0.2
 done
