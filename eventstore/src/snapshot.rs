@@ -119,6 +119,20 @@ pub async fn load(
     }
 }
 
+/// One `erased_subjects` row, on either backend.
+fn erased_entry<R: sqlx::Row>(row: &R) -> Result<ErasedEntry>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Uuid: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(ErasedEntry {
+        subject_id: row.try_get("subject_id")?,
+        erased_at: row.try_get("erased_at")?,
+        ledger_position: crate::log::to_u64(row.try_get("ledger_position")?, "ledger position")?,
+    })
+}
+
 /// The erasure ledger of the live log at `location`, read-only.
 ///
 /// # Errors

@@ -11,26 +11,12 @@ found() {
   [ -n "$p" ] && "$p" --version >/dev/null 2>&1 && echo "$p"
 }
 if found; then exit 0; fi
-lock=${XDG_CACHE_HOME:-$HOME/.cache}/vigil/promtool.lock
-mkdir -p "$(dirname "$lock")"
-# Two test processes may get here at once: one installs, the other waits and finds it done.
-exec 9>"$lock"
-flock 9
-if found; then exit 0; fi
-sudo=""
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null 2>&1 || { echo "promtool missing and not root (no sudo) to install it" >&2; exit 1; }
-  sudo="sudo -n"
-fi
-# A fresh image may have no package lists yet: update once, then install.
-if ! apt-cache show prometheus >/dev/null 2>&1; then
-  $sudo apt-get update >&2
-fi
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends prometheus >&2
+"$(dirname "$0")/apt-install.sh" promtool prometheus
 # The package must really have brought promtool (a renamed or split package would not).
 dpkg -L prometheus | grep -x /usr/bin/promtool >/dev/null || { echo "the prometheus package has no /usr/bin/promtool" >&2; exit 1; }
 # The package's service is not wanted on a test machine; where systemd runs, it would start it.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+  if [ "$(id -u)" = 0 ]; then systemctl disable --now prometheus >/dev/null 2>&1 || true
+  else sudo -n systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
 fi
 found

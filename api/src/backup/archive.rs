@@ -31,16 +31,23 @@ const ZSTD_LEVEL: i32 = 3;
 /// # Errors
 /// An unreadable file, or a line that is not an X25519 recipient (named by its number).
 pub fn recipients_file(path: &Path) -> anyhow::Result<Vec<Recipient>> {
+    key_lines(path)?
+        .into_iter()
+        .map(|(n, line)| recipient(&line).with_context(|| format!("{} line {n}", path.display())))
+        .collect()
+}
+
+/// The key lines of a recipients or identities file, numbered from 1: blank lines and `#`
+/// comments skipped, the rest trimmed.
+fn key_lines(path: &Path) -> anyhow::Result<Vec<(usize, String)>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        out.push(recipient(line).with_context(|| format!("{} line {}", path.display(), n + 1))?);
-    }
-    Ok(out)
+    Ok(text
+        .lines()
+        .enumerate()
+        .map(|(n, line)| (n + 1, line.trim()))
+        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+        .map(|(n, line)| (n, line.to_owned()))
+        .collect())
 }
 
 /// One recipient, `age1…`.
@@ -60,18 +67,13 @@ pub fn recipient(text: &str) -> anyhow::Result<Recipient> {
 /// # Errors
 /// An unreadable file, one without identities, or a line that is not an X25519 identity.
 pub fn identities_file(path: &Path) -> anyhow::Result<Vec<Identity>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        out.push(
-            Identity::from_str(line)
-                .map_err(|_| anyhow::anyhow!("{} line {}: not an age X25519 identity", path.display(), n + 1))?,
-        );
-    }
+    let out = key_lines(path)?
+        .into_iter()
+        .map(|(n, line)| {
+            Identity::from_str(&line)
+                .map_err(|_| anyhow::anyhow!("{} line {n}: not an age X25519 identity", path.display()))
+        })
+        .collect::<anyhow::Result<Vec<Identity>>>()?;
     if out.is_empty() {
         bail!("{} holds no age identity", path.display());
     }

@@ -169,14 +169,12 @@ fn every(text: &str) -> Result<std::time::Duration, String> {
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (amount, unit) = text.split_at(split);
     let amount: u64 = amount.parse().map_err(|_| bad())?;
-    let unit_seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    let seconds = amount.checked_mul(unit_seconds).ok_or_else(bad)?;
+    // The units every other interval flag takes, and days.
+    let seconds = match unit {
+        "d" => amount.checked_mul(86_400),
+        _ => crate::limits::rate::span_seconds(amount, unit),
+    }
+    .ok_or_else(bad)?;
     if seconds == 0 || seconds > 31 * 86_400 {
         return Err(format!("{text:?}: the interval must be 1 second to 31 days"));
     }

@@ -98,10 +98,7 @@ impl Scratch {
             anyhow::bail!("a Postgres set needs --scratch-database-url (an empty database) for its drill");
         };
         let name = format!("vigil_drill_{}", hex::encode(random4()?));
-        let admin: sqlx::postgres::PgConnectOptions = live_url.parse()?;
-        let mut conn = sqlx::ConnectOptions::connect(&admin).await?;
-        sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(format!("create database {name}"))).await?;
-        sqlx::Connection::close(conn).await?;
+        admin(live_url, format!("create database {name}")).await?;
         let url = with_database(live_url, &name)?;
         Ok(Scratch::Postgres {
             url,
@@ -130,23 +127,22 @@ impl Scratch {
             ..
         } = self
         {
-            let dropped = async {
-                let admin: sqlx::postgres::PgConnectOptions = admin_url.parse()?;
-                let mut conn = sqlx::ConnectOptions::connect(&admin).await?;
-                sqlx::Executor::execute(
-                    &mut conn,
-                    sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")),
-                )
-                .await?;
-                sqlx::Connection::close(conn).await?;
-                Ok::<_, anyhow::Error>(())
-            }
-            .await;
+            let dropped = admin(&admin_url, format!("drop database if exists {name} with (force)")).await;
             if let Err(e) = dropped {
                 eprintln!("warning: cannot drop the drill's scratch database {name}: {e:#}");
             }
         }
     }
+}
+
+/// Runs one statement (`create`/`drop database`, whose name the drill made) on its own
+/// connection to the server at `url`.
+async fn admin(url: &str, sql: String) -> anyhow::Result<()> {
+    let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+    let mut conn = sqlx::ConnectOptions::connect(&options).await?;
+    sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql)).await?;
+    sqlx::Connection::close(conn).await?;
+    Ok(())
 }
 
 fn random4() -> anyhow::Result<[u8; 4]> {

@@ -49,6 +49,18 @@ impl Store {
     }
 }
 
+/// `backup drill` of the test's backup dir with both identities.
+const DRILL: &[&str] = &[
+    "backup",
+    "drill",
+    "--dir",
+    "sets",
+    "--identity",
+    "log.key",
+    "--identity",
+    "vault.key",
+];
+
 fn keygen(cwd: &Path, name: &str) -> String {
     let run = vigil(cwd, &["backup", "keygen"], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -156,16 +168,7 @@ async fn round_trip(pg: bool) {
     let shred = live.run(&["keys", "shred", "--subject", &erased]);
     assert_eq!(shred.code, 0, "{}", shred.stderr);
 
-    let drill = live.run(&[
-        "backup",
-        "drill",
-        "--dir",
-        "sets",
-        "--identity",
-        "log.key",
-        "--identity",
-        "vault.key",
-    ]);
+    let drill = live.run(DRILL);
     assert_eq!(drill.code, 0, "{}\n{}", drill.stdout, drill.stderr);
     for check in [
         "restore",
@@ -266,20 +269,7 @@ async fn round_trip(pg: bool) {
     );
     let mut env = live.env();
     env.push(("VIGIL_CHECKPOINT_KEY", other.stdout.trim()));
-    let forged = vigil(
-        cwd,
-        &[
-            "backup",
-            "drill",
-            "--dir",
-            "sets",
-            "--identity",
-            "log.key",
-            "--identity",
-            "vault.key",
-        ],
-        &env,
-    );
+    let forged = vigil(cwd, DRILL, &env);
     assert_eq!(forged.code, 3, "{}\n{}", forged.stdout, forged.stderr);
     assert!(
         forged
@@ -295,16 +285,7 @@ async fn round_trip(pg: bool) {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 1;
     std::fs::write(&archive, bytes).unwrap();
-    let tampered = live.run(&[
-        "backup",
-        "drill",
-        "--dir",
-        "sets",
-        "--identity",
-        "log.key",
-        "--identity",
-        "vault.key",
-    ]);
+    let tampered = live.run(DRILL);
     assert_eq!(tampered.code, 3, "{}\n{}", tampered.stdout, tampered.stderr);
     assert!(
         tampered.stdout.contains("FAIL restore") && tampered.stdout.contains("does not match the manifest"),

@@ -83,15 +83,7 @@ async fn ledger(conn: &mut PgConnection) -> Result<Vec<ErasedEntry>> {
     )
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(ErasedEntry {
-                subject_id: row.try_get("subject_id")?,
-                erased_at: row.try_get("erased_at")?,
-                ledger_position: to_u64(row.try_get("ledger_position")?, "ledger position")?,
-            })
-        })
-        .collect()
+    rows.iter().map(super::erased_entry).collect()
 }
 
 pub(super) async fn take(url: &str, into: &Path) -> Result<Snapshot> {

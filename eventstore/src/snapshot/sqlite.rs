@@ -128,15 +128,7 @@ async fn ledger(db: &SqlitePool) -> Result<Vec<ErasedEntry>> {
         sqlx::query("select subject_id, erased_at, ledger_position from erased_subjects order by ledger_position")
             .fetch_all(db)
             .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(ErasedEntry {
-                subject_id: row.try_get("subject_id")?,
-                erased_at: row.try_get("erased_at")?,
-                ledger_position: to_u64(row.try_get("ledger_position")?, "ledger position")?,
-            })
-        })
-        .collect()
+    rows.iter().map(super::erased_entry).collect()
 }
 
 pub(super) fn is_vacant(dir: &Path) -> bool {
