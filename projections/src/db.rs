@@ -176,6 +176,26 @@ impl ReadDb {
         })
     }
 
+    /// Starts the write transaction of a projection batch: rows the log rebuilds, and the
+    /// checkpoints that say how far. On Postgres its commit does not wait for the WAL flush
+    /// (`synchronous_commit = off`, this transaction only): the rows are visible to every
+    /// session at commit, as before, and what a crash can lose is only the last such
+    /// commits, as a whole, checkpoints included (the WAL is one sequence), which the runner
+    /// then applies again from the log, whose commits stay durable. A later durable commit
+    /// (a revoked session, a claim) flushes the WAL through its own record, so nothing that
+    /// exists only here can outlive a batch it was written after. SQLite's read database
+    /// already commits with `synchronous = normal`, for the same reason.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn begin_derived(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            tx.execute("set local synchronous_commit = off").await?;
+        }
+        Ok(tx)
+    }
+
     /// Runs `query` so that its commit survives power loss on SQLite too. The read database
     /// commits with `synchronous = normal` because read models are rebuilt from the log, but
     /// a few rows exist nowhere else and must not come back after a crash: a revoked session
@@ -349,5 +369,54 @@ mod tests {
             .try_get(0)
             .expect("position");
         assert_eq!(position, 7);
+    }
+
+    async fn synchronous_commit(conn: &mut sqlx::AnyConnection) -> String {
+        let row = sqlx::query("select current_setting('synchronous_commit')")
+            .fetch_one(conn)
+            .await
+            .expect("setting");
+        row.try_get::<String, _>(0).expect("text")
+    }
+
+    /// A projection batch's commit skips the WAL flush, and only its own: the pool's next
+    /// transaction on the same connection (a revoked session, a claim) commits durably.
+    #[tokio::test]
+    async fn only_a_derived_transaction_commits_without_waiting_for_the_flush_on_postgres() {
+        let Some(url) = vigil_tests::fresh_pg_database().await else {
+            return;
+        };
+        // The test cluster turns synchronous_commit off server-wide; this database gets the
+        // production default back, so a setting that leaked would show.
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .expect("connect");
+        let name: String = sqlx::query("select current_database()")
+            .fetch_one(&mut admin)
+            .await
+            .expect("name")
+            .try_get(0)
+            .expect("text");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "alter database \"{name}\" set synchronous_commit = on"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("alter database");
+        sqlx::Connection::close(admin).await.expect("close");
+        // One connection: the one the derived batch used is the one read back.
+        let db = ReadDb::open(&Location::Postgres(url), 1).await.expect("open");
+        let mut tx = db.begin_derived().await.expect("begin");
+        assert_eq!(synchronous_commit(&mut tx).await, "off");
+        tx.commit().await.expect("commit");
+        let mut tx = db.begin_write().await.expect("begin");
+        assert_eq!(
+            synchronous_commit(&mut tx).await,
+            "on",
+            "SET LOCAL ended with its transaction"
+        );
+        tx.rollback().await.expect("rollback");
+        let mut conn = db.pool().acquire().await.expect("conn");
+        assert_eq!(synchronous_commit(&mut conn).await, "on");
     }
 }

@@ -1,9 +1,9 @@
 //! `vigil bench api`: the GraphQL API under N concurrent clients, each signed in as its own
 //! person, served in-process on loopback (client and server share the machine's cores, as
 //! the targets assume), beside a bare axum handler that runs the same dashboard
-//! queries in the same process and the same run. Three phases per run: bare dashboard reads,
-//! GraphQL dashboard reads, and the mixed GraphQL workload (dashboard reads plus health-log
-//! writes that wait for their read models).
+//! queries in the same process and the same run. Per run: bare and GraphQL dashboard reads in
+//! alternating one-second windows (`load::interleaved`), then the mixed GraphQL workload
+//! (dashboard reads plus health-log writes that wait for their read models).
 
 mod bare;
 mod load;
@@ -125,8 +125,8 @@ pub async fn api(db: &BenchDb, store: &EventStore, a: &ApiBenchArgs) -> anyhow::
     );
     let mut ratios = Vec::new();
     for _ in 0..a.runs {
-        let b = checked(load::drive(&bare, &people, phase(0)).await)?;
-        let v = checked(load::drive(&vigil, &people, phase(0)).await)?;
+        let (b, v) = load::interleaved(&bare, &vigil, &people, phase(0)).await;
+        let (b, v) = (checked(b)?, checked(v)?);
         let m = checked(load::drive(&vigil, &people, phase(a.write_percent)).await)?;
         ratios.push(v.throughput() / b.throughput().max(1e-9));
         bare_reads.add(b.throughput(), &b.reads);
@@ -138,11 +138,15 @@ pub async fn api(db: &BenchDb, store: &EventStore, a: &ApiBenchArgs) -> anyhow::
     bare_reads.print("baseline: bare axum, same dashboard queries", "");
     vigil_reads.print(
         "GraphQL dashboard (reads only)",
-        &format!("ratio {:.2} (target ≥ 0.50), p99 target ≤ 10 ms", median(ratios)),
+        &format!("ratio {:.2} (target ≥ 0.70)", median(ratios)),
     );
     println!("  mixed: {}% health-log writes", a.write_percent);
-    mixed_reads.print("  GraphQL dashboard", "p99 target ≤ 10 ms");
-    mixed_writes.print("  recordHealthLog (read-your-writes)", "p99 target ≤ 25 ms");
+    let write_target = match db.location {
+        vigil_eventstore::Location::Sqlite(_) => "p99 target ≤ 15 ms",
+        vigil_eventstore::Location::Postgres(_) => "p99 target ≤ 20 ms",
+    };
+    mixed_reads.print("  GraphQL dashboard", "p99 target ≤ 8 ms");
+    mixed_writes.print("  recordHealthLog (read-your-writes)", write_target);
     match &metrics {
         // Proof the recorder saw the load: the series a scrape would return now.
         Some(handle) => {

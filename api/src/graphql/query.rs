@@ -14,6 +14,7 @@ use vigil_projections::read::{self, PageRequest, Subject};
 
 use super::error::{GqlResult, IntoGql, found};
 use super::inputs;
+use super::serial::Serial;
 use super::types::*;
 use crate::access::Reading;
 use crate::idempotency::{CommandKey, RequestKey};
@@ -349,14 +350,14 @@ impl HealthQueries {
     }
 
     /// Active protocols, latest vitals, latest panel with flags, and next due doses.
-    async fn dashboard(&self, ctx: &Context<'_>, subject: Option<String>) -> GqlResult<Dashboard> {
+    async fn dashboard(&self, ctx: &Context<'_>, subject: Option<String>) -> GqlResult<Serial<Dashboard>> {
         let who = reader(ctx, subject).await?;
         let now = OffsetDateTime::now_utc();
         let data = service(ctx)?.dashboard(&who, now).await.gql()?;
-        Ok(Dashboard {
+        Ok(Serial(Dashboard {
             active_protocols: data.active.into_iter().map(|v| Protocol::new(v, now.date())).collect(),
             latest_vitals: data.vitals.into_iter().map(HealthLog::from).collect(),
-            latest_panel: data.panel.map(Panel::from),
+            latest_panel: data.panel.map(|p| Serial(Panel::from(p))),
             next_due: data
                 .next_due
                 .into_iter()
@@ -368,6 +369,6 @@ impl HealthQueries {
                     due_at: inputs::rfc3339(d.due_at),
                 })
                 .collect(),
-        })
+        }))
     }
 }

@@ -10,6 +10,7 @@ use vigil_domain::protocol::{ProtocolItem, ProtocolVersion};
 use vigil_projections::read::{AccountView, DoseView, HealthLogView, MarkerPoint, Page, PanelView, ProtocolView};
 
 use super::inputs::{name_of, rfc3339};
+use super::serial::{Serial, SerialList};
 
 /// A page as a Relay connection.
 pub fn connection<V, T: OutputType>(
@@ -73,7 +74,7 @@ pub struct Protocol {
     pub status: String,
     pub current_version: u32,
     pub created_at: String,
-    pub versions: Vec<Version>,
+    pub versions: SerialList<Version>,
     #[graphql(skip)]
     pub view: ProtocolView,
 }
@@ -109,7 +110,7 @@ pub struct Version {
     pub name: String,
     pub effective_from: String,
     pub reason: Option<String>,
-    pub items: Vec<Item>,
+    pub items: SerialList<Item>,
 }
 
 impl From<&ProtocolVersion> for Version {
@@ -224,7 +225,7 @@ pub struct HealthLog {
     pub id: String,
     pub vital: String,
     pub loinc: String,
-    pub components: Vec<Component>,
+    pub components: SerialList<Component>,
     pub measured_at: String,
     pub note: Option<String>,
     pub corrections: u32,
@@ -271,7 +272,7 @@ pub struct Panel {
     pub id: String,
     pub drawn_at: String,
     pub lab_name: Option<String>,
-    pub results: Vec<LabResult>,
+    pub results: SerialList<LabResult>,
     pub corrections: u32,
     pub retracted: bool,
 }
@@ -365,10 +366,10 @@ pub struct DueDose {
 
 #[derive(SimpleObject)]
 pub struct Dashboard {
-    pub active_protocols: Vec<Protocol>,
-    pub latest_vitals: Vec<HealthLog>,
-    pub latest_panel: Option<Panel>,
-    pub next_due: Vec<DueDose>,
+    pub active_protocols: SerialList<Protocol>,
+    pub latest_vitals: SerialList<HealthLog>,
+    pub latest_panel: Option<Serial<Panel>>,
+    pub next_due: SerialList<DueDose>,
 }
 
 #[derive(SimpleObject)]

@@ -43,7 +43,7 @@ pub(crate) async fn apply_batch(
     let backend = db.backend();
     // The writer holds the batch's inserts and writes them many rows per statement; it writes
     // them before any other statement on their table and at commit (see `apply::writer`).
-    let mut w = Writer::new(db.begin_write().await?, backend);
+    let mut w = Writer::new(db.begin_derived().await?, backend);
     // SQLite checks the remembered checkpoints at the end (any difference: this batch may
     // repeat another writer's, so it is undone). Postgres reads and locks them first, since
     // another server may share them: moved forward, they say what to skip; moved back (a
@@ -85,6 +85,13 @@ pub(crate) async fn apply_batch(
                     apply::erase(&mut w, *projection, subject).await?;
                 }
                 apply::erase_auth_state(&mut w, subject).await?;
+                if !erased_someone && backend == Backend::Postgres {
+                    // An erasure's batch commits durably (see `ReadDb::begin_derived`): the
+                    // purge after it must not vacuum a delete that a crash could still undo.
+                    sqlx::query("set local synchronous_commit = on")
+                        .execute(w.touch(CHECKPOINTS).await?)
+                        .await?;
+                }
                 erased_someone = true;
             }
             continue;

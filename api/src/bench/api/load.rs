@@ -100,6 +100,51 @@ pub async fn drive(target: &Target, people: &[Person], load: Load) -> Outcome {
     total
 }
 
+impl Outcome {
+    /// Adds another window's requests to this one's (latencies stay sorted).
+    pub fn absorb(&mut self, other: Outcome) {
+        self.reads.extend(other.reads);
+        self.writes.extend(other.writes);
+        self.reads.sort();
+        self.writes.sort();
+        self.errors += other.errors;
+        self.first_error = self.first_error.take().or(other.first_error);
+        self.seconds += other.seconds;
+    }
+}
+
+/// Reads-only windows of `a` and `b` taken in turns (a b b a a b …), one second each after a
+/// short warm-up, until each had `load.measure`: a machine whose speed drifts during the run
+/// (these are shared 2-core machines) slows both alike, so their ratio holds. Two phases run
+/// one after the other read the drift as a difference.
+pub async fn interleaved(a: &Target, b: &Target, people: &[Person], load: Load) -> (Outcome, Outcome) {
+    const WINDOW: Duration = Duration::from_secs(1);
+    const WARMUP: Duration = Duration::from_millis(250);
+    let windows = load.measure.as_secs().max(1);
+    let window = Load {
+        warmup: WARMUP,
+        measure: WINDOW,
+        ..load
+    };
+    let (mut first, mut second) = (Outcome::default(), Outcome::default());
+    for i in 0..windows {
+        let order: [(&Target, bool); 2] = if i % 2 == 0 {
+            [(a, true), (b, false)]
+        } else {
+            [(b, false), (a, true)]
+        };
+        for (target, is_a) in order {
+            let outcome = drive(target, people, window).await;
+            if is_a {
+                first.absorb(outcome);
+            } else {
+                second.absorb(outcome);
+            }
+        }
+    }
+    (first, second)
+}
+
 async fn client(
     target: Target,
     person: Person,
