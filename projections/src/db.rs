@@ -189,11 +189,15 @@ impl ReadDb {
     /// # Errors
     /// Database errors.
     pub async fn begin_derived(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        let mut tx = self.begin_write().await?;
-        if self.backend == Backend::Postgres {
-            tx.execute("set local synchronous_commit = off").await?;
-        }
-        Ok(tx)
+        Ok(match self.backend {
+            Backend::Sqlite => self.begin_write().await?,
+            // One simple-query message: the setting costs no round trip of its own.
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("begin; set local synchronous_commit = off")
+                    .await?
+            }
+        })
     }
 
     /// Runs `query` so that its commit survives power loss on SQLite too. The read database
