@@ -124,10 +124,14 @@ pub async fn api(db: &BenchDb, store: &EventStore, a: &ApiBenchArgs) -> anyhow::
         Figures::default(),
     );
     let mut ratios = Vec::new();
+    let idle_rss = rss_mib();
+    let mut peak_rss = idle_rss;
     for _ in 0..a.runs {
         let (b, v) = load::interleaved(&bare, &vigil, &people, phase(0)).await;
         let (b, v) = (checked(b)?, checked(v)?);
+        let sampler = RssPeak::start();
         let m = checked(load::drive(&vigil, &people, phase(a.write_percent)).await)?;
+        peak_rss = peak_rss.max(sampler.stop().await);
         ratios.push(v.throughput() / b.throughput().max(1e-9));
         bare_reads.add(b.throughput(), &b.reads);
         vigil_reads.add(v.throughput(), &v.reads);
@@ -147,6 +151,15 @@ pub async fn api(db: &BenchDb, store: &EventStore, a: &ApiBenchArgs) -> anyhow::
     };
     mixed_reads.print("  GraphQL dashboard", "p99 target ≤ 8 ms");
     mixed_writes.print("  recordHealthLog (read-your-writes)", write_target);
+    // Connections closed and the runner idle: what the process keeps once the load is gone.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    println!(
+        "  RSS of the whole bench process (server and clients): idle {:.1} MiB, peak under the mixed load {:.1} MiB, \
+         2 s after it {:.1} MiB (targets: under load < 150 MiB, after within 10 % of idle)",
+        idle_rss,
+        peak_rss,
+        rss_mib()
+    );
     match &metrics {
         // Proof the recorder saw the load: the series a scrape would return now.
         Some(handle) => {
@@ -196,4 +209,43 @@ fn checked(outcome: Outcome) -> anyhow::Result<Outcome> {
         );
     }
     Ok(outcome)
+}
+
+/// This process's resident set in MiB (`VmRSS`; 0 where /proc is not there).
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// The highest resident set seen every 50 ms until stopped.
+struct RssPeak {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<f64>,
+}
+
+impl RssPeak {
+    fn start() -> RssPeak {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut peak = rss_mib();
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => return peak.max(rss_mib()),
+                    _ = tick.tick() => peak = peak.max(rss_mib()),
+                }
+            }
+        });
+        RssPeak { stop, task }
+    }
+
+    async fn stop(self) -> f64 {
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or(0.0)
+    }
 }
