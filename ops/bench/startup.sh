@@ -10,6 +10,12 @@ set -euo pipefail
 bin=$(realpath "$1"); dir=$2; url=${3:-}; subjects=${4:-1000}; per=${5:-1000}
 mkdir -p "$dir"; dir=$(realpath "$dir")
 export VIGIL_MASTER_KEY=${VIGIL_MASTER_KEY:-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=}
+if [ -n "$url" ]; then
+  # On Postgres `serve` runs as in production: its keys (fresh for this run), and no mail.
+  export VIGIL_TOKEN_KEY=${VIGIL_TOKEN_KEY:-$(head -c 32 /dev/urandom | base64)}
+  "$bin" checkpoint new-key --name bench.invalid/vigil/1 > "$dir/checkpoint.key" 2>/dev/null
+  export VIGIL_CHECKPOINT_KEY_FILE=$dir/checkpoint.key VIGIL_NO_MAIL=true VIGIL_EMAIL_VERIFICATION=off
+fi
 
 store_args() { # $1: name
   if [ -n "$url" ]; then echo "--database-url ${url%/*}/$1"; else echo "--data-dir $dir/$1"; fi
@@ -26,9 +32,12 @@ fresh() { # $1: name
 # Prints seconds from exec to the first `ready` from /readyz, then stops the server.
 time_to_ready() { # $1: name
   local log=$dir/serve-$1.log base="" start pid
+  # Emptied here, not by the server's redirection: a read racing that would find the last
+  # run's port.
+  : > "$log"
   start=$(date +%s.%N)
   # shellcheck disable=SC2046
-  "$bin" $(store_args "$1") serve --dev --listen 127.0.0.1:0 > "$log" 2>&1 &
+  "$bin" $(store_args "$1") serve --dev --listen 127.0.0.1:0 >> "$log" 2>&1 &
   pid=$!
   while :; do
     if ! kill -0 "$pid" 2>/dev/null; then cat "$log" >&2; return 1; fi
