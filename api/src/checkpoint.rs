@@ -26,6 +26,12 @@ pub enum KeyError {
          create one with `vigil checkpoint new-key --name <host>/vigil/1`); use --dev for a local trial"
     )]
     Missing,
+    /// `--dev` with `--database-url`: a dev key is generated only in a SQLite data dir.
+    #[error(
+        "--dev generates a checkpoint key only in a SQLite data dir; with --database-url set \
+         VIGIL_CHECKPOINT_KEY or VIGIL_CHECKPOINT_KEY_FILE (create one with `vigil checkpoint new-key --name <host>/vigil/1`)"
+    )]
+    MissingOnPostgres,
     /// Both `VIGIL_CHECKPOINT_KEY` and `VIGIL_CHECKPOINT_KEY_FILE` are set.
     #[error("set only one of VIGIL_CHECKPOINT_KEY and VIGIL_CHECKPOINT_KEY_FILE")]
     BothSet,

@@ -68,7 +68,8 @@ pub fn for_serve(
         Some(signer) => signer,
         None => match (dev, location) {
             (true, Location::Sqlite(dir)) => dev_key(dir, origin)?,
-            _ => return Err(KeyError::Missing),
+            (true, Location::Postgres(_)) => return Err(KeyError::MissingOnPostgres),
+            (false, _) => return Err(KeyError::Missing),
         },
     };
     refuse_reuse(&signer, master, token)?;
@@ -187,6 +188,28 @@ mod tests {
             refuse_reuse(&placeholder, &master, &token),
             Err(KeyError::Refused(_))
         ));
+    }
+
+    #[test]
+    fn without_the_variable_production_and_dev_on_postgres_are_told_apart() {
+        if ["VIGIL_CHECKPOINT_KEY", "VIGIL_CHECKPOINT_KEY_FILE"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some())
+        {
+            return; // The variable decides; nothing to tell apart here.
+        }
+        let master = MasterKey::from_bytes(&seed()).unwrap();
+        let other: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(53).wrapping_add(3));
+        let token = TokenKey::new(Zeroizing::new(other));
+        let postgres = Location::Postgres("postgres://db.invalid/vigil".into());
+        let dev_on_postgres = for_serve(&postgres, true, None, &master, &token).err();
+        assert!(matches!(dev_on_postgres, Some(KeyError::MissingOnPostgres)));
+        assert!(
+            dev_on_postgres.is_some_and(|e| !e.to_string().contains("use --dev")),
+            "--dev was given: the message must not ask for it"
+        );
+        let production = for_serve(&postgres, false, None, &master, &token).err();
+        assert!(matches!(production, Some(KeyError::Missing)));
     }
 
     #[test]
