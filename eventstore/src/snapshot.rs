@@ -133,6 +133,22 @@ where
     })
 }
 
+/// The `chain_head` row (absent in an empty log), on either backend: its position and hash.
+fn chain_head<R: sqlx::Row>(row: Option<R>) -> Result<(u64, [u8; 32])>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    match row {
+        Some(row) => Ok((
+            crate::log::to_u64(row.try_get("last_position")?, "head position")?,
+            crate::log::hash32(row.try_get("last_hash")?, "head hash")?,
+        )),
+        None => Ok((0, crate::chain::genesis())),
+    }
+}
+
 /// The erasure ledger of the live log at `location`, read-only.
 ///
 /// # Errors

@@ -47,6 +47,7 @@ impl EventStore {
                 // ask the log for nothing. That empty read followed every commit, a round trip
                 // on the projection runner's path to the next write's read models.
                 if *c.head.borrow() < next && !c.repoll {
+                    // A timeout just means re-poll; a closed watch means the store is gone.
                     match tokio::time::timeout(REPOLL, c.head.wait_for(|h| *h >= next)).await {
                         Ok(Ok(_)) => {}
                         Ok(Err(_closed)) => return None,
@@ -60,14 +61,8 @@ impl EventStore {
                         c.next = events.last().map_or(c.next, |e| e.envelope.position + 1);
                         c.buffer.extend(events);
                     }
-                    Ok(_) => {
-                        // A timeout just means re-poll; a closed watch means the store is gone.
-                        match tokio::time::timeout(REPOLL, c.head.wait_for(|h| *h >= next)).await {
-                            Ok(Err(_closed)) => return None,
-                            Ok(Ok(_)) => {}
-                            Err(_elapsed) => c.repoll = true,
-                        }
-                    }
+                    // Nothing past the head after all: the wait above, until it moves.
+                    Ok(_) => {}
                     Err(e) => {
                         // Polled again, it retries the read at once.
                         c.repoll = true;

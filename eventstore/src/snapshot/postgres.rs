@@ -16,7 +16,7 @@ use tokio::io::AsyncWriteExt;
 use super::{ErasedEntry, Part, Snapshot, SnapshotFile};
 use crate::db::{PG_MIGRATOR, pg_options, redact_url};
 use crate::error::{Result, StoreError};
-use crate::log::{hash32, to_u64};
+use crate::log::to_u64;
 
 /// The schemas a snapshot copies, and the archive each belongs in. The read schema
 /// (`vigil_read`) is left out: it holds plaintext and is rebuilt from the log.
@@ -122,13 +122,7 @@ pub(super) async fn take(url: &str, into: &Path) -> Result<Snapshot> {
     let head = sqlx::query("select last_position, last_hash from vigil.chain_head where id = 1")
         .fetch_optional(&mut conn)
         .await?;
-    let (head_position, head_hash) = match head {
-        Some(row) => (
-            to_u64(row.try_get("last_position")?, "head position")?,
-            hash32(row.try_get("last_hash")?, "head hash")?,
-        ),
-        None => (0, crate::chain::genesis()),
-    };
+    let (head_position, head_hash) = super::chain_head(head)?;
     let erased = ledger(&mut conn).await?;
     conn.execute("commit").await?;
     conn.close().await?;

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-use sqlx::{ConnectOptions, Row};
 
 use super::{ErasedEntry, Part, Snapshot, SnapshotFile};
 use crate::db::{SQLITE_LOG_FILE, SQLITE_VAULT_FILE, create_private_dir};
 use crate::error::{Result, StoreError};
-use crate::log::{hash32, to_u64};
+use crate::log::to_u64;
 
 /// The read database, rebuilt after a load; its presence means the dir is in use.
 const SQLITE_READ_FILE: &str = "read.db";
@@ -67,13 +67,7 @@ pub(super) async fn take(dir: &Path, into: &Path) -> Result<Snapshot> {
     let head = sqlx::query("select last_position, last_hash from chain_head where id = 1")
         .fetch_optional(&log)
         .await?;
-    let (head_position, head_hash) = match head {
-        Some(row) => (
-            to_u64(row.try_get("last_position")?, "head position")?,
-            hash32(row.try_get("last_hash")?, "head hash")?,
-        ),
-        None => (0, crate::chain::genesis()),
-    };
+    let (head_position, head_hash) = super::chain_head(head)?;
     let erased = ledger(&log).await?;
     log.close().await;
     vault.close().await;

@@ -101,12 +101,10 @@ pub async fn drive(target: &Target, people: &[Person], load: Load) -> Outcome {
 }
 
 impl Outcome {
-    /// Adds another window's requests to this one's (latencies stay sorted).
+    /// Adds another window's requests to this one's (sort the latencies once all are in).
     pub fn absorb(&mut self, other: Outcome) {
         self.reads.extend(other.reads);
         self.writes.extend(other.writes);
-        self.reads.sort();
-        self.writes.sort();
         self.errors += other.errors;
         self.first_error = self.first_error.take().or(other.first_error);
         self.seconds += other.seconds;
@@ -141,6 +139,10 @@ pub async fn interleaved(a: &Target, b: &Target, people: &[Person], load: Load) 
                 second.absorb(outcome);
             }
         }
+    }
+    for outcome in [&mut first, &mut second] {
+        outcome.reads.sort();
+        outcome.writes.sort();
     }
     (first, second)
 }
