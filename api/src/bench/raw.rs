@@ -59,12 +59,44 @@ const SCAN_PG: &str = "select position, event_id, stream_id, stream_version, sub
     recorded_at, actor, correlation_id, causation_id, command_id, key_id, nonce, ciphertext, prev_hash, hash \
     from vigil.events where position >= $1 order by position limit $2";
 
+/// The two unique keys of the log's `events` table, for the baseline that has them: each event
+/// id once, each stream version once (on Postgres with the log's byte-wise stream order).
+const UNIQUE_KEYS_PG: &str = "alter table bench_raw add unique (event_id), add unique (stream_id, stream_version), \
+    alter column stream_id type text collate \"C\"";
+const UNIQUE_KEYS_SQLITE: [&str; 2] = [
+    "create unique index bench_raw_event_id on bench_raw (event_id)",
+    "create unique index bench_raw_stream_version on bench_raw (stream_id, stream_version)",
+];
+
+/// Which table the raw baselines write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    /// Only the position, the table's primary key.
+    Position,
+    /// The position and the log's two unique keys (`UNIQUE_KEYS_*`).
+    Unique,
+}
+
 impl RawDb {
     pub async fn reset(&self) -> anyhow::Result<()> {
+        self.reset_with(Keys::Position).await
+    }
+
+    async fn reset_with(&self, keys: Keys) -> anyhow::Result<()> {
         on_raw!(self, p => {
-            let (blob, bytes) = if matches!(self, RawDb::Postgres(_)) { ("uuid", "bytea") } else { ("blob", "blob") };
+            let postgres = matches!(self, RawDb::Postgres(_));
+            let (blob, bytes) = if postgres { ("uuid", "bytea") } else { ("blob", "blob") };
             sqlx::query("drop table if exists bench_raw").execute(p).await?;
             sqlx::query(sqlx::AssertSqlSafe(CREATE.replace("blob_t", blob).replace("bytes_t", bytes))).execute(p).await?;
+            if keys == Keys::Unique {
+                if postgres {
+                    sqlx::query(UNIQUE_KEYS_PG).execute(p).await?;
+                } else {
+                    for sql in UNIQUE_KEYS_SQLITE {
+                        sqlx::query(sql).execute(p).await?;
+                    }
+                }
+            }
         });
         Ok(())
     }
@@ -84,9 +116,11 @@ impl RawDb {
         on_raw!(self, p => p.close().await)
     }
 
-    /// Inserts `n` rows in multi-row INSERTs of `batch` rows from one task; rows/s.
-    pub async fn multi_row_insert(&self, row: &RawRow, n: u64, batch: u64) -> anyhow::Result<f64> {
-        self.reset().await?;
+    /// Inserts `n` rows in multi-row INSERTs of `batch` rows from one task into a table with
+    /// `keys`; rows/s. Each row gets its own event id (ascending, as the log's v7 ids are).
+    pub async fn multi_row_insert(&self, row: &RawRow, n: u64, batch: u64, keys: Keys) -> anyhow::Result<f64> {
+        self.reset_with(keys).await?;
+        let id_high = row.ids[0].as_u64_pair().0;
         let started = Instant::now();
         let mut position = 0i64;
         while (position as u64) < n {
@@ -95,7 +129,8 @@ impl RawDb {
                 let mut qb = QueryBuilder::new("insert into bench_raw ");
                 qb.push_values(0..size, |mut b, i| {
                     let pos = position + i as i64 + 1;
-                    b.push_bind(pos).push_bind(row.ids[0]).push_bind(row.stream.clone()).push_bind(pos)
+                    let event_id = uuid::Uuid::from_u64_pair(id_high, pos as u64);
+                    b.push_bind(pos).push_bind(event_id).push_bind(row.stream.clone()).push_bind(pos)
                         .push_bind(row.ids[1]).push_bind(row.event_type.clone()).push_bind(1i32).push_bind(pos)
                         .push_bind(row.actor.clone()).push_bind(row.ids[1]).push_bind(row.nonce.clone())
                         .push_bind(row.ciphertext.clone()).push_bind(row.hash.clone()).push_bind(row.hash.clone());
