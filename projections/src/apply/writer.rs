@@ -68,11 +68,16 @@ impl Insert {
     /// which makes binding a statement quadratic in its parameters (measured: a 250-row
     /// statement bound slower per row than a 100-row one, a 1000-row one ten times slower).
     fn sql(&self, rows: usize, backend: Backend) -> String {
+        self.sql_after(rows, backend, 0)
+    }
+
+    /// [`Insert::sql`] with its Postgres placeholders numbered after the first `before`.
+    fn sql_after(&self, rows: usize, backend: Backend, before: usize) -> String {
         let mut sql =
             String::with_capacity(self.head.len() + self.tail.len() + 16 + rows * (self.row.len() + 4 * self.arity));
         sql.push_str(self.head);
         sql.push_str(" values ");
-        let mut n = 0;
+        let mut n = before;
         for r in 0..rows {
             if r > 0 {
                 sql.push_str(", ");
@@ -244,7 +249,13 @@ impl Writer {
                 Some(sql) => sqlx::query(sql).fetch_all(&mut *self.tx).await?,
                 None => Vec::new(),
             };
-            self.touch_all().await?;
+            let last = match (self.backend, last) {
+                (Backend::Postgres, Some(last)) => self.flush_with(last).await?,
+                (_, last) => {
+                    self.touch_all().await?;
+                    last
+                }
+            };
             if let Some((sql, args)) = last {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args)
                     .execute(&mut *self.tx)
@@ -275,6 +286,43 @@ impl Writer {
         Ok(bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args)
             .fetch_all(&mut *self.tx)
             .await?)
+    }
+}
+
+impl Writer {
+    /// Postgres: writes every pending row, the last statement carrying `last` (numbered
+    /// placeholders from `$1`) in front of it as `with … as (last) insert …`, so a batch's
+    /// final write costs no round trip of its own. `last` must not touch a pending table: the
+    /// two parts of one statement see the same snapshot. Gives `last` back when there was no
+    /// insert to carry it.
+    async fn flush_with(&mut self, last: (String, Vec<Arg>)) -> Result<Option<(String, Vec<Arg>)>> {
+        let Some(end) = self.pending.iter().rposition(|p| !p.args.is_empty()) else {
+            return Ok(Some(last));
+        };
+        for pending in &mut self.pending[..end] {
+            flush(&mut self.tx, Backend::Postgres, pending).await?;
+        }
+        let pending = &mut self.pending[end];
+        let insert = pending.insert;
+        let mut statements = pending.statements();
+        let Some(rows) = statements.pop() else {
+            return Ok(Some(last));
+        };
+        let head: usize = statements.iter().sum::<usize>() * insert.arity.max(1);
+        let mut args = std::mem::take(&mut pending.args);
+        let tail = args.split_off(head);
+        pending.args = args;
+        flush(&mut self.tx, Backend::Postgres, pending).await?;
+        let (update, mut update_args) = last;
+        let sql = format!(
+            "with moved as ({update}) {}",
+            insert.sql_after(rows, Backend::Postgres, update_args.len())
+        );
+        update_args.extend(tail);
+        bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), update_args)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(None)
     }
 }
 
@@ -330,6 +378,14 @@ mod tests {
         assert_eq!(
             ROW.sql(2, Backend::Sqlite),
             "insert into t (a, b, c) values (?, 0, ?), (?, 0, ?) on conflict (a) do nothing"
+        );
+    }
+
+    #[test]
+    fn postgres_placeholders_can_start_after_a_statement_in_front() {
+        assert_eq!(
+            ROW.sql_after(2, Backend::Postgres, 3),
+            "insert into t (a, b, c) values ($4, 0, $5), ($6, 0, $7) on conflict (a) do nothing"
         );
     }
 
