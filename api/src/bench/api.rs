@@ -227,29 +227,26 @@ fn checked(outcome: Outcome) -> anyhow::Result<Outcome> {
 const REST: Duration = Duration::from_secs(2);
 
 /// The resident set's anonymous (heap, stacks) and file-backed (the binary, mapped files)
-/// parts, as `/proc/self/status` gives them.
+/// parts.
 fn rss_split() -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib = |key: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
     format!(
         "anonymous {:.1} MiB, file-backed {:.1} MiB",
-        kib("RssAnon:") / 1024.0,
-        kib("RssFile:") / 1024.0
+        status_mib("RssAnon:"),
+        status_mib("RssFile:")
     )
 }
 
 /// This process's resident set in MiB (`VmRSS`; 0 where /proc is not there).
 fn rss_mib() -> f64 {
+    status_mib("VmRSS:")
+}
+
+/// A kB line of `/proc/self/status` (`key` with its colon) in MiB; 0 where there is none.
+fn status_mib(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            let line = status.lines().find(|l| l.starts_with(key))?;
             line.split_whitespace().nth(1)?.parse::<f64>().ok()
         })
         .map_or(0.0, |kib| kib / 1024.0)

@@ -287,9 +287,7 @@ impl Writer {
             .fetch_all(&mut *self.tx)
             .await?)
     }
-}
 
-impl Writer {
     /// Postgres: writes every pending row, the last statement carrying `last` (numbered
     /// placeholders from `$1`) in front of it as `with … as (last) insert …`, so a batch's
     /// final write costs no round trip of its own. `last` must not touch a pending table: the
